@@ -1,0 +1,77 @@
+/**
+ * Builds the Fastify application: server limits, validation, error handling and routes. It opens no socket,
+ * so tests drive it with `app.inject`; server.ts owns the process and the listening socket.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type HTTPMethods } from "fastify";
+import type { ActivityRepository } from "./db/activities.js";
+import { BODY_LIMIT_BYTES, errorHandler, sendError } from "./http/error-handler.js";
+import { validatorCompiler } from "./http/validation.js";
+import { activityRoutes } from "./routes/activities.js";
+import { healthRoutes } from "./routes/health.js";
+
+/** Time to receive a whole request, headers and body: a slow client gets 408, not a held worker. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/** Above the 60 s idle timeout of AWS load balancers, so that the balancer, not us, closes idle connections. */
+export const KEEP_ALIVE_TIMEOUT_MS = 75_000;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ROUTABLE_METHODS: HTTPMethods[] = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"];
+
+export interface AppOptions {
+  activities: ActivityRepository;
+  /** Fastify's logger option: pino options, or false for none. @default false */
+  logger?: FastifyServerOptions["logger"];
+}
+
+/** Keeps a caller's X-Request-Id when it is safe to log; otherwise makes one. */
+function requestId(request: IncomingMessage): string {
+  const header = request.headers["x-request-id"];
+  return typeof header === "string" && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    http: { headersTimeout: REQUEST_TIMEOUT_MS },
+    genReqId: requestId,
+    requestIdLogLabel: "requestId",
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, "no such route"));
+  // JSON only: without this, text/plain bodies would be parsed and then fail validation as 400, not 415.
+  app.removeContentTypeParser("text/plain");
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  // Every route's path answers 405 with an Allow header for the methods it does not serve.
+  const methodsByPath = new Map<string, Set<string>>();
+  app.addHook("onRoute", (route) => {
+    const methods = methodsByPath.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsByPath.set(route.url, methods);
+  });
+
+  await app.register(healthRoutes(options.activities));
+  await app.register(activityRoutes(options.activities));
+
+  for (const [url, methods] of [...methodsByPath]) {
+    const allow = [...methods].join(", ");
+    app.route({
+      method: ROUTABLE_METHODS.filter((method) => !methods.has(method)),
+      url,
+      handler: async (request, reply) =>
+        sendError(reply.header("allow", allow), 405, `${request.method} is not allowed here; use ${allow}`),
+    });
+  }
+  return app as unknown as FastifyInstance;
+}

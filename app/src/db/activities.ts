@@ -1,0 +1,219 @@
+/**
+ * Activity storage on DynamoDB. Every write that depends on the current state is a single conditional
+ * request (never read-then-write), so two clients can never silently overwrite each other.
+ */
+import { randomUUID } from "node:crypto";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { ACTIVITY_TABLE } from "../contract.js";
+import { BadRequestError, NotFoundError, PreconditionFailedError } from "../errors.js";
+import type { Activity, ActivityInput, ActivityPage } from "../schemas.js";
+
+/** A whole storage call, retries included, ends within this bound; past it the API answers 503. */
+export const CALL_DEADLINE_MS = 4000;
+
+/** The conditional-request header of a write, parsed (see http/preconditions.ts). */
+export type Precondition =
+  | { kind: "none" }
+  | { kind: "exists" } // If-Match: *
+  | { kind: "absent" } // If-None-Match: *
+  | { kind: "versions"; versions: number[] }; // If-Match: "3", "4"
+
+const OPTIONAL_FIELDS = ["distanceMeters", "calories", "notes"] as const;
+const REQUIRED_FIELDS = ["userId", "type", "startedAt", "durationSeconds"] as const;
+
+/** Key that no activity can have (ids match [A-Za-z0-9_-]), read by the readiness probe. */
+const READINESS_PROBE_KEY = { [ACTIVITY_TABLE.partitionKey]: "~readiness-probe" };
+
+type Condition = { expression?: string; names: Record<string, string>; values: Record<string, unknown> };
+
+function conditionFor(precondition: Precondition): Condition {
+  switch (precondition.kind) {
+    case "none":
+      return { names: {}, values: {} };
+    case "exists":
+      return { expression: "attribute_exists(#id)", names: { "#id": "id" }, values: {} };
+    case "absent":
+      return { expression: "attribute_not_exists(#id)", names: { "#id": "id" }, values: {} };
+    case "versions": {
+      const values = Object.fromEntries(
+        precondition.versions.map((version, i) => [`:expected${i}`, version]),
+      );
+      return {
+        expression: `#version IN (${Object.keys(values).join(", ")})`,
+        names: { "#version": "version" },
+        values,
+      };
+    }
+  }
+}
+
+export class ActivityRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  private options() {
+    return { abortSignal: AbortSignal.timeout(CALL_DEADLINE_MS) };
+  }
+
+  async get(id: string): Promise<Activity | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }),
+      this.options(),
+    );
+    return Item as Activity | undefined;
+  }
+
+  /** Stores a new activity under a generated id, at version 1. */
+  async create(input: ActivityInput): Promise<Activity> {
+    const activity: Activity = { id: randomUUID(), ...input, version: 1 };
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: activity,
+        ConditionExpression: "attribute_not_exists(#id)",
+        ExpressionAttributeNames: { "#id": "id" },
+      }),
+      this.options(),
+    );
+    return activity;
+  }
+
+  /**
+   * Creates or replaces activity `id` in one UpdateItem: every field is set, absent optional fields are
+   * removed, and the version is incremented by DynamoDB itself; `created` is true when no item existed.
+   */
+  async put(
+    id: string,
+    input: ActivityInput,
+    precondition: Precondition,
+  ): Promise<{ activity: Activity; created: boolean }> {
+    const condition = conditionFor(precondition);
+    const names: Record<string, string> = { ...condition.names, "#version": "version" };
+    const values: Record<string, unknown> = { ...condition.values, ":zero": 0, ":one": 1 };
+    const sets = ["#version = if_not_exists(#version, :zero) + :one"];
+    const removes: string[] = [];
+    for (const field of [...REQUIRED_FIELDS, ...OPTIONAL_FIELDS]) {
+      names[`#${field}`] = field;
+      if (input[field] === undefined) {
+        removes.push(`#${field}`);
+      } else {
+        values[`:${field}`] = input[field];
+        sets.push(`#${field} = :${field}`);
+      }
+    }
+    const update = `SET ${sets.join(", ")}${removes.length > 0 ? ` REMOVE ${removes.join(", ")}` : ""}`;
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id },
+          UpdateExpression: update,
+          ConditionExpression: condition.expression,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+        this.options(),
+      );
+      const activity = Attributes as Activity;
+      return { activity, created: activity.version === 1 };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new PreconditionFailedError(`activity ${id} does not match the request's precondition`);
+      }
+      throw error;
+    }
+  }
+
+  /** Deletes activity `id`: NotFoundError when absent, PreconditionFailedError when If-Match fails. */
+  async delete(id: string, precondition: Precondition): Promise<void> {
+    const condition = conditionFor(precondition.kind === "none" ? { kind: "exists" } : precondition);
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { id },
+          ConditionExpression: condition.expression,
+          ExpressionAttributeNames: condition.names,
+          ...(Object.keys(condition.values).length > 0
+            ? { ExpressionAttributeValues: condition.values }
+            : {}),
+        }),
+        this.options(),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        if (precondition.kind === "none") throw new NotFoundError(`activity ${id} not found`);
+        throw new PreconditionFailedError(`activity ${id} does not match the request's precondition`);
+      }
+      throw error;
+    }
+  }
+
+  /** One page of a user's activities, newest first, from the user index (a Query, never a Scan). */
+  async listByUser(userId: string, limit: number, cursor?: string): Promise<ActivityPage> {
+    const { name, partitionKey } = ACTIVITY_TABLE.userIndex;
+    const { Items, LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: name,
+        KeyConditionExpression: "#user = :user",
+        ExpressionAttributeNames: { "#user": partitionKey },
+        ExpressionAttributeValues: { ":user": userId },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, userId) }),
+      }),
+      this.options(),
+    );
+    return {
+      items: (Items ?? []) as Activity[],
+      nextCursor: LastEvaluatedKey === undefined ? null : encodeCursor(LastEvaluatedKey),
+    };
+  }
+
+  /** Readiness: the table answers a read. Throws what the SDK throws (table missing, unreachable). */
+  async ping(): Promise<void> {
+    await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: READINESS_PROBE_KEY }),
+      this.options(),
+    );
+  }
+}
+
+/** The cursor is the index's LastEvaluatedKey, base64url JSON: opaque to clients, checked on the way back. */
+export function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key), "utf8").toString("base64url");
+}
+
+export function decodeCursor(cursor: string, userId: string): Record<string, string> {
+  const invalid = new BadRequestError("cursor is not one this API returned for this userId", "cursor");
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw invalid;
+  }
+  const { partitionKey, userIndex } = ACTIVITY_TABLE;
+  const expected = [partitionKey, userIndex.partitionKey, userIndex.sortKey].sort();
+  if (typeof key !== "object" || key === null || Array.isArray(key)) throw invalid;
+  const entries = Object.entries(key);
+  const names = entries.map(([name]) => name).sort();
+  if (names.join() !== expected.join()) throw invalid;
+  if (!entries.every(([, value]) => typeof value === "string" && value.length > 0 && value.length <= 64)) {
+    throw invalid;
+  }
+  const typed = key as Record<string, string>;
+  if (typed[userIndex.partitionKey] !== userId) throw invalid;
+  return typed;
+}

@@ -1,0 +1,81 @@
+/**
+ * The one place errors become responses. 4xx answers carry a message meant for the client; 5xx answers are
+ * generic. No stack trace, AWS message or internal name ever reaches a client; the log gets the full error.
+ */
+import { STATUS_CODES } from "node:http";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import {
+  BadRequestError,
+  isStorageUnavailable,
+  NotFoundError,
+  PreconditionFailedError,
+  RETRY_AFTER_SECONDS,
+} from "../errors.js";
+import type { ErrorBody } from "../schemas.js";
+import { describeValidationError } from "./validation.js";
+
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/** Client-facing messages for Fastify's own 4xx errors, by code. */
+const FRAMEWORK_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "Content-Type must be application/json",
+  FST_ERR_CTP_BODY_TOO_LARGE: `request body is larger than ${BODY_LIMIT_BYTES} bytes`,
+  FST_ERR_CTP_EMPTY_JSON_BODY: "request body is empty; send a JSON object",
+  FST_ERR_CTP_INVALID_JSON_BODY: "request body is not valid JSON",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "Content-Length does not match the request body",
+  FST_ERR_CTP_INVALID_TYPE: "Content-Type header is malformed",
+  FST_ERR_CTP_EMPTY_TYPE: "Content-Type header is empty",
+  FST_ERR_BAD_URL: "the request URL is malformed",
+  FST_ERR_ASYNC_CONSTRAINT: "the request could not be routed",
+};
+
+export function errorBody(statusCode: number, message: string, field?: string): ErrorBody {
+  return {
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? "Error",
+    message,
+    ...(field === undefined ? {} : { field }),
+  };
+}
+
+export function sendError(
+  reply: FastifyReply,
+  statusCode: number,
+  message: string,
+  field?: string,
+): FastifyReply {
+  return reply
+    .code(statusCode)
+    .type("application/json; charset=utf-8")
+    .send(errorBody(statusCode, message, field));
+}
+
+export function errorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (error.validation && error.validation.length > 0 && error.validation[0]) {
+    const { message, field } = describeValidationError(
+      error.validationContext ?? "request",
+      error.validation[0],
+    );
+    return sendError(reply, 400, message, field);
+  }
+  if (error instanceof BadRequestError) return sendError(reply, 400, error.message, error.field);
+  if (error instanceof NotFoundError) return sendError(reply, 404, error.message);
+  if (error instanceof PreconditionFailedError) return sendError(reply, 412, error.message);
+  if (isStorageUnavailable(error)) {
+    request.log.warn({ err: error }, "storage unavailable");
+    reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+    return sendError(reply, 503, "the activity store is unavailable; retry later");
+  }
+  const statusCode = error.statusCode ?? 500;
+  if (statusCode >= 400 && statusCode < 500) {
+    request.log.info({ code: error.code, statusCode }, "client error");
+    const known = error.code === undefined ? undefined : FRAMEWORK_MESSAGES[error.code];
+    return sendError(reply, statusCode, known ?? STATUS_CODES[statusCode] ?? "Bad Request");
+  }
+  request.log.error({ err: error }, "unhandled error");
+  return sendError(reply, 500, "internal error; it has been logged with this request's id");
+}

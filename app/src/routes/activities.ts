@@ -1,0 +1,96 @@
+/** The activity resource: read, list, create, replace and delete, with ETags and conditional writes. */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
+import type { ActivityRepository } from "../db/activities.js";
+import { BadRequestError, NotFoundError } from "../errors.js";
+import { etagOf, parsePrecondition } from "../http/preconditions.js";
+import { Activity, ActivityInput, ActivityPage, ErrorBody, IdParams, ListQuery } from "../schemas.js";
+
+const errors = { "4xx": ErrorBody, "5xx": ErrorBody };
+const conditionalHeaders = Type.Object({
+  "if-match": Type.Optional(Type.String({ maxLength: 1024 })),
+  "if-none-match": Type.Optional(Type.String({ maxLength: 1024 })),
+});
+
+/** Stores startedAt as UTC with milliseconds, so that the index's string order is time order. */
+function normalized(input: ActivityInput): ActivityInput {
+  const startedAt = new Date(input.startedAt);
+  if (Number.isNaN(startedAt.getTime())) {
+    throw new BadRequestError("body.startedAt is not a real date and time", "startedAt");
+  }
+  return { ...input, startedAt: startedAt.toISOString() };
+}
+
+export function activityRoutes(activities: ActivityRepository): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      "/activity/:id",
+      { schema: { params: IdParams, response: { 200: Activity, ...errors } } },
+      async (request, reply) => {
+        const activity = await activities.get(request.params.id);
+        if (activity === undefined) throw new NotFoundError(`activity ${request.params.id} not found`);
+        reply.header("etag", etagOf(activity.version));
+        return activity;
+      },
+    );
+
+    app.get(
+      "/activity",
+      { schema: { querystring: ListQuery, response: { 200: ActivityPage, ...errors } } },
+      async (request) => {
+        const { userId, limit, cursor } = request.query;
+        return activities.listByUser(userId, limit, cursor);
+      },
+    );
+
+    app.post(
+      "/activity",
+      { schema: { body: ActivityInput, response: { 201: Activity, ...errors } } },
+      async (request, reply) => {
+        const activity = await activities.create(normalized(request.body));
+        return reply
+          .code(201)
+          .header("location", `/activity/${activity.id}`)
+          .header("etag", etagOf(activity.version))
+          .send(activity);
+      },
+    );
+
+    app.put(
+      "/activity/:id",
+      {
+        schema: {
+          params: IdParams,
+          headers: conditionalHeaders,
+          body: ActivityInput,
+          response: { 200: Activity, 201: Activity, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const precondition = parsePrecondition(request.headers["if-match"], request.headers["if-none-match"]);
+        const { activity, created } = await activities.put(
+          request.params.id,
+          normalized(request.body),
+          precondition,
+        );
+        reply.header("etag", etagOf(activity.version));
+        if (created) reply.code(201).header("location", `/activity/${activity.id}`);
+        return activity;
+      },
+    );
+
+    app.delete(
+      "/activity/:id",
+      {
+        schema: { params: IdParams, headers: conditionalHeaders, response: { 204: Type.Null(), ...errors } },
+      },
+      async (request, reply) => {
+        if (request.headers["if-none-match"] !== undefined) {
+          throw new BadRequestError("DELETE supports If-Match only", "If-None-Match");
+        }
+        await activities.delete(request.params.id, parsePrecondition(request.headers["if-match"], undefined));
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

@@ -1,0 +1,24 @@
+/** Liveness (is the process serving?) and readiness (can it reach its table?) for probes and load balancers. */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { HEALTH_PATH, READY_PATH } from "../contract.js";
+import type { ActivityRepository } from "../db/activities.js";
+import { RETRY_AFTER_SECONDS } from "../errors.js";
+import { sendError } from "../http/error-handler.js";
+import { ErrorBody, Health } from "../schemas.js";
+
+export function healthRoutes(activities: ActivityRepository): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(HEALTH_PATH, { schema: { response: { 200: Health } } }, async () => ({ status: "ok" }));
+
+    app.get(READY_PATH, { schema: { response: { 200: Health, 503: ErrorBody } } }, async (request, reply) => {
+      try {
+        await activities.ping();
+        return { status: "ready" };
+      } catch (error) {
+        request.log.warn({ err: error }, "not ready: activity table unreachable");
+        reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+        return sendError(reply, 503, "the activity store is unreachable or its table is missing");
+      }
+    });
+  };
+}
