@@ -43,6 +43,9 @@ function conditionFor(precondition: Precondition): Condition {
     case "absent":
       return { expression: "attribute_not_exists(#id)", names: { "#id": "id" }, values: {} };
     case "versions": {
+      if (precondition.versions.length === 0) {
+        throw new PreconditionFailedError("If-Match holds only weak ETags, which never match for a write");
+      }
       const values = Object.fromEntries(
         precondition.versions.map((version, i) => [`:expected${i}`, version]),
       );

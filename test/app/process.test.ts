@@ -1,0 +1,129 @@
+/**
+ * The real process (app/src/main.ts) started as a child: a bad environment exits 1 with one line, and
+ * SIGTERM drains an in-flight request, refuses new connections, and exits 0 within the grace period.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer, get, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SEED_ACTIVITY } from "../../app/src/db/development.js";
+import { SHUTDOWN_GRACE_MS } from "../../app/src/server.js";
+import { type Endpoint, startDynalite } from "../helpers/dynamodb.js";
+
+const MAIN = new URL("../../app/src/main.ts", import.meta.url).pathname;
+
+function startApi(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", MAIN], {
+    env: { PATH: process.env.PATH, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** GET on a fresh connection; resolves with status and body, rejects on connection errors. */
+function fetchFresh(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (response) => {
+      let body = "";
+      response.on("data", (chunk) => {
+        body += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    }).on("error", reject);
+  });
+}
+
+/** A proxy in front of DynamoDB whose added latency a test can change, to hold requests in flight. */
+async function startDelayingProxy(target: string) {
+  let delayMs = 0;
+  const server = createServer(async (request, response) => {
+    await sleep(delayMs);
+    const upstream = httpRequest(
+      `${target}${request.url}`,
+      { method: request.method, headers: request.headers },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    request.pipe(upstream);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    setDelay: (ms: number) => {
+      delayMs = ms;
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+describe("the API process", () => {
+  let engine: Endpoint;
+  beforeAll(async () => {
+    engine = await startDynalite();
+  });
+  afterAll(() => engine.close());
+
+  it("exits 1 with one line naming the bad variable", async () => {
+    const child = startApi({ APP_ENV: "staging" });
+    let stderr = "";
+    child.stderr?.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const [code] = await once(child, "exit");
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      'Invalid environment: APP_ENV="staging" is not allowed; expected one of development, test, production',
+    );
+  });
+
+  it("on SIGTERM finishes the in-flight request, refuses new connections and exits 0", async () => {
+    const proxy = await startDelayingProxy(engine.url);
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const child = startApi({
+      APP_ENV: "development",
+      DYNAMODB_ENDPOINT: proxy.url,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+    });
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const ready = await fetchFresh(`${base}/ready`).catch(() => undefined);
+        if (ready?.status === 200) break;
+        if (attempt > 100) throw new Error("the API did not become ready");
+        await sleep(100);
+      }
+
+      proxy.setDelay(1500);
+      const inFlight = fetchFresh(`${base}/activity/1`);
+      await sleep(300);
+      const stoppedAt = Date.now();
+      child.kill("SIGTERM");
+      const exited = once(child, "exit");
+      await sleep(200);
+
+      await expect(fetchFresh(`${base}/health`)).rejects.toMatchObject({ code: "ECONNREFUSED" });
+      const drained = await inFlight;
+      expect(drained.status).toBe(200);
+      expect(JSON.parse(drained.body)).toEqual(SEED_ACTIVITY);
+      const [code] = await exited;
+      expect(code).toBe(0);
+      expect(Date.now() - stoppedAt).toBeLessThan(SHUTDOWN_GRACE_MS);
+    } finally {
+      child.kill("SIGKILL");
+      await proxy.close();
+    }
+  });
+});
