@@ -1,0 +1,44 @@
+/**
+ * The images container suites run, built through the Docker engine's BuildKit with testcontainers: the app
+ * from app/Dockerfile, and a dynalite image standing in for amazon/dynamodb-local. BASE_IMAGE (for example
+ * local/node:24-bookworm-slim from scripts/base-image.sh) replaces the official base where it cannot be pulled.
+ */
+import { GenericContainer, type StartedNetwork, type StartedTestContainer, Wait } from "testcontainers";
+
+const REPOSITORY_ROOT = new URL("../..", import.meta.url).pathname;
+const DYNALITE_CONTEXT = new URL("../containers/dynalite", import.meta.url).pathname;
+export const DYNALITE_PORT = 8000;
+
+function buildArgs(): Record<string, string> {
+  return process.env.BASE_IMAGE ? { BASE_IMAGE: process.env.BASE_IMAGE } : {};
+}
+
+export async function buildAppImage(tag = "activity-api:container-test"): Promise<string> {
+  await GenericContainer.fromDockerfile(REPOSITORY_ROOT, "app/Dockerfile")
+    .withBuildkit()
+    .withBuildArgs(buildArgs())
+    .build(tag, { deleteOnExit: false });
+  return tag;
+}
+
+export async function buildDynaliteImage(tag = "activity-api/dynalite:4.0.0"): Promise<string> {
+  await GenericContainer.fromDockerfile(DYNALITE_CONTEXT)
+    .withBuildkit()
+    .withBuildArgs(buildArgs())
+    .build(tag, { deleteOnExit: false });
+  return tag;
+}
+
+/** dynalite on `network` under `alias`, ready when its port accepts connections. */
+export function startDynaliteContainer(
+  image: string,
+  network: StartedNetwork,
+  alias: string,
+): Promise<StartedTestContainer> {
+  return new GenericContainer(image)
+    .withNetwork(network)
+    .withNetworkAliases(alias)
+    .withExposedPorts(DYNALITE_PORT)
+    .withWaitStrategy(Wait.forListeningPorts())
+    .start();
+}
