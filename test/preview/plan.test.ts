@@ -1,0 +1,184 @@
+/** Expiry, prune planning (what goes, what is protected) and the cost guard, as pure decisions. */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { PreviewMetadata } from "../../scripts/preview/config.js";
+import { isPreviewStackName, previewNames } from "../../scripts/preview/naming.js";
+import {
+  CostGuardError,
+  checkCostGuard,
+  checkInstanceType,
+  DEFAULT_ALLOWED_INSTANCE_TYPES,
+  expiryFrom,
+  planPrune,
+  type StackRecord,
+} from "../../scripts/preview/plan.js";
+
+const now = new Date("2030-06-01T12:00:00.000Z");
+const hoursAgo = (hours: number) => new Date(now.getTime() - hours * 3_600_000);
+
+function metadata(branchLabel: string, createdHoursAgo: number, expiresInHours: number): PreviewMetadata {
+  return {
+    branchLabel,
+    pullRequest: undefined,
+    createdAt: hoursAgo(createdHoursAgo),
+    expiresAt: hoursAgo(-expiresInHours),
+  };
+}
+
+/** A preview of `branch`, named exactly as `up` names it. */
+function preview(branch: string, createdHoursAgo: number, expiresInHours: number): StackRecord {
+  return {
+    stackName: previewNames(branch).stackName,
+    metadata: metadata(branch, createdHoursAgo, expiresInHours),
+  };
+}
+
+describe("expiryFrom", () => {
+  it("adds the TTL in hours", () => {
+    expect(expiryFrom(now, 72).toISOString()).toBe("2030-06-04T12:00:00.000Z");
+    expect(expiryFrom(now, 0.5).toISOString()).toBe("2030-06-01T12:30:00.000Z");
+  });
+});
+
+describe("planPrune", () => {
+  const expired = metadata("old", 100, -28);
+  const stacks: StackRecord[] = [
+    // Not previews, even with expired preview metadata in their config: never touched.
+    { stackName: "dev", metadata: expired },
+    { stackName: "test", metadata: expired },
+    { stackName: "preview", metadata: expired },
+    { stackName: "Preview-x", metadata: expired },
+    { stackName: "xpreview-y", metadata: expired },
+    preview("feature/expired", 80, -8),
+    preview("feature/alive", 10, 62),
+    preview("feature/deleted", 5, 67),
+    preview("feature/expired-and-deleted", 90, -18),
+    { stackName: previewNames("feature/no-metadata").stackName, metadata: undefined },
+  ];
+  const liveBranches = ["main", "feature/expired", "feature/alive", "feature/no-metadata"];
+
+  it("destroys expired previews and those of deleted branches, oldest first, with every reason", () => {
+    const plan = planPrune(stacks, now, liveBranches);
+    expect(plan.destroy.map(({ stack, reasons }) => [stack.metadata?.branchLabel, reasons])).toEqual([
+      ["feature/expired-and-deleted", ["expired", "branch deleted"]],
+      ["feature/expired", ["expired"]],
+      ["feature/deleted", ["branch deleted"]],
+    ]);
+    expect(plan.keep.map(({ stack }) => stack.stackName)).toEqual([
+      previewNames("feature/alive").stackName,
+      previewNames("feature/no-metadata").stackName,
+    ]);
+    expect(plan.keep[1]?.why).toMatch(/no preview metadata/);
+  });
+
+  it("never plans to destroy a stack that is not a preview", () => {
+    const plan = planPrune(stacks, now, liveBranches);
+    expect(plan.protected).toEqual(["dev", "test", "preview", "Preview-x", "xpreview-y"]);
+    expect(plan.destroy.every(({ stack }) => isPreviewStackName(stack.stackName))).toBe(true);
+  });
+
+  it("judges by expiry alone without a list of live branches", () => {
+    const plan = planPrune(stacks, now, undefined);
+    expect(plan.destroy.map(({ stack }) => stack.metadata?.branchLabel)).toEqual([
+      "feature/expired-and-deleted",
+      "feature/expired",
+    ]);
+  });
+
+  it("counts a preview as expired from the very moment of its expiry", () => {
+    const atExpiry = { stackName: "preview-edge", metadata: { ...metadata("edge", 72, 0), expiresAt: now } };
+    expect(planPrune([atExpiry], now, undefined).destroy).toHaveLength(1);
+  });
+
+  it("partitions any set of stacks and destroys only previews", () => {
+    const record = fc.record({
+      stackName: fc.oneof(
+        fc.string({ maxLength: 20 }),
+        fc.string({ maxLength: 20 }).map((rest) => `preview-${rest}`),
+        fc.constantFrom("dev", "test", "preview", "Preview-x", "xpreview-y"),
+      ),
+      metadata: fc.option(
+        fc.record({
+          branchLabel: fc.string({ maxLength: 10 }),
+          pullRequest: fc.constant(undefined),
+          createdAt: fc.date({ noInvalidDate: true }),
+          expiresAt: fc.date({ noInvalidDate: true }),
+        }),
+        { nil: undefined },
+      ),
+    });
+    const branches = fc.option(fc.array(fc.stringMatching(/^[a-z][a-z0-9/-]{0,15}$/), { minLength: 1 }), {
+      nil: undefined,
+    });
+    fc.assert(
+      fc.property(fc.array(record, { maxLength: 15 }), branches, (records, live) => {
+        const plan = planPrune(records, now, live);
+        expect(plan.destroy.length + plan.keep.length + plan.protected.length).toBe(records.length);
+        for (const { stack } of plan.destroy) expect(isPreviewStackName(stack.stackName)).toBe(true);
+        for (const name of plan.protected) expect(isPreviewStackName(name)).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe("checkCostGuard", () => {
+  const five = [
+    preview("b", 30, 42),
+    preview("a", 50, 22),
+    preview("c", 20, 52),
+    preview("d", 10, 62),
+    preview("e", 5, 67),
+  ];
+
+  it("lets a new preview through below the maximum", () => {
+    expect(() => checkCostGuard(previewNames("new").stackName, five.slice(0, 4), 5)).not.toThrow();
+  });
+
+  it("refuses a new preview at the maximum and names the three oldest, oldest first", () => {
+    const target = previewNames("new").stackName;
+    expect(() => checkCostGuard(target, five, 5)).toThrow(CostGuardError);
+    expect(() => checkCostGuard(target, five, 5)).toThrow(
+      new RegExp(
+        `5 previews are live and the maximum is 5, so ${target} was not created\\. ` +
+          `Oldest: ${previewNames("a").stackName} \\(branch a, created .*\\), ` +
+          `${previewNames("b").stackName} \\(branch b, .*\\), ${previewNames("c").stackName} \\(branch c, .*\\)\\. ` +
+          "Destroy one",
+      ),
+    );
+  });
+
+  it("puts previews without metadata first among the oldest", () => {
+    const orphan = { stackName: "preview-orphan", metadata: undefined };
+    expect(() => checkCostGuard("preview-new", [...five.slice(0, 4), orphan], 5)).toThrow(
+      /Oldest: preview-orphan \(no metadata\), /,
+    );
+  });
+
+  it("always lets an existing preview update, even above the maximum", () => {
+    expect(() => checkCostGuard(five[0]?.stackName ?? "", five, 3)).not.toThrow();
+  });
+
+  it("counts only previews", () => {
+    const others = ["dev", "test", "preview", "Preview-x"].map((stackName) => ({
+      stackName,
+      metadata: undefined,
+    }));
+    expect(() => checkCostGuard("preview-new", [...others, ...five.slice(0, 4)], 5)).not.toThrow();
+  });
+
+  it("refuses every new preview with a maximum of 0", () => {
+    expect(() => checkCostGuard("preview-new", [], 0)).toThrow(/0 previews are live and the maximum is 0/);
+  });
+});
+
+describe("checkInstanceType", () => {
+  it("allows the listed types only", () => {
+    for (const type of DEFAULT_ALLOWED_INSTANCE_TYPES) {
+      expect(() => checkInstanceType(type, DEFAULT_ALLOWED_INSTANCE_TYPES)).not.toThrow();
+    }
+    expect(() => checkInstanceType("m5.24xlarge", DEFAULT_ALLOWED_INSTANCE_TYPES)).toThrow(
+      'instance type "m5.24xlarge" is not allowed for previews; allowed: t3.micro, t3.small, t4g.micro, t4g.small',
+    );
+  });
+});
