@@ -1,0 +1,203 @@
+/**
+ * The few stack operations the preview tool needs, as an interface the commands are written against, and its
+ * thin implementation over the Pulumi Automation API's LocalWorkspace for this project.
+ */
+import type {
+  LocalWorkspace as AutomationWorkspace,
+  ConfigMap,
+  OutputMap,
+  Stack,
+  UpdateSummary,
+} from "@pulumi/pulumi/automation/index.js";
+
+/** The stack is locked by another operation, or by one that was killed (Automation API ConcurrentUpdateError). */
+export class StackLockedError extends Error {
+  constructor(stackName: string, cause?: unknown) {
+    super(
+      `stack ${stackName} is locked by another update; if that run was killed, ` +
+        `\`pulumi cancel --stack ${stackName}\` releases the lock`,
+      { cause },
+    );
+    this.name = "StackLockedError";
+  }
+}
+
+/** The stack does not exist (Automation API StackNotFoundError). */
+export class StackMissingError extends Error {
+  constructor(stackName: string, cause?: unknown) {
+    super(`stack ${stackName} does not exist`, { cause });
+    this.name = "StackMissingError";
+  }
+}
+
+export interface LastUpdate {
+  readonly kind: string;
+  readonly result: string;
+  readonly endTime: Date | undefined;
+  /** The config the update ran with: the only copy of a preview's metadata on a fresh CI checkout. */
+  readonly config: ConfigMap;
+}
+
+/** An operation a killed run left unfinished in the stack's state. */
+export interface PendingOperation {
+  readonly type: string;
+  readonly urn: string;
+}
+
+/** Streamed engine output (progress lines, with their own newlines). */
+export type OnOutput = (chunk: string) => void;
+
+export interface PreviewWorkspace {
+  /** Short names of all stacks of this project. */
+  listStacks(): Promise<string[]>;
+  createStack(stackName: string): Promise<void>;
+  /** The stack's config as its Pulumi.<stack>.yaml holds it; empty on a checkout that never set it. */
+  getConfig(stackName: string): Promise<ConfigMap>;
+  /** Replaces the stack's config with `config`, whose keys are config paths. */
+  replaceConfig(stackName: string, config: ConfigMap): Promise<void>;
+  /** Sets stack tags; the DIY backends refuse tags, so callers treat failure as a warning. */
+  setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void>;
+  lastUpdate(stackName: string): Promise<LastUpdate | undefined>;
+  outputs(stackName: string): Promise<Record<string, unknown>>;
+  /** Runs `pulumi up`, streaming progress, and returns the stack outputs. */
+  up(stackName: string, onOutput: OnOutput): Promise<Record<string, unknown>>;
+  pendingOperations(stackName: string): Promise<PendingOperation[]>;
+  /** Refreshes the stack, dropping pending operations (pending creates included) from its state. */
+  clearPendingOperations(stackName: string, onOutput: OnOutput): Promise<void>;
+  /** Releases the lock of an update that is no longer running (`pulumi cancel`). */
+  cancel(stackName: string): Promise<void>;
+  destroy(stackName: string, onOutput: OnOutput): Promise<void>;
+  /** Removes a stack that has no resources left, with its config and history. */
+  removeStack(stackName: string): Promise<void>;
+}
+
+/**
+ * Opens the project in `workDir` (where Pulumi.yaml is) through the Pulumi CLI found on PATH. The SDK is imported
+ * here, lazily, because loading it takes about a second that `--help`, bad input and the tests never need.
+ */
+export async function openAutomationWorkspace(workDir: string): Promise<PreviewWorkspace> {
+  const automation = await import("@pulumi/pulumi/automation/index.js");
+  try {
+    const workspace = await automation.LocalWorkspace.create({ workDir });
+    return new AutomationPreviewWorkspace(workspace, automation);
+  } catch (error) {
+    // The SDK reports a missing CLI as a spawn failure of `pulumi version`, several lines long.
+    if (error instanceof automation.CommandError && /ENOENT/.test(error.message)) {
+      throw new Error(
+        "the Pulumi CLI was not found on PATH; install it: https://www.pulumi.com/docs/iac/download-install/",
+      );
+    }
+    throw error;
+  }
+}
+
+type Automation = typeof import("@pulumi/pulumi/automation/index.js");
+
+class AutomationPreviewWorkspace implements PreviewWorkspace {
+  constructor(
+    private readonly workspace: AutomationWorkspace,
+    private readonly automation: Automation,
+  ) {}
+
+  async listStacks(): Promise<string[]> {
+    const summaries = await this.workspace.listStacks();
+    // Some backends list "org/project/stack"; every other call here takes the short name.
+    return summaries.map((summary) => summary.name.split("/").at(-1) ?? summary.name);
+  }
+
+  async createStack(stackName: string): Promise<void> {
+    await this.call(stackName, () => this.workspace.createStack(stackName));
+  }
+
+  getConfig(stackName: string): Promise<ConfigMap> {
+    return this.call(stackName, () => this.workspace.getAllConfig(stackName));
+  }
+
+  async replaceConfig(stackName: string, config: ConfigMap): Promise<void> {
+    await this.call(stackName, async () => {
+      // Setting a list by path only overwrites the indexes given, so stale keys and elements go first.
+      const current = Object.keys(await this.workspace.getAllConfig(stackName));
+      if (current.length > 0) await this.workspace.removeAllConfig(stackName, current);
+      await this.workspace.setAllConfig(stackName, config, true);
+    });
+  }
+
+  async setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    for (const [key, value] of Object.entries(tags)) {
+      await this.call(stackName, () => this.workspace.setTag(stackName, key, value));
+    }
+  }
+
+  async lastUpdate(stackName: string): Promise<LastUpdate | undefined> {
+    const stack = await this.select(stackName);
+    // No --show-secrets: the metadata is plain, and listing must not need the stack's decryption key.
+    const summary: UpdateSummary | undefined = await this.call(stackName, () => stack.info(false));
+    if (summary === undefined) return undefined;
+    return {
+      kind: summary.kind,
+      result: summary.result,
+      endTime: summary.endTime,
+      config: summary.config ?? {},
+    };
+  }
+
+  async outputs(stackName: string): Promise<Record<string, unknown>> {
+    return values(await this.call(stackName, () => this.workspace.stackOutputs(stackName)));
+  }
+
+  async up(stackName: string, onOutput: OnOutput): Promise<Record<string, unknown>> {
+    const stack = await this.select(stackName);
+    const result = await this.call(stackName, () => stack.up({ onOutput, color: "never" }));
+    return values(result.outputs);
+  }
+
+  async pendingOperations(stackName: string): Promise<PendingOperation[]> {
+    const exported = await this.call(stackName, () => this.workspace.exportStack(stackName));
+    // `pulumi stack export` emits apitype.DeploymentV3, whose pending_operations are { resource: { urn }, type }.
+    const pending: unknown = exported.deployment?.pending_operations;
+    if (!Array.isArray(pending)) return [];
+    return pending.map((operation) => ({
+      type: String(operation?.type ?? "unknown"),
+      urn: String(operation?.resource?.urn ?? "unknown"),
+    }));
+  }
+
+  async clearPendingOperations(stackName: string, onOutput: OnOutput): Promise<void> {
+    const stack = await this.select(stackName);
+    await this.call(stackName, () => stack.refresh({ clearPendingCreates: true, onOutput, color: "never" }));
+  }
+
+  async cancel(stackName: string): Promise<void> {
+    const stack = await this.select(stackName);
+    await this.call(stackName, () => stack.cancel());
+  }
+
+  async destroy(stackName: string, onOutput: OnOutput): Promise<void> {
+    const stack = await this.select(stackName);
+    await this.call(stackName, () => stack.destroy({ onOutput, color: "never" }));
+  }
+
+  async removeStack(stackName: string): Promise<void> {
+    await this.call(stackName, () => this.workspace.removeStack(stackName));
+  }
+
+  private select(stackName: string): Promise<Stack> {
+    return this.call(stackName, () => this.automation.Stack.select(stackName, this.workspace));
+  }
+
+  /** Translates the SDK's errors into the two the commands act on; everything else passes through. */
+  private async call<T>(stackName: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof this.automation.ConcurrentUpdateError)
+        throw new StackLockedError(stackName, error);
+      if (error instanceof this.automation.StackNotFoundError) throw new StackMissingError(stackName, error);
+      throw error;
+    }
+  }
+}
+
+function values(outputs: OutputMap): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(outputs).map(([key, output]) => [key, output.value]));
+}

@@ -1,0 +1,157 @@
+/**
+ * The thin Automation API adapter, run against a stand-in `pulumi` executable that records its arguments and
+ * answers with the JSON the real CLI prints (shapes from pulumi/pulumi's `stack history`, `stack export` and
+ * `config --json`, not from a real CLI run: none can run here).
+ */
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  openAutomationWorkspace,
+  type PreviewWorkspace,
+  StackLockedError,
+  StackMissingError,
+} from "../../scripts/preview/workspace.js";
+
+const FAKE_PULUMI = `#!/bin/bash
+printf '%s\\n' "$*" >> "$FAKE_PULUMI_LOG"
+locked='error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with \`pulumi cancel\`.'
+case "$*" in
+  version*) echo "v3.248.0" ;;
+  "stack ls --json"*) echo '[{"name":"organization/activity-api/preview-x","current":false},{"name":"test","current":true}]' ;;
+  "stack select --stack preview-missing"*) echo "error: no stack named 'preview-missing' found" >&2; exit 255 ;;
+  "config --show-secrets --json"*) echo '{"activity-api:old":{"value":"1","secret":false},"aws:region":{"value":"eu-west-1","secret":false}}' ;;
+  "stack history --json"*) echo '[{"kind":"update","startTime":"2030-06-01T12:00:00Z","message":"","environment":{},"config":{"activity-api:previewBranch":{"value":"feature/x","secret":false}},"result":"succeeded","endTime":"2030-06-01T12:05:00Z","version":3,"resourceChanges":{"create":12}}]' ;;
+  "stack export"*) echo '{"version":3,"deployment":{"manifest":{},"resources":[],"pending_operations":[{"resource":{"urn":"urn:pulumi:preview-x::activity-api::aws:ec2/instance:Instance::host","type":"aws:ec2/instance:Instance"},"type":"creating"}]}}' ;;
+  "stack output --json"*) echo '{"apiUrl":"http://198.51.100.7:10001","hostId":"i-0123"}' ;;
+  "stack tag set"*) echo "error: stack tags not supported in diy mode" >&2; exit 255 ;;
+  *"--stack preview-locked"*) echo "$locked" >&2; exit 255 ;;
+  up*) echo "Updating (preview-x)" ;;
+esac
+exit 0
+`;
+
+let scratch: string;
+let log: string;
+let originalPath: string | undefined;
+let workspace: PreviewWorkspace;
+
+/** The fake CLI's invocations since the last reset, without the flag the SDK adds to every one. */
+function invocations(): string[] {
+  return readFileSync(log, "utf8")
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map((line) => line.replace(/ --non-interactive$/, ""));
+}
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), "preview-adapter-"));
+  log = join(scratch, "invocations.log");
+  writeFileSync(join(scratch, "pulumi"), FAKE_PULUMI);
+  chmodSync(join(scratch, "pulumi"), 0o755);
+  originalPath = process.env.PATH;
+  process.env.PATH = `${scratch}:${originalPath}`;
+  process.env.FAKE_PULUMI_LOG = log;
+  workspace = await openAutomationWorkspace(scratch);
+});
+
+beforeEach(() => {
+  writeFileSync(log, "");
+});
+
+afterAll(() => {
+  process.env.PATH = originalPath;
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe("the Automation API adapter", () => {
+  it("lists stacks by their short names", async () => {
+    expect(await workspace.listStacks()).toEqual(["preview-x", "test"]);
+  });
+
+  it("replaces config: removes the current keys, then sets every key as a path", async () => {
+    await workspace.replaceConfig("preview-x", {
+      "activity-api:allowedCidrs[0]": { value: "203.0.113.0/24", secret: false },
+      "activity-api:namePrefix": { value: "pv-x-12345678", secret: false },
+    });
+    expect(invocations()).toEqual([
+      "config --show-secrets --json --stack preview-x",
+      "config rm-all --stack preview-x activity-api:old aws:region",
+      "config set-all --stack preview-x --path --plaintext activity-api:allowedCidrs[0]=203.0.113.0/24 " +
+        "--plaintext activity-api:namePrefix=pv-x-12345678",
+    ]);
+  });
+
+  it("reads the last update, with its config, without asking for secrets", async () => {
+    const update = await workspace.lastUpdate("preview-x");
+    expect(update).toEqual({
+      kind: "update",
+      result: "succeeded",
+      endTime: new Date("2030-06-01T12:05:00Z"),
+      config: { "activity-api:previewBranch": { value: "feature/x", secret: false } },
+    });
+    expect(invocations()).toContain("stack history --json --page-size 1 --page 1 --stack preview-x");
+  });
+
+  it("reads pending operations from the exported state", async () => {
+    expect(await workspace.pendingOperations("preview-x")).toEqual([
+      { type: "creating", urn: "urn:pulumi:preview-x::activity-api::aws:ec2/instance:Instance::host" },
+    ]);
+  });
+
+  it("returns output values, not the SDK's { value, secret } wrappers", async () => {
+    expect(await workspace.outputs("preview-x")).toEqual({
+      apiUrl: "http://198.51.100.7:10001",
+      hostId: "i-0123",
+    });
+  });
+
+  it("streams up's progress and returns its outputs", async () => {
+    const chunks: string[] = [];
+    const outputs = await workspace.up("preview-x", (chunk) => chunks.push(chunk));
+    expect(chunks.join("")).toContain("Updating (preview-x)");
+    expect(outputs.apiUrl).toBe("http://198.51.100.7:10001");
+    expect(invocations()).toContain(
+      "up --yes --skip-preview --color never --exec-kind auto.local --stack preview-x",
+    );
+  });
+
+  it("recovers through documented commands: refresh --clear-pending-creates, cancel, destroy, stack rm", async () => {
+    await workspace.clearPendingOperations("preview-x", () => {});
+    await workspace.cancel("preview-x");
+    await workspace.destroy("preview-x", () => {});
+    await workspace.removeStack("preview-x");
+    const calls = invocations();
+    expect(calls).toContain(
+      "refresh --skip-preview --yes --clear-pending-creates --color never --exec-kind auto.local --stack preview-x",
+    );
+    expect(calls).toContain("cancel --yes --stack preview-x");
+    expect(calls).toContain(
+      "destroy --yes --skip-preview --color never --exec-kind auto.local --stack preview-x",
+    );
+    expect(calls).toContain("stack rm --yes preview-x");
+  });
+
+  it("turns the SDK's ConcurrentUpdateError and StackNotFoundError into the errors the commands act on", async () => {
+    await expect(workspace.destroy("preview-locked", () => {})).rejects.toBeInstanceOf(StackLockedError);
+    await expect(workspace.lastUpdate("preview-missing")).rejects.toBeInstanceOf(StackMissingError);
+  });
+
+  it("lets a backend's refusal of stack tags through, for the command to warn about", async () => {
+    await expect(workspace.setTags("preview-x", { "preview:branch": "x" })).rejects.toThrow(
+      /stack tags not supported in diy mode/,
+    );
+  });
+
+  it("says plainly when there is no Pulumi CLI", async () => {
+    process.env.PATH = join(scratch, "empty");
+    try {
+      await expect(openAutomationWorkspace(scratch)).rejects.toThrow(
+        "the Pulumi CLI was not found on PATH; install it: https://www.pulumi.com/docs/iac/download-install/",
+      );
+    } finally {
+      process.env.PATH = `${scratch}:${originalPath}`;
+    }
+  });
+});
