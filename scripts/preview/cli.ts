@@ -476,9 +476,11 @@ function parseMaxLive(option: string | undefined, fromEnv: string | undefined): 
   return Number(text);
 }
 
+/** Unset and empty are alike: a workflow passes an undefined repository variable as "". */
 function parseAllowedTypes(fromEnv: string | undefined): readonly string[] {
-  if (fromEnv === undefined) return DEFAULT_ALLOWED_INSTANCE_TYPES;
-  const types = fromEnv
+  const text = nonEmpty(fromEnv);
+  if (text === undefined) return DEFAULT_ALLOWED_INSTANCE_TYPES;
+  const types = text
     .split(",")
     .map((type) => type.trim())
     .filter((type) => type.length > 0);

@@ -484,6 +484,16 @@ describe("bad input", () => {
     expect(h.opened()).toBe(0);
   });
 
+  it("treats empty variables, as workflows pass unset ones, like unset ones", async () => {
+    const h = harness({
+      PREVIEW_MAX_LIVE: "",
+      PREVIEW_ALLOWED_INSTANCE_TYPES: "",
+      PR_NUMBER: "",
+      GITHUB_SHA: "",
+    });
+    expect(await h.run("up", "--branch", "b")).toBe(0);
+  });
+
   it("reads PR_NUMBER and PREVIEW_MAX_LIVE strictly", async () => {
     expect(await harness({ PR_NUMBER: "x" }).run("up", "--branch", "b")).toBe(2);
     expect(await harness({ PREVIEW_MAX_LIVE: "many" }).run("up", "--branch", "b")).toBe(2);
