@@ -1,0 +1,210 @@
+/**
+ * `npm run bench`: prints the API's throughput, latency and memory next to a bare node:http baseline, and,
+ * when a Docker engine answers, the image's size, build times and time to healthy. Figures, not assertions.
+ */
+import { type ChildProcess, execFile, fork } from "node:child_process";
+import { once } from "node:events";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs, promisify } from "node:util";
+import autocannon from "autocannon";
+import { getContainerRuntimeClient } from "testcontainers";
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
+    connections: { type: "string", default: "32" },
+    "skip-image": { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+if (values.help) {
+  console.log(`Usage: npm run bench -- [--duration SECONDS] [--rounds N] [--connections N] [--skip-image]
+
+HTTP: autocannon on loopback against the app and a bare node:http server doing the same work with the same
+DynamoDB client, each in its own process, against one dynalite process: GET /health and GET /activity/1.
+Subjects take turns for N rounds; the table gives each one's median round.
+Image (when a Docker engine answers): size over the base, cold build vs rebuild after a one-line source change
+(with the docker CLI and BuildKit, as users build; DOCKER_CLI overrides the command), and docker run to healthy.
+BASE_IMAGE selects the base image.`);
+  process.exit(0);
+}
+const duration = Number(values.duration);
+const rounds = Number(values.rounds);
+const connections = Number(values.connections);
+const SERVER = new URL("./server.mjs", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+interface Subject {
+  name: string;
+  child: ChildProcess;
+  port: number;
+}
+
+async function startSubject(name: string, args: string[]): Promise<Subject> {
+  const child = fork(SERVER, args, {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  const [message] = (await once(child, "message")) as [{ port: number }];
+  return { name, child, port: message.port };
+}
+
+async function rssMb(subject: Subject): Promise<number> {
+  const status = await readFile(`/proc/${subject.child.pid}/status`, "utf8");
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024);
+}
+
+function median(numbers: number[]): number {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+async function load(subject: Subject, path: string, seconds: number) {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${subject.port}${path}`,
+    connections,
+    duration: seconds,
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+async function httpFigures() {
+  const engine = await startSubject("dynalite", ["engine"]);
+  const endpoint = `http://127.0.0.1:${engine.port}`;
+  const subjects = [
+    await startSubject("bare node:http", ["bare", endpoint]),
+    await startSubject("app, LOG_LEVEL=warn", ["app", endpoint, "warn"]),
+    await startSubject("app, LOG_LEVEL=info", ["app", endpoint, "info"]),
+  ];
+  const rssAtStart = new Map<Subject, number>();
+  for (const subject of subjects) rssAtStart.set(subject, await rssMb(subject));
+  console.log(
+    `HTTP on loopback: ${connections} connections; ${rounds} rounds of ${duration} s per subject, taking turns`,
+  );
+  for (const path of ["/health", "/activity/1"]) {
+    const runs = new Map(subjects.map((subject) => [subject, [] as Awaited<ReturnType<typeof load>>[]]));
+    for (const subject of subjects) await load(subject, path, 1); // warm-up: JIT and connection pools
+    for (let round = 0; round < rounds; round++) {
+      for (const subject of subjects) runs.get(subject)?.push(await load(subject, path, duration));
+    }
+    const rows = subjects.map((subject) => {
+      const results = runs.get(subject) ?? [];
+      return {
+        subject: subject.name,
+        "req/s": Math.round(median(results.map((r) => r.rps))),
+        "p50 ms": median(results.map((r) => r.p50)),
+        "p99 ms": median(results.map((r) => r.p99)),
+        errors: results.reduce((sum, r) => sum + r.errors, 0),
+      };
+    });
+    const bare = rows[0]?.["req/s"] ?? 1;
+    console.log(`\nGET ${path}`);
+    console.table(rows.map((row) => ({ ...row, "ratio to bare": (row["req/s"] / bare).toFixed(2) })));
+  }
+  console.log("\nRSS of each HTTP process (MB; dynalite runs in a process of its own)");
+  console.table(
+    await Promise.all(
+      subjects.map(async (subject) => ({
+        subject: subject.name,
+        "after start": rssAtStart.get(subject),
+        "after load": await rssMb(subject),
+      })),
+    ),
+  );
+  for (const subject of [...subjects, engine]) subject.child.kill();
+}
+
+const run = promisify(execFile);
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return (performance.now() - started) / 1000;
+}
+
+async function imageFigures() {
+  const client = await getContainerRuntimeClient().catch(() => undefined);
+  if (!client) {
+    console.log("\nImage: skipped (no Docker engine answers)");
+    return;
+  }
+  const docker = client.container.dockerode;
+  const baseImage = process.env.BASE_IMAGE ?? "node:24.21.0-bookworm-slim";
+  const cli = process.env.DOCKER_CLI ?? "docker";
+  const context = await mkdtemp(join(tmpdir(), "activity-bench-"));
+  try {
+    for (const entry of ["package.json", "package-lock.json", "tsconfig.json", ".dockerignore", "app"]) {
+      await cp(join(ROOT, entry), join(context, entry), {
+        recursive: true,
+        filter: (src) => !src.endsWith("/dist"),
+      });
+    }
+    const build = () =>
+      run(
+        cli,
+        [
+          "build",
+          "-q",
+          "--build-arg",
+          `BASE_IMAGE=${baseImage}`,
+          "-f",
+          "app/Dockerfile",
+          "-t",
+          "activity-api:bench",
+          ".",
+        ],
+        {
+          cwd: context,
+          env: { ...process.env, DOCKER_BUILDKIT: "1" },
+        },
+      );
+    await docker.pruneBuilder();
+    const cold = await timed(build);
+    const source = join(context, "app/src/app.ts");
+    await writeFile(source, `${await readFile(source, "utf8")}\n// bench: a one-line change\n`);
+    const rebuild = await timed(build);
+
+    const image = await docker.getImage("activity-api:bench").inspect();
+    const base = await docker.getImage(baseImage).inspect();
+    const container = await docker.createContainer({
+      Image: "activity-api:bench",
+      Env: ["APP_ENV=test", "AWS_REGION=eu-west-1"],
+    });
+    const toHealthy = await timed(async () => {
+      await container.start();
+      for (;;) {
+        const state = (await container.inspect()).State;
+        if (state.Health?.Status === "healthy") return;
+        if (!state.Running) throw new Error("the container exited before it was healthy");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    });
+    await container.remove({ force: true });
+
+    const mb = (bytes: number) => Math.round(bytes / 1e6);
+    console.log(`\nImage (base ${baseImage})`);
+    console.table([
+      { figure: "image size (MB)", value: mb(image.Size) },
+      { figure: "app's share over the base (MB)", value: mb(image.Size - base.Size) },
+      { figure: "cold build (s, builder cache pruned)", value: cold.toFixed(1) },
+      { figure: "rebuild after a one-line source change (s)", value: rebuild.toFixed(1) },
+      { figure: "rebuild / cold", value: `${Math.round((rebuild / cold) * 100)}%` },
+      { figure: "docker run to healthy (s)", value: toHealthy.toFixed(1) },
+    ]);
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+}
+
+// Subjects run the compiled app, exactly as the image does.
+await run("npm", ["run", "build", "--workspace", "app"], { cwd: ROOT });
+await httpFigures();
+if (!values["skip-image"]) await imageFigures();
