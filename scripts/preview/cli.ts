@@ -1,6 +1,6 @@
 /**
- * The `npm run preview -- <up|destroy|list|prune|url>` command: one Pulumi stack per branch, driven through the
- * PreviewWorkspace interface so that every command runs the same against the Automation API and in tests.
+ * The `npm run preview -- <up|destroy|list|prune|url>` command: one Pulumi stack per branch, driven through
+ * the PreviewWorkspace interface so that every command runs the same against the Automation API and in tests.
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -41,20 +41,22 @@ Commands:
   url       print the URL of this branch's preview
 
 Options:
-  --branch NAME         the branch (default: $GITHUB_HEAD_REF, else $GITHUB_REF_NAME, else the checked-out one)
-  --pr N                up: pull request number (default: $PR_NUMBER, else the event in $GITHUB_EVENT_PATH)
-  --sha SHA             up: commit shown in the PR comment (default: $GITHUB_SHA)
+  --branch NAME         the branch; default $GITHUB_HEAD_REF, else $GITHUB_REF_NAME, else the
+                        checked-out branch
+  --pr N                up: pull request number; default $PR_NUMBER, else the GitHub event
+  --sha SHA             up: commit shown in the PR comment; default $GITHUB_SHA
   --ttl-hours N         up: hours until the preview expires, counted from this up (default ${DEFAULT_TTL_HOURS})
-  --max-live N          up: most previews alive at once (default: $PREVIEW_MAX_LIVE, else ${DEFAULT_MAX_LIVE})
-  --instance-type TYPE  up: EC2 instance type (default ${DEFAULT_INSTANCE_TYPE}); must be one of
-                        $PREVIEW_ALLOWED_INSTANCE_TYPES (comma-separated, default ${DEFAULT_ALLOWED_INSTANCE_TYPES.join(",")})
-  --live-branches FILE  prune: file naming the branches that still exist, one per line; without it only
-                        expiry counts
+  --max-live N          up: most previews alive at once; default $PREVIEW_MAX_LIVE, else ${DEFAULT_MAX_LIVE}
+  --instance-type TYPE  up: EC2 instance type (default ${DEFAULT_INSTANCE_TYPE}), one of the comma-separated
+                        $PREVIEW_ALLOWED_INSTANCE_TYPES, else of ${DEFAULT_ALLOWED_INSTANCE_TYPES.join(",")}
+  --live-branches FILE  prune: file naming the branches that still exist, one per line;
+                        without it only expiry counts
   --yes                 prune: destroy for real (otherwise only print the plan)
   -h, --help            show this help
 
-Only stacks named preview-* are ever destroyed. When $GITHUB_OUTPUT is set, up and destroy also write the
-step outputs stack, url, image and comment-body. Exit status: 0 done, 1 refused or failed, 2 bad usage.`;
+Only stacks named preview-* are ever destroyed. When $GITHUB_OUTPUT is set, up and destroy
+also write the step outputs stack, url, image and comment-body.
+Exit status: 0 done, 1 refused or failed, 2 bad usage.`;
 
 const COMMANDS = ["up", "destroy", "list", "prune", "url"] as const;
 type Command = (typeof COMMANDS)[number];
@@ -174,7 +176,7 @@ async function runUp(options: Options, deps: CliDeps): Promise<number> {
   }
 
   if (!existing) await workspace.createStack(names.stackName);
-  await workspace.replaceConfig(names.stackName, derived.config);
+  await workspace.setConfig(names.stackName, derived.config);
   try {
     await workspace.setTags(names.stackName, previewTags(metadata));
   } catch (error) {
@@ -310,15 +312,15 @@ async function runUrl(options: Options, deps: CliDeps): Promise<number> {
 }
 
 /**
- * Destroys a preview's resources and removes its stack. Idempotent: a stack that does not exist, or disappears
- * meanwhile, is success.
+ * Destroys a preview's resources and removes its stack. Idempotent: a stack that does not exist, or
+ * disappears meanwhile, is success.
  *
  * Recovering a stack left mid-operation by a killed run is two documented steps
  * (https://www.pulumi.com/docs/iac/troubleshooting/common-issues/interrupted-updates/):
- * 1. The lock. A killed run leaves the stack locked (Pulumi Cloud: the update stays "in progress"; DIY backends:
- *    a lock file), and every later operation fails with ConcurrentUpdateError. `Stack.cancel()` (`pulumi cancel`)
- *    releases it on both; the DIY backends support it since pulumi/pulumi#9100. It is used only after an
- *    operation was actually refused, and only once.
+ * 1. The lock. A killed run leaves the stack locked (Pulumi Cloud: the update stays "in progress"; DIY
+ *    backends: a lock file), and every later operation fails with ConcurrentUpdateError. `Stack.cancel()`
+ *    (`pulumi cancel`) releases it on both; the DIY backends support it since pulumi/pulumi#9100. It is used
+ *    only after an operation was actually refused, and only once.
  * 2. Pending operations. Operations the run had started stay in the state's `pending_operations`; `pulumi
  *    refresh --clear-pending-creates` (RefreshOptions.clearPendingCreates) reads the real resources and drops
  *    them, where hand-editing the state through exportStack/importStack would be the error-prone alternative.
@@ -400,8 +402,8 @@ function parseCommandLine(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    // parseArgs explains unknown options and missing values well (on several lines, joined here into one); its
-    // hint about positional arguments after "--" does not apply, as no command takes one.
+    // parseArgs explains unknown options and missing values well (on several lines, joined here into one);
+    // its hint about positional arguments after "--" does not apply, as no command takes one.
     const message = error instanceof Error ? error.message : String(error);
     throw new UsageError(
       message.replace(/\. To specify a positional argument.*$/s, "").replaceAll("\n", " "),

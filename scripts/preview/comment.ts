@@ -1,6 +1,6 @@
 /**
- * Renders the pull-request comment for a preview; its first line is a hidden marker naming the stack, which the
- * workflow uses to find and update its own comment instead of adding a new one on every push.
+ * Renders the pull-request comment for a preview; its first line is a hidden marker naming the stack, which
+ * the workflow uses to find and update its own comment instead of adding a new one on every push.
  */
 
 export interface DeployedPreview {

@@ -1,6 +1,7 @@
 /**
- * Derives a preview stack's configuration from the test stack's Pulumi.test.yaml plus the preview overrides, and
- * reads the preview's metadata (branch, pull request, created and expiry times) back from a stack's config.
+ * Derives a preview stack's configuration from the test stack's Pulumi.test.yaml plus the preview overrides,
+ * and reads the preview's metadata (branch, pull request, created and expiry times) back from a stack's
+ * config.
  */
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parse } from "yaml";
@@ -18,8 +19,8 @@ export const CONFIG_KEYS = {
 } as const;
 
 /**
- * Stack tags that mirror the metadata where the backend keeps tags (Pulumi Cloud; the DIY backends refuse them).
- * Names follow Pulumi's stack-tag rule, values are at most 256 bytes (see naming.ts).
+ * Stack tags that mirror the metadata where the backend keeps tags (Pulumi Cloud; the DIY backends refuse
+ * them). Names follow Pulumi's stack-tag rule, values are at most 256 bytes (see naming.ts).
  */
 export const PREVIEW_TAG_KEYS = {
   branch: "preview:branch",
@@ -50,8 +51,9 @@ export interface SkippedKey {
 
 export interface DerivedConfig {
   /**
-   * Keys are Pulumi config *paths* (`activity-api:allowedCidrs[0]`), to be set with `path: true` so that lists and
-   * maps stay lists and maps rather than JSON strings (a program may declare their types in Pulumi.yaml).
+   * Keys are Pulumi config *paths* (`activity-api:allowedCidrs[0]`), to be set with `path: true` so that
+   * lists and maps stay lists and maps rather than JSON strings (a program may declare their types in
+   * Pulumi.yaml).
    */
   readonly config: ConfigMap;
   /** Keys of Pulumi.test.yaml that were not copied, and why; the CLI prints them. */
@@ -69,10 +71,11 @@ export class ConfigError extends Error {
 type Plain = string | number | boolean | null | Plain[] | { [key: string]: Plain };
 
 /**
- * Copies every key of the test stack's config except secrets, then applies the preview overrides. Secrets
- * (`{ secure: ... }`, at any depth) are skipped rather than copied: their ciphertext is bound to the test stack's
- * secrets provider and would be unreadable, and copying the plaintext would need the test stack's key in every
- * preview job. The CLI names each skipped key so that a program which needs one fails with an explanation.
+ * Copies every key of the test stack's config except secrets, then applies the preview overrides. Secrets (`{
+ * secure: ... }`, at any depth) are skipped rather than copied: their ciphertext is bound to the test stack's
+ * secrets provider and would be unreadable, and copying the plaintext would need the test stack's key in
+ * every preview job. The CLI names each skipped key so that a program which needs one fails with an
+ * explanation.
  */
 export function derivePreviewConfig(testStackYaml: string, overrides: PreviewOverrides): DerivedConfig {
   const testConfig = readConfigSection(testStackYaml);

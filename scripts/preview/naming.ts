@@ -1,6 +1,6 @@
 /**
- * Maps a git branch name to the names its preview environment uses: the Pulumi stack name, the prefix of every
- * AWS resource name, and a label that is safe as a tag value.
+ * Maps a git branch name to the names its preview environment uses: the Pulumi stack name, the prefix of
+ * every AWS resource name, and a label that is safe as a tag value.
  */
 import { createHash } from "node:crypto";
 
@@ -11,8 +11,8 @@ export const PREVIEW_STACK_PREFIX = "preview-";
 export const PULUMI_STACK_NAME = { max: 100, pattern: /^[A-Za-z0-9_.-]+$/ } as const;
 
 /**
- * Pulumi's stack-tag rules (pulumi/pulumi `ValidateStackTags`): names `^[a-zA-Z0-9-_.:]{1,40}$`, values at most
- * 256 bytes (Go's `len`, so UTF-8 bytes, not characters).
+ * Pulumi's stack-tag rules (pulumi/pulumi `ValidateStackTags`): names `^[a-zA-Z0-9-_.:]{1,40}$`, values at
+ * most 256 bytes (Go's `len`, so UTF-8 bytes, not characters).
  */
 export const PULUMI_STACK_TAG = {
   nameMax: 40,
@@ -21,15 +21,15 @@ export const PULUMI_STACK_TAG = {
 } as const;
 
 /**
- * The program's contract for `activity-api:namePrefix`: 2..32 characters, lowercase, starting with a letter, no
- * trailing dash; "--" is also refused because ECR's name grammar forbids consecutive separators.
+ * The program's contract for `activity-api:namePrefix`: 2..32 characters, lowercase, starting with a letter,
+ * no trailing dash; "--" is also refused because ECR's name grammar forbids consecutive separators.
  */
 export const RESOURCE_PREFIX = { max: 32, pattern: /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/ } as const;
 
 /** The longest child-name suffix the program appends to the prefix (`${prefix}-host-role`, an IAM role). */
 export const LONGEST_CHILD_SUFFIX = "-host-role";
 
-/** A sample of what Pulumi auto-naming appends to a logical name: "-" and 7 random lowercase hex characters. */
+/** A sample of what Pulumi auto-naming appends to a logical name: "-" and 7 random lowercase hex digits. */
 export const AUTONAME_SUFFIX = "-0123abc";
 
 export interface NameLimit {
@@ -42,8 +42,8 @@ export interface NameLimit {
 }
 
 /**
- * AWS limits on the names the preview stacks create; a resource name is the prefix, a child suffix and Pulumi's
- * auto-name suffix, so the prefix budget below is derived from this table.
+ * AWS limits on the names the preview stacks create; a resource name is the prefix, a child suffix and
+ * Pulumi's auto-name suffix, so the prefix budget below is derived from this table.
  */
 export const AWS_NAME_LIMITS: readonly NameLimit[] = [
   // IAM CreateRole: RoleName 1..64 of [\w+=,.@-]
@@ -52,7 +52,8 @@ export const AWS_NAME_LIMITS: readonly NameLimit[] = [
   // IAM CreateInstanceProfile: InstanceProfileName 1..128 of [\w+=,.@-]
   // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateInstanceProfile.html
   { resource: "IAM instance profile name", min: 1, max: 128, pattern: /^[\w+=,.@-]+$/ },
-  // EC2 CreateSecurityGroup (VPC): GroupName up to 255 of a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$*, not "sg-*"
+  // EC2 CreateSecurityGroup (VPC): GroupName up to 255 of a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$*,
+  // and not "sg-*"
   // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html
   {
     resource: "EC2 security group name",
@@ -75,8 +76,8 @@ export const AWS_NAME_LIMITS: readonly NameLimit[] = [
 ];
 
 /**
- * AWS tag limits where they are strictest (IAM, DynamoDB and the Resource Groups Tagging API): keys 1..128 and
- * values 0..256 Unicode characters of [\p{L}\p{Z}\p{N}_.:/=+\-@], and "aws:" is a reserved prefix.
+ * AWS tag limits where they are strictest (IAM, DynamoDB and the Resource Groups Tagging API): keys
+ * 1..128 and values 0..256 Unicode characters of [\p{L}\p{Z}\p{N}_.:/=+\-@], and "aws:" is a reserved prefix.
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_Tag.html
  * https://docs.aws.amazon.com/tag-editor/latest/userguide/best-practices-and-strats.html
  */
@@ -102,7 +103,7 @@ const PREFIX_MAX = Math.min(
 );
 const PREFIX_SLUG_MAX = PREFIX_MAX - PREFIX_LEAD.length - 1 - PREFIX_HASH_LENGTH;
 
-/** The label has to fit a Pulumi stack tag (bytes) and an AWS tag value (characters); bytes are the stricter. */
+/** The label must fit a Pulumi stack tag (bytes) and an AWS tag value (characters); bytes are stricter. */
 const LABEL_MAX_BYTES = Math.min(PULUMI_STACK_TAG.valueMaxBytes, AWS_TAG.valueMax);
 // Characters AWS allows in tag values, less the line and paragraph separators of \p{Z}, which would split a
 // one-line log or table row.
@@ -147,8 +148,8 @@ export function isPreviewStackName(stackName: string): boolean {
 }
 
 /**
- * Git itself refuses far more ("..", a leading "-"), but the issue asks for those to work, so only what no ref
- * name can hold and what would corrupt config, tags and logs is refused.
+ * Git itself refuses far more ("..", a leading "-"), but the issue asks for those to work, so only what no
+ * ref name can hold and what would corrupt config, tags and logs is refused.
  */
 function checkBranch(branch: string): void {
   if (branch.length === 0) throw new BranchNameError(branch, "the name is empty; pass --branch NAME");

@@ -37,9 +37,9 @@ export interface PrunePlan {
 }
 
 /**
- * Plans a prune. `liveBranches` are the raw names of the branches that still exist; a preview whose stack name is
- * not the stack name of one of them belongs to a deleted branch (names are deterministic, so no metadata is
- * needed for this). Without the list, only expiry counts.
+ * Plans a prune. `liveBranches` are the raw names of the branches that still exist; a preview whose stack
+ * name is not the stack name of one of them belongs to a deleted branch (names are deterministic, so no
+ * metadata is needed for this). Without the list, only expiry counts.
  */
 export function planPrune(
   stacks: readonly StackRecord[],
@@ -80,8 +80,8 @@ export class CostGuardError extends Error {
 const OLDEST_NAMED = 3;
 
 /**
- * Refuses to create `target` when `maxLive` previews already exist. An existing preview may always be updated:
- * it is already counted. Expired previews count too, since they cost money until prune removes them.
+ * Refuses to create `target` when `maxLive` previews already exist. An existing preview may always be
+ * updated: it is already counted. Expired previews count too, since they cost money until prune removes them.
  */
 export function checkCostGuard(target: string, stacks: readonly StackRecord[], maxLive: number): void {
   const previews = stacks.filter((stack) => isPreviewStackName(stack.stackName));

@@ -10,7 +10,7 @@ import type {
   UpdateSummary,
 } from "@pulumi/pulumi/automation/index.js";
 
-/** The stack is locked by another operation, or by one that was killed (Automation API ConcurrentUpdateError). */
+/** The stack is locked by another operation or a killed one (Automation API ConcurrentUpdateError). */
 export class StackLockedError extends Error {
   constructor(stackName: string, cause?: unknown) {
     super(
@@ -53,8 +53,11 @@ export interface PreviewWorkspace {
   createStack(stackName: string): Promise<void>;
   /** The stack's config as its Pulumi.<stack>.yaml holds it; empty on a checkout that never set it. */
   getConfig(stackName: string): Promise<ConfigMap>;
-  /** Replaces the stack's config with `config`, whose keys are config paths. */
-  replaceConfig(stackName: string, config: ConfigMap): Promise<void>;
+  /**
+   * Sets `config`, whose keys are config paths. Each top-level key it sets is removed first, so that a
+   * shorter list leaves no stale elements behind; keys it does not set (a secret set by hand) stay.
+   */
+  setConfig(stackName: string, config: ConfigMap): Promise<void>;
   /** Sets stack tags; the DIY backends refuse tags, so callers treat failure as a warning. */
   setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void>;
   lastUpdate(stackName: string): Promise<LastUpdate | undefined>;
@@ -72,8 +75,9 @@ export interface PreviewWorkspace {
 }
 
 /**
- * Opens the project in `workDir` (where Pulumi.yaml is) through the Pulumi CLI found on PATH. The SDK is imported
- * here, lazily, because loading it takes about a second that `--help`, bad input and the tests never need.
+ * Opens the project in `workDir` (where Pulumi.yaml is) through the Pulumi CLI found on PATH. The SDK is
+ * imported here, lazily, because loading it takes about a second that `--help`, bad input and the tests never
+ * need.
  */
 export async function openAutomationWorkspace(workDir: string): Promise<PreviewWorkspace> {
   const automation = await import("@pulumi/pulumi/automation/index.js");
@@ -113,11 +117,13 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
     return this.call(stackName, () => this.workspace.getAllConfig(stackName));
   }
 
-  async replaceConfig(stackName: string, config: ConfigMap): Promise<void> {
+  async setConfig(stackName: string, config: ConfigMap): Promise<void> {
     await this.call(stackName, async () => {
-      // Setting a list by path only overwrites the indexes given, so stale keys and elements go first.
-      const current = Object.keys(await this.workspace.getAllConfig(stackName));
-      if (current.length > 0) await this.workspace.removeAllConfig(stackName, current);
+      const setting = new Set(Object.keys(config).map(topLevelKey));
+      const stale = Object.keys(await this.workspace.getAllConfig(stackName)).filter((key) =>
+        setting.has(key),
+      );
+      if (stale.length > 0) await this.workspace.removeAllConfig(stackName, stale);
       await this.workspace.setAllConfig(stackName, config, true);
     });
   }
@@ -153,7 +159,8 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
 
   async pendingOperations(stackName: string): Promise<PendingOperation[]> {
     const exported = await this.call(stackName, () => this.workspace.exportStack(stackName));
-    // `pulumi stack export` emits apitype.DeploymentV3, whose pending_operations are { resource: { urn }, type }.
+    // `pulumi stack export` emits apitype.DeploymentV3, whose pending_operations are { resource: { urn },
+    // type }.
     const pending: unknown = exported.deployment?.pending_operations;
     if (!Array.isArray(pending)) return [];
     return pending.map((operation) => ({
@@ -196,6 +203,11 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
       throw error;
     }
   }
+}
+
+/** The key a config path belongs to: `activity-api:allowedCidrs[0]` → `activity-api:allowedCidrs`. */
+export function topLevelKey(path: string): string {
+  return /^[^.[]+/.exec(path)?.[0] ?? path;
 }
 
 function values(outputs: OutputMap): Record<string, unknown> {

@@ -1,4 +1,4 @@
-/** The preview command end to end against the in-memory workspace: up, destroy, list, prune, url and bad input. */
+/** The preview command end to end against the in-memory workspace: every command, and bad input. */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -138,6 +138,20 @@ describe("preview up", () => {
     );
   });
 
+  it("keeps a secret set on the preview by hand, and drops list elements the test stack no longer has", async () => {
+    const h = harness();
+    await h.run("up", "--branch", "x");
+    const stack = h.workspace.stacks.get(previewNames("x").stackName);
+    if (stack === undefined) throw new Error("no stack");
+    stack.config["activity-api:apiKey"] = { value: "by hand", secret: true };
+    stack.config["activity-api:allowedCidrs[1]"] = { value: "198.51.100.0/24" };
+    await h.run("up", "--branch", "x");
+    expect(stack.config["activity-api:apiKey"]).toEqual({ value: "by hand", secret: true });
+    expect(Object.keys(stack.config).filter((key) => key.startsWith("activity-api:allowedCidrs"))).toEqual([
+      "activity-api:allowedCidrs[0]",
+    ]);
+  });
+
   it("keeps created-at on a fresh CI checkout by reading the last update's config", async () => {
     const h = harness();
     await h.run("up", "--branch", "feature/Add-Login");
@@ -170,7 +184,7 @@ describe("preview up", () => {
     const h = harness();
     const [first] = seedPreviews(h, 5);
     expect(await h.run("up", "--branch", "feature/seeded-0")).toBe(0);
-    expect(h.workspace.calls).toEqual([`replaceConfig ${first}`, `setTags ${first}`, `up ${first}`]);
+    expect(h.workspace.calls).toEqual([`setConfig ${first}`, `setTags ${first}`, `up ${first}`]);
   });
 
   it("takes the maximum from --max-live before PREVIEW_MAX_LIVE", async () => {

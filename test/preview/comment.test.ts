@@ -1,4 +1,4 @@
-/** The PR comment: a marker line the workflow finds it by, then URL, image digest, stack, expiry and commit. */
+/** The PR comment: a marker line the workflow finds it by, then URL, image digest, stack, expiry, commit. */
 import { describe, expect, it } from "vitest";
 import {
   commentMarker,

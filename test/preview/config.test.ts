@@ -1,4 +1,4 @@
-/** A preview's config is the test stack's (from the real file format) plus the preview overrides, never secrets. */
+/** A preview's config is the test stack's (real file format) plus the preview overrides, never secrets. */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {

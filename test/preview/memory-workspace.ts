@@ -10,6 +10,7 @@ import {
   type PreviewWorkspace,
   StackLockedError,
   StackMissingError,
+  topLevelKey,
 } from "../../scripts/preview/workspace.js";
 
 export interface MemoryStack {
@@ -80,9 +81,12 @@ export class MemoryWorkspace implements PreviewWorkspace {
     return { ...this.get(stackName).config };
   }
 
-  async replaceConfig(stackName: string, config: ConfigMap): Promise<void> {
-    this.calls.push(`replaceConfig ${stackName}`);
-    this.get(stackName).config = { ...config };
+  async setConfig(stackName: string, config: ConfigMap): Promise<void> {
+    this.calls.push(`setConfig ${stackName}`);
+    const stack = this.get(stackName);
+    const setting = new Set(Object.keys(config).map(topLevelKey));
+    const kept = Object.entries(stack.config).filter(([path]) => !setting.has(topLevelKey(path)));
+    stack.config = { ...Object.fromEntries(kept), ...config };
   }
 
   async setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void> {

@@ -1,4 +1,4 @@
-/** Branch → stack name, resource prefix and tag label: valid under every limit, deterministic and injective. */
+/** Branch → stack name, resource prefix, tag label: valid under every limit, deterministic, injective. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PREVIEW_TAG_KEYS } from "../../scripts/preview/config.js";

@@ -70,16 +70,16 @@ describe("the Automation API adapter", () => {
     expect(await workspace.listStacks()).toEqual(["preview-x", "test"]);
   });
 
-  it("replaces config: removes the current keys, then sets every key as a path", async () => {
-    await workspace.replaceConfig("preview-x", {
+  it("sets config by path, first removing the top-level keys it sets and no others", async () => {
+    await workspace.setConfig("preview-x", {
+      "aws:region": { value: "eu-west-1", secret: false },
       "activity-api:allowedCidrs[0]": { value: "203.0.113.0/24", secret: false },
-      "activity-api:namePrefix": { value: "pv-x-12345678", secret: false },
     });
     expect(invocations()).toEqual([
       "config --show-secrets --json --stack preview-x",
-      "config rm-all --stack preview-x activity-api:old aws:region",
-      "config set-all --stack preview-x --path --plaintext activity-api:allowedCidrs[0]=203.0.113.0/24 " +
-        "--plaintext activity-api:namePrefix=pv-x-12345678",
+      "config rm-all --stack preview-x aws:region",
+      "config set-all --stack preview-x --path --plaintext aws:region=eu-west-1 " +
+        "--plaintext activity-api:allowedCidrs[0]=203.0.113.0/24",
     ]);
   });
 
