@@ -1,0 +1,179 @@
+/**
+ * AppImage: builds app/Dockerfile with docker.Image and either pushes it to a new ECR repository (AWS stacks)
+ * or keeps it in the local engine (dev). Its `imageRef` pins the image by digest, so that every environment
+ * runs exactly the bits that were built.
+ */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { IMAGE_PLATFORM } from "./config.js";
+
+export interface EcrRegistryArgs {
+  kind: "ecr";
+  /** Images the repository keeps; older ones expire. @default 10 */
+  keepImages?: number;
+  /** Let `pulumi destroy` delete the repository with its images (previews). @default false */
+  forceDelete?: boolean;
+}
+
+export interface LocalRegistryArgs {
+  kind: "local";
+  /** Repository part of the local image name. @default "activity-api" */
+  repository?: string;
+}
+
+export interface AppImageArgs {
+  /**
+   * Build context: the repository root, because the npm workspaces share one lockfile. Relative to the project
+   * directory, like `dockerfile`, so that the state holds no machine-specific path (an absolute path would
+   * differ between a laptop and CI and force a rebuild). @default "."
+   */
+  context?: string;
+  /** The Dockerfile, relative to the project directory. @default "app/Dockerfile" */
+  dockerfile?: string;
+  /** The image tag: a version, content hash or commit id; never "latest" (see contentTag). */
+  tag: string;
+  /** The Dockerfile's BASE_IMAGE build argument. @default unset: the Dockerfile's pinned official image */
+  baseImage?: string;
+  /** Target platform. @default "linux/amd64", the EC2 host's, so that one image runs everywhere */
+  platform?: string;
+  /** `ecr`: a new private repository (scan on push, immutable tags, lifecycle); `local`: build only. */
+  registry: EcrRegistryArgs | LocalRegistryArgs;
+}
+
+/** Registry credentials a remote Docker engine needs to pull this image. */
+export interface RegistryAuth {
+  address: string;
+  username: string;
+  password: string;
+}
+
+/** Files and folders of the build context that make the image (what .dockerignore lets through). */
+const CONTEXT_INPUTS = ["package.json", "package-lock.json", "tsconfig.json", ".dockerignore", "app"];
+const SKIPPED = new Set(["node_modules", "dist"]);
+
+function contextFiles(root: string, entry: string): string[] {
+  const path = join(root, entry);
+  if (!statSync(path).isDirectory()) return [entry];
+  return readdirSync(path)
+    .filter((name) => !SKIPPED.has(name))
+    .flatMap((name) => contextFiles(root, join(entry, name)));
+}
+
+/**
+ * `<app version>-<12 hex of the build inputs' SHA-256>`: the same sources give the same tag, and any change
+ * gives a new one, so tags can be immutable and a bug's image can be run again exactly.
+ */
+export function contentTag(root: string): string {
+  const hash = createHash("sha256");
+  for (const file of CONTEXT_INPUTS.flatMap((entry) => contextFiles(root, entry)).sort()) {
+    hash
+      .update(relative(root, join(root, file)))
+      .update("\0")
+      .update(readFileSync(join(root, file)))
+      .update("\0");
+  }
+  const { version } = JSON.parse(readFileSync(join(root, "app/package.json"), "utf8")) as { version: string };
+  return `${version}-${hash.digest("hex").slice(0, 12)}`;
+}
+
+/** The ARN of an ECR repository from its URL (`<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<name>`). */
+export function ecrRepositoryArn(url: string): string {
+  const match = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/(.+)$/.exec(url);
+  if (!match) throw new Error(`not an ECR repository URL: ${url}`);
+  const [, account, region, china, name] = match;
+  const partition = china ? "aws-cn" : region?.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+  return `arn:${partition}:ecr:${region}:${account}:repository/${name}`;
+}
+
+export class AppImage extends pulumi.ComponentResource {
+  /** The image pinned by digest: `repository@sha256:…` when pushed, the local image id in dev. */
+  public readonly imageRef: pulumi.Output<string>;
+  /** The tagged name, for people: `repository:tag`. */
+  public readonly imageName: pulumi.Output<string>;
+  /** ECR only: the repository's ARN, for pull permissions. */
+  public readonly repositoryArn: pulumi.Output<string> | undefined;
+  /** ECR only: short-lived credentials for a remote engine to pull with (secret). */
+  public readonly registryAuth: pulumi.Output<RegistryAuth> | undefined;
+
+  constructor(name: string, args: AppImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("activity:image:AppImage", name, {}, opts);
+    const {
+      context = ".",
+      dockerfile = "app/Dockerfile",
+      tag,
+      baseImage,
+      platform = IMAGE_PLATFORM,
+      registry,
+    } = args;
+    if (tag === "latest") throw new pulumi.ResourceError("AppImage: the tag must not be latest", this);
+
+    const build: docker.types.input.DockerBuild = {
+      context,
+      dockerfile,
+      platform,
+      builderVersion: "BuilderBuildKit",
+      ...(baseImage === undefined ? {} : { args: { BASE_IMAGE: baseImage } }),
+    };
+
+    if (registry.kind === "local") {
+      const image = new docker.Image(
+        `${name}-image`,
+        { imageName: `${registry.repository ?? "activity-api"}:${tag}`, build, skipPush: true },
+        { parent: this },
+      );
+      this.imageRef = image.repoDigest;
+      this.imageName = image.imageName;
+    } else {
+      const repository = new awsx.ecr.Repository(
+        `${name}-repo`,
+        {
+          forceDelete: registry.forceDelete ?? false,
+          imageScanningConfiguration: { scanOnPush: true },
+          imageTagMutability: "IMMUTABLE",
+          lifecyclePolicy: {
+            rules: [
+              {
+                description: `Keep the last ${registry.keepImages ?? 10} images`,
+                tagStatus: "any",
+                maximumNumberOfImages: registry.keepImages ?? 10,
+              },
+            ],
+          },
+        },
+        { parent: this },
+      );
+      // A token valid for 12 hours, fetched on every run: no long-lived registry secret exists anywhere.
+      const token = aws.ecr.getAuthorizationTokenOutput({}, { parent: this });
+      const auth = pulumi.secret(
+        pulumi
+          .all([repository.url, token.userName, token.password])
+          .apply(([url, username, password]) => ({ address: url.split("/")[0] ?? url, username, password })),
+      );
+      const image = new docker.Image(
+        `${name}-image`,
+        {
+          imageName: pulumi.interpolate`${repository.url}:${tag}`,
+          build,
+          registry: { server: auth.address, username: auth.username, password: auth.password },
+        },
+        { parent: this },
+      );
+      this.imageRef = image.repoDigest;
+      this.imageName = image.imageName;
+      this.repositoryArn = repository.url.apply(ecrRepositoryArn);
+      this.registryAuth = auth;
+    }
+
+    this.registerOutputs({
+      imageRef: this.imageRef,
+      imageName: this.imageName,
+      repositoryArn: this.repositoryArn,
+      registryAuth: this.registryAuth,
+    });
+  }
+}

@@ -1,0 +1,331 @@
+/**
+ * All stack configuration, read and validated in one place before any resource is declared. A bad value is a
+ * ConfigError whose one-line message names the key and the way out; index.ts turns it into a clean CLI error.
+ * Defaults live in Pulumi.yaml's `config:` block (the CLI merges them in), so this module only checks values.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import ipaddr from "ipaddr.js";
+
+export const PROJECT = "activity-api";
+
+/** The original workflow's EC2 host runs the amd64 image; Graviton (arm64) types cannot run it. */
+export const IMAGE_PLATFORM = "linux/amd64";
+
+/** Documentation ranges (RFC 5737): valid CIDRs that nobody can come from, kept as placeholders. */
+const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** How the deployer's Docker client reaches the host's engine over SSH. */
+export type HostAccess =
+  /** SSH tunnelled through SSM Session Manager: no inbound port 22 at all. Needs the AWS CLI and its session-manager-plugin. */
+  | { mode: "ssm" }
+  /** Plain SSH to the host's public IP, port 22 open only to `sshCidrs`. */
+  | { mode: "ssh"; sshCidrs: string[] };
+
+export interface PreviewSettings {
+  branch: string;
+  pullRequest: number | undefined;
+  createdAt: string;
+  expiresAt: string;
+}
+
+interface CommonSettings {
+  stack: string;
+  /** Prefix of every resource's name (and so of every physical name Pulumi derives from it). */
+  namePrefix: string;
+  /** Image tag; the content hash of the build context when unset (see AppImage). */
+  imageTag: string | undefined;
+  /** The Dockerfile's BASE_IMAGE; its pinned official image when unset. */
+  baseImage: string | undefined;
+}
+
+/** `dev`: everything on the local Docker engine, DynamoDB Local beside the app; no AWS at all. */
+export interface LocalSettings extends CommonSettings {
+  target: "local";
+}
+
+/** `test` and previews: ECR, an EC2 host with Docker, regional DynamoDB. */
+export interface AwsSettings extends CommonSettings {
+  target: "aws";
+  region: string;
+  instanceType: string;
+  allowedCidrs: string[];
+  hostAccess: HostAccess;
+  sshPublicKey: string;
+  sshPrivateKeyPath: string | undefined;
+  deletionProtection: boolean;
+  forceDeleteImages: boolean;
+  keepImages: number;
+  preview: PreviewSettings | undefined;
+}
+
+export type StackSettings = LocalSettings | AwsSettings;
+
+/** Reads one raw config value by its full key (`namespace:name`); undefined when unset. */
+export type ConfigSource = (key: string) => string | undefined;
+
+const key = (name: string) => `${PROJECT}:${name}`;
+/** Why a key with a Pulumi.yaml default can still be missing. */
+const DEFAULTED = "(Pulumi.yaml gives it a default: is this program run from its project directory?)";
+
+export function validateNamePrefix(value: string): string {
+  if (!/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(value) || value.includes("--")) {
+    throw new ConfigError(
+      `${key("namePrefix")} "${value}" is not allowed: use 2 to 32 of a-z, 0-9 and single dashes, starting with a letter and not ending with a dash`,
+    );
+  }
+  return value;
+}
+
+export function validateRegion(value: string): string {
+  if (!/^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$/.test(value)) {
+    throw new ConfigError(`aws:region "${value}" is not an AWS region code such as eu-west-1`);
+  }
+  return value;
+}
+
+export function validateInstanceType(value: string): string {
+  const match = /^([a-z][a-z0-9-]*)\.([a-z0-9]+)$/.exec(value);
+  if (!match?.[1]) {
+    throw new ConfigError(`${key("instanceType")} "${value}" is not an EC2 instance type such as t3.small`);
+  }
+  const family = match[1];
+  if (family === "a1" || /^[a-z]+[0-9]+[a-z]*g[a-z]*$/.test(family)) {
+    throw new ConfigError(
+      `${key("instanceType")} "${value}" is an arm64 (Graviton) type, but the image is built for ${IMAGE_PLATFORM}; choose an x86_64 type such as t3.small`,
+    );
+  }
+  return value;
+}
+
+/** A canonical IPv4 or IPv6 CIDR (no host bits set), as EC2 security group rules expect. */
+export function validateCidr(name: string, value: string): string {
+  if (!ipaddr.isValidCIDR(value)) {
+    throw new ConfigError(`${key(name)} entry "${value}" is not a CIDR block such as 198.51.100.7/32`);
+  }
+  const [address, bits] = ipaddr.parseCIDR(value);
+  const network =
+    address.kind() === "ipv4"
+      ? ipaddr.IPv4.networkAddressFromCIDR(value).toString()
+      : ipaddr.IPv6.networkAddressFromCIDR(value).toString();
+  if (network !== address.toString()) {
+    throw new ConfigError(
+      `${key(name)} entry "${value}" has host bits set; did you mean ${network}/${bits}?`,
+    );
+  }
+  return value;
+}
+
+export function isWorldOpen(cidr: string): boolean {
+  return ipaddr.parseCIDR(cidr)[1] === 0;
+}
+
+export function isDocumentationRange(cidr: string): boolean {
+  const [address] = ipaddr.parseCIDR(cidr);
+  return DOCUMENTATION_RANGES.some(
+    (range) => address.kind() === "ipv4" && address.match(ipaddr.parseCIDR(range)),
+  );
+}
+
+export function validateSshPublicKey(value: string): string {
+  if (
+    !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/.test(value.trim())
+  ) {
+    throw new ConfigError(
+      `${key("sshPublicKey")} is not an OpenSSH public key; set it with: pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"`,
+    );
+  }
+  return value.trim();
+}
+
+export function validateImageTag(value: string): string {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(value) || value === "latest") {
+    throw new ConfigError(
+      `${key("imageTag")} "${value}" is not allowed: use a Docker tag of up to 128 of A-Z a-z 0-9 _ . - (a version or commit id, never "latest")`,
+    );
+  }
+  return value;
+}
+
+export function validateBaseImage(value: string): string {
+  // name[:tag][@digest], with an optional registry host; Docker's reference grammar, simplified.
+  if (
+    !/^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.test(value)
+  ) {
+    throw new ConfigError(
+      `${key("baseImage")} "${value}" is not an image reference such as node:24.21.0-bookworm-slim`,
+    );
+  }
+  return value;
+}
+
+function required(read: ConfigSource, fullKey: string, why: string): string {
+  const value = read(fullKey);
+  if (value === undefined || value === "") throw new ConfigError(`${fullKey} is required ${why}`);
+  return value;
+}
+
+function parseBoolean(fullKey: string, value: string): boolean {
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new ConfigError(`${fullKey} "${value}" must be true or false`);
+}
+
+function parseInteger(fullKey: string, value: string, min: number, max: number): number {
+  const number = Number(value);
+  if (!/^[0-9]+$/.test(value) || number < min || number > max) {
+    throw new ConfigError(`${fullKey} "${value}" must be an integer from ${min} to ${max}`);
+  }
+  return number;
+}
+
+function parseList(fullKey: string, value: string): string[] {
+  let list: unknown;
+  try {
+    list = JSON.parse(value);
+  } catch {
+    list = undefined;
+  }
+  if (!Array.isArray(list) || !list.every((item) => typeof item === "string")) {
+    throw new ConfigError(`${fullKey} must be a list of strings, e.g. ["198.51.100.7/32"]`);
+  }
+  return list;
+}
+
+function parseTimestamp(fullKey: string, value: string): string {
+  if (Number.isNaN(Date.parse(value)))
+    throw new ConfigError(`${fullKey} "${value}" is not an ISO 8601 date-time`);
+  return value;
+}
+
+function readPreview(read: ConfigSource): PreviewSettings | undefined {
+  const branch = read(key("previewBranch"));
+  if (branch === undefined) return undefined;
+  const why = `when ${key("previewBranch")} is set (npm run preview sets them together)`;
+  const pullRequest = read(key("previewPullRequest"));
+  return {
+    branch,
+    pullRequest:
+      pullRequest === undefined
+        ? undefined
+        : parseInteger(key("previewPullRequest"), pullRequest, 1, 2 ** 31),
+    createdAt: parseTimestamp(key("previewCreatedAt"), required(read, key("previewCreatedAt"), why)),
+    expiresAt: parseTimestamp(key("previewExpiresAt"), required(read, key("previewExpiresAt"), why)),
+  };
+}
+
+function readHostAccess(read: ConfigSource): HostAccess {
+  const mode = required(read, key("hostAccess"), DEFAULTED);
+  if (mode === "ssm") return { mode };
+  if (mode === "ssh") {
+    const raw = required(read, key("sshCidrs"), "when hostAccess is ssh: the CIDRs allowed to reach port 22");
+    const sshCidrs = parseList(key("sshCidrs"), raw).map((cidr) => validateCidr("sshCidrs", cidr));
+    const open = sshCidrs.find(isWorldOpen);
+    if (open !== undefined) {
+      throw new ConfigError(
+        `${key("sshCidrs")} must not contain ${open}: SSH is never opened to the world; use hostAccess ssm, or your own address as x.x.x.x/32`,
+      );
+    }
+    if (sshCidrs.length === 0) throw new ConfigError(`${key("sshCidrs")} must list at least one CIDR`);
+    return { mode, sshCidrs };
+  }
+  throw new ConfigError(`${key("hostAccess")} "${mode}" is not allowed: use ssm (default) or ssh`);
+}
+
+/**
+ * Reads and validates a stack's settings from `read`. Pure, so that tests run it on any config; `warn` receives
+ * values that are valid but probably not what the user wants.
+ */
+export function readSettings(
+  read: ConfigSource,
+  stack: string,
+  warn: (message: string) => void = () => {},
+): StackSettings {
+  const target = required(read, key("target"), "(local for the dev stack, aws for test and previews)");
+  const namePrefix = validateNamePrefix(required(read, key("namePrefix"), DEFAULTED));
+  const tag = read(key("imageTag"));
+  const baseImage = read(key("baseImage"));
+  const common = {
+    stack,
+    namePrefix,
+    imageTag: tag === undefined || tag === "" ? undefined : validateImageTag(tag),
+    baseImage: baseImage === undefined || baseImage === "" ? undefined : validateBaseImage(baseImage),
+  };
+  if (target === "local") return { target, ...common };
+  if (target !== "aws")
+    throw new ConfigError(`${key("target")} "${target}" is not allowed: use local or aws`);
+
+  const forAws = "when target is aws";
+  const allowedCidrs = parseList(
+    key("allowedCidrs"),
+    required(read, key("allowedCidrs"), `${forAws}: the CIDRs that may reach the API on its host port`),
+  ).map((cidr) => validateCidr("allowedCidrs", cidr));
+  if (allowedCidrs.length === 0) throw new ConfigError(`${key("allowedCidrs")} must list at least one CIDR`);
+  for (const cidr of allowedCidrs.filter(isDocumentationRange)) {
+    warn(
+      `${key("allowedCidrs")} holds the documentation range ${cidr}, which nobody can come from: set your own ranges`,
+    );
+  }
+  const sshPrivateKeyPath = read(key("sshPrivateKeyPath"));
+  return {
+    target,
+    ...common,
+    region: validateRegion(
+      required(read, "aws:region", `${forAws} (pulumi config set aws:region eu-west-1)`),
+    ),
+    instanceType: validateInstanceType(required(read, key("instanceType"), DEFAULTED)),
+    allowedCidrs,
+    hostAccess: readHostAccess(read),
+    sshPublicKey: validateSshPublicKey(
+      required(
+        read,
+        key("sshPublicKey"),
+        `${forAws}, so that Docker can reach the host over SSH: pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"`,
+      ),
+    ),
+    sshPrivateKeyPath: sshPrivateKeyPath === "" ? undefined : sshPrivateKeyPath,
+    deletionProtection: parseBoolean(
+      key("deletionProtection"),
+      required(read, key("deletionProtection"), DEFAULTED),
+    ),
+    forceDeleteImages: parseBoolean(
+      key("forceDeleteImages"),
+      required(read, key("forceDeleteImages"), DEFAULTED),
+    ),
+    keepImages: parseInteger(key("keepImages"), required(read, key("keepImages"), DEFAULTED), 1, 1000),
+    preview: readPreview(read),
+  };
+}
+
+/** Tags every AWS resource carries (through the provider's defaultTags). Values fit AWS's tag rules. */
+export function stackTags(settings: StackSettings): Record<string, string> {
+  const preview = settings.target === "aws" ? settings.preview : undefined;
+  return {
+    project: PROJECT,
+    stack: settings.stack,
+    "managed-by": "pulumi",
+    ...(preview && {
+      "preview-branch": preview.branch,
+      "preview-expires-at": preview.expiresAt,
+      ...(preview.pullRequest !== undefined && { "preview-pull-request": String(preview.pullRequest) }),
+    }),
+  };
+}
+
+/** The program's entry to configuration: the stack's values through pulumi.Config, errors as clean CLI errors. */
+export function loadSettings(): StackSettings {
+  const read: ConfigSource = (fullKey) => {
+    const separator = fullKey.indexOf(":");
+    return new pulumi.Config(fullKey.slice(0, separator)).get(fullKey.slice(separator + 1));
+  };
+  try {
+    return readSettings(read, pulumi.getStack(), (message) => pulumi.log.warn(message));
+  } catch (error) {
+    // RunError prints its message without a stack trace: the message is the whole story.
+    if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
+}

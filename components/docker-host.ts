@@ -1,0 +1,327 @@
+/**
+ * DockerHost: an EC2 instance with Docker installed by its user data (the original workflow's approach), a
+ * least-privilege instance role, a security group that opens only the app's host port, and a docker.Provider
+ * bound to the host's engine over SSH, usable only once Docker on the host answers.
+ *
+ * Access modes (`access`):
+ * - `ssm` (default): SSH tunnelled through SSM Session Manager (`ssh://ec2-user@<instance id>`): no inbound
+ *   port 22 at all. The deployer needs the AWS CLI with its session-manager-plugin.
+ * - `ssh`: plain SSH to the public IP, port 22 open only to `sshCidrs` (never to the world).
+ * Both authenticate with the deployer's key pair: `sshPublicKey` is installed for ec2-user; the private key
+ * comes from ssh-agent or ssh's defaults, or `sshPrivateKeyPath`.
+ */
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { HOST_PORT } from "../app/src/contract.js";
+import type { RegistryAuth } from "./app-image.js";
+import type { HostAccess } from "./config.js";
+
+/** Amazon Linux 2023's current x86_64 AMI, published by AWS as a public SSM parameter. */
+export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+export const SSH_USER = "ec2-user";
+
+/** Installs and starts Docker at first boot; ec2-user joins the docker group so that SSH sessions can use it. */
+export const USER_DATA = `#!/bin/bash
+set -euxo pipefail
+dnf install -y docker
+systemctl enable --now docker
+usermod -aG docker ${SSH_USER}
+`;
+
+/**
+ * Polls the host over the same SSH transport the Docker provider uses until cloud-init has finished and the
+ * engine answers, or fails after READY_TIMEOUT_SECONDS. SSH_OPTS holds one ssh argument per line.
+ */
+export const WAIT_FOR_DOCKER = `set -u
+mapfile -t ssh_opts <<< "$SSH_OPTS"
+deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
+until ssh "\${ssh_opts[@]}" -o BatchMode=yes -o ConnectTimeout=10 "$SSH_DESTINATION" \\
+    'cloud-init status --wait >/dev/null 2>&1; docker info --format "Docker {{.ServerVersion}} is ready"'; do
+  if (( SECONDS >= deadline )); then
+    echo "Docker on $SSH_DESTINATION did not answer within $READY_TIMEOUT_SECONDS s" >&2
+    exit 1
+  fi
+  sleep 5
+done
+`;
+
+export interface DockerHostArgs {
+  /** The AWS region, for the SSM tunnel's `aws ssm start-session`. */
+  region: string;
+  /** An x86_64 EC2 instance type (the image is linux/amd64). @default "t3.small" */
+  instanceType?: string;
+  /** CIDRs allowed to reach `appPort`; nothing else is opened but SSH in `ssh` mode. */
+  allowedCidrs: string[];
+  /** The host port the app is published on. @default 10001 (HOST_PORT) */
+  appPort?: number;
+  /** How Docker on the deployer's side reaches the host. @default { mode: "ssm" } */
+  access?: HostAccess;
+  /** OpenSSH public key installed for ec2-user. */
+  sshPublicKey: string;
+  /** Private key file for ssh `-i`. @default unset: ssh-agent and ssh's default identities */
+  sshPrivateKeyPath?: string;
+  /** The app's table: its ARN (and its indexes') is all the role may read and write. */
+  tableArn: pulumi.Input<string>;
+  /** The app's image repository: all the role may pull from. */
+  repositoryArn: pulumi.Input<string>;
+  /** Credentials the host's engine pulls images with. @default none (public images only) */
+  registryAuth?: pulumi.Input<RegistryAuth>;
+  /** A subnet with a route to the Internet. @default a default subnet of the region's default VPC */
+  subnetId?: pulumi.Input<string>;
+  /** Root volume size in GiB (gp3, encrypted). @default 20 */
+  rootVolumeGb?: number;
+  /** How long a new host may take to answer with Docker ready. @default 600 */
+  readyTimeoutSeconds?: number;
+}
+
+interface Statement {
+  Effect: "Allow";
+  Action: string[];
+  Resource: string | string[];
+}
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: Statement[];
+}
+
+/** The app's DynamoDB item actions, on its table and the table's indexes only. */
+export function appDataPolicy(tableArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Action: [
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:Query",
+        ],
+        Resource: [tableArn, `${tableArn}/index/*`],
+      },
+    ],
+  };
+}
+
+/** Pulling from one repository; GetAuthorizationToken has no resource-level permissions, so AWS requires "*". */
+export function imagePullPolicy(repositoryArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+      {
+        Effect: "Allow",
+        Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        Resource: repositoryArn,
+      },
+    ],
+  };
+}
+
+/** One ingress rule per CIDR: the app port from `allowedCidrs`, and port 22 from `sshCidrs` in ssh mode. */
+export function ingressRules(allowedCidrs: string[], appPort: number, access: HostAccess) {
+  const rule = (cidr: string, port: number, description: string) => ({
+    protocol: "tcp",
+    fromPort: port,
+    toPort: port,
+    description,
+    ...(cidr.includes(":") ? { ipv6CidrBlocks: [cidr] } : { cidrBlocks: [cidr] }),
+  });
+  return [
+    ...allowedCidrs.map((cidr) => rule(cidr, appPort, "activity API")),
+    ...(access.mode === "ssh"
+      ? access.sshCidrs.map((cidr) => rule(cidr, 22, "SSH for the Docker provider"))
+      : []),
+  ];
+}
+
+/** The ssh arguments the Docker provider and the readiness check share. */
+export function sshOptions(access: HostAccess, region: string, privateKeyPath: string | undefined): string[] {
+  return [
+    "-o",
+    "StrictHostKeyChecking=accept-new",
+    ...(access.mode === "ssm"
+      ? [
+          "-o",
+          `ProxyCommand=aws ssm start-session --region ${region} --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p`,
+        ]
+      : []),
+    ...(privateKeyPath === undefined ? [] : ["-i", privateKeyPath]),
+  ];
+}
+
+export class DockerHost extends pulumi.ComponentResource {
+  public readonly instanceId: pulumi.Output<string>;
+  public readonly publicIp: pulumi.Output<string>;
+  public readonly securityGroupId: pulumi.Output<string>;
+  public readonly roleName: pulumi.Output<string>;
+  /** A Docker provider bound to the host's engine; resources on it wait for Docker to be ready. */
+  public readonly provider: docker.Provider;
+
+  constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("activity:host:DockerHost", name, {}, opts);
+    const {
+      region,
+      instanceType = "t3.small",
+      allowedCidrs,
+      appPort = HOST_PORT,
+      access = { mode: "ssm" },
+      sshPublicKey,
+      sshPrivateKeyPath,
+      tableArn,
+      repositoryArn,
+      registryAuth,
+      rootVolumeGb = 20,
+      readyTimeoutSeconds = 600,
+    } = args;
+    if (allowedCidrs.length === 0) {
+      throw new pulumi.ResourceError("DockerHost: allowedCidrs must list at least one CIDR", this);
+    }
+    const invoke = { parent: this };
+
+    const subnetId =
+      args.subnetId ??
+      aws.ec2
+        .getSubnetsOutput(
+          {
+            filters: [
+              { name: "vpc-id", values: [aws.ec2.getVpcOutput({ default: true }, invoke).id] },
+              { name: "default-for-az", values: ["true"] },
+            ],
+          },
+          invoke,
+        )
+        .ids.apply((ids) => {
+          if (!ids[0])
+            throw new pulumi.ResourceError("DockerHost: no default VPC subnet; set subnetId", this);
+          return ids[0];
+        });
+    const vpcId = aws.ec2.getSubnetOutput({ id: subnetId }, invoke).vpcId;
+
+    const role = new aws.iam.Role(
+      `${name}-host-role`,
+      {
+        description: "Instance role of the activity API host",
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    const policies = [
+      new aws.iam.RolePolicyAttachment(
+        `${name}-host-ssm`,
+        { role: role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
+        { parent: this },
+      ),
+      new aws.iam.RolePolicy(
+        `${name}-host-data-policy`,
+        { role: role.id, policy: pulumi.output(tableArn).apply((arn) => JSON.stringify(appDataPolicy(arn))) },
+        { parent: this },
+      ),
+      new aws.iam.RolePolicy(
+        `${name}-host-pull-policy`,
+        {
+          role: role.id,
+          policy: pulumi.output(repositoryArn).apply((arn) => JSON.stringify(imagePullPolicy(arn))),
+        },
+        { parent: this },
+      ),
+    ];
+    const profile = new aws.iam.InstanceProfile(
+      `${name}-host-profile`,
+      { role: role.name },
+      { parent: this },
+    );
+
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-host-sg`,
+      {
+        vpcId,
+        description: "activity API host: the app port from allowed CIDRs only",
+        ingress: ingressRules(allowedCidrs, appPort, access),
+        egress: [443, 80].map((port) => ({
+          protocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          cidrBlocks: ["0.0.0.0/0"],
+          description: "SSM, ECR, DynamoDB and package repositories",
+        })),
+      },
+      { parent: this },
+    );
+    const keyPair = new aws.ec2.KeyPair(`${name}-host-key`, { publicKey: sshPublicKey }, { parent: this });
+
+    const instance = new aws.ec2.Instance(
+      `${name}-host`,
+      {
+        ami: aws.ssm.getParameterOutput({ name: AL2023_AMI_PARAMETER }, invoke).value,
+        instanceType,
+        subnetId,
+        associatePublicIpAddress: true,
+        vpcSecurityGroupIds: [securityGroup.id],
+        iamInstanceProfile: profile.name,
+        keyName: keyPair.keyName,
+        userData: USER_DATA,
+        userDataReplaceOnChange: true,
+        // IMDSv2 only; two hops so that a container on Docker's bridge network still reaches the role's credentials.
+        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 },
+        rootBlockDevice: {
+          volumeType: "gp3",
+          volumeSize: rootVolumeGb,
+          encrypted: true,
+          deleteOnTermination: true,
+        },
+        tags: { Name: `${name}-host` },
+      },
+      // A newer AMI must not replace a running host on the next `up`; replace it deliberately instead.
+      { parent: this, ignoreChanges: ["ami"], dependsOn: policies },
+    );
+
+    const destination =
+      access.mode === "ssm"
+        ? pulumi.interpolate`${SSH_USER}@${instance.id}`
+        : pulumi.interpolate`${SSH_USER}@${instance.publicIp}`;
+    const options = sshOptions(access, region, sshPrivateKeyPath);
+    const ready = new command.local.Command(
+      `${name}-host-ready`,
+      {
+        create: WAIT_FOR_DOCKER,
+        interpreter: ["/bin/bash", "-c"],
+        environment: {
+          SSH_DESTINATION: destination,
+          SSH_OPTS: options.join("\n"),
+          READY_TIMEOUT_SECONDS: String(readyTimeoutSeconds),
+        },
+        triggers: [instance.id],
+      },
+      { parent: this },
+    );
+
+    this.provider = new docker.Provider(
+      `${name}-host-docker`,
+      {
+        host: pulumi.interpolate`ssh://${destination}`,
+        sshOpts: options,
+        ...(registryAuth === undefined ? {} : { registryAuth: [registryAuth] }),
+      },
+      { parent: this, dependsOn: [ready] },
+    );
+    this.instanceId = instance.id;
+    this.publicIp = instance.publicIp;
+    this.securityGroupId = securityGroup.id;
+    this.roleName = role.name;
+    this.registerOutputs({
+      instanceId: this.instanceId,
+      publicIp: this.publicIp,
+      securityGroupId: this.securityGroupId,
+      roleName: this.roleName,
+    });
+  }
+}

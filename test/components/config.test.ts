@@ -1,0 +1,204 @@
+/** Stack configuration: each bad value fails with one message naming the key, before any resource exists. */
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it, vi } from "vitest";
+import { readSettings, stackTags } from "../../components/config.js";
+import { installMocks, stackConfig, USER_VALUES } from "../helpers/pulumi.js";
+
+/** readSettings over the real test stack's config, with `overrides` (undefined removes a key). */
+function settingsFor(overrides: Record<string, unknown>, warn?: (message: string) => void) {
+  const config = stackConfig("test", { ...USER_VALUES, ...overrides });
+  return readSettings((key) => config[key], "test", warn);
+}
+
+const bad: Array<[string, Record<string, unknown>, string]> = [
+  [
+    "an unknown target",
+    { "activity-api:target": "gcp" },
+    'activity-api:target "gcp" is not allowed: use local or aws',
+  ],
+  ["a missing target", { "activity-api:target": undefined }, "activity-api:target is required"],
+  [
+    "a bad name prefix",
+    { "activity-api:namePrefix": "Activity_1" },
+    'activity-api:namePrefix "Activity_1" is not allowed',
+  ],
+  [
+    "a name prefix with --",
+    { "activity-api:namePrefix": "a--b" },
+    'activity-api:namePrefix "a--b" is not allowed',
+  ],
+  ["a bad region", { "aws:region": "Ireland" }, 'aws:region "Ireland" is not an AWS region code'],
+  ["a missing region", { "aws:region": undefined }, "aws:region is required when target is aws"],
+  [
+    "a bad instance type",
+    { "activity-api:instanceType": "large" },
+    'activity-api:instanceType "large" is not an EC2 instance type',
+  ],
+  ["a Graviton instance type", { "activity-api:instanceType": "t4g.small" }, "is an arm64 (Graviton) type"],
+  [
+    "a bad CIDR",
+    { "activity-api:allowedCidrs": ["10.0.0.0/33"] },
+    'activity-api:allowedCidrs entry "10.0.0.0/33" is not a CIDR block',
+  ],
+  [
+    "a CIDR with host bits",
+    { "activity-api:allowedCidrs": ["10.1.2.3/8"] },
+    "has host bits set; did you mean 10.0.0.0/8?",
+  ],
+  ["no CIDR", { "activity-api:allowedCidrs": [] }, "activity-api:allowedCidrs must list at least one CIDR"],
+  [
+    "a CIDR list that is not a list",
+    { "activity-api:allowedCidrs": "10.0.0.0/8" },
+    "must be a list of strings",
+  ],
+  [
+    "missing CIDRs",
+    { "activity-api:allowedCidrs": undefined },
+    "activity-api:allowedCidrs is required when target is aws",
+  ],
+  [
+    "an unknown access mode",
+    { "activity-api:hostAccess": "telnet" },
+    'activity-api:hostAccess "telnet" is not allowed',
+  ],
+  [
+    "ssh without CIDRs",
+    { "activity-api:hostAccess": "ssh" },
+    "activity-api:sshCidrs is required when hostAccess is ssh",
+  ],
+  [
+    "SSH open to the world",
+    { "activity-api:hostAccess": "ssh", "activity-api:sshCidrs": ["0.0.0.0/0"] },
+    "activity-api:sshCidrs must not contain 0.0.0.0/0: SSH is never opened to the world",
+  ],
+  [
+    "SSH open to the IPv6 world",
+    { "activity-api:hostAccess": "ssh", "activity-api:sshCidrs": ["::/0"] },
+    "must not contain ::/0",
+  ],
+  [
+    "a missing public key",
+    { "activity-api:sshPublicKey": undefined },
+    "activity-api:sshPublicKey is required when target is aws",
+  ],
+  [
+    "a private key as public key",
+    { "activity-api:sshPublicKey": "-----BEGIN OPENSSH PRIVATE KEY-----" },
+    "is not an OpenSSH public key",
+  ],
+  [
+    "a non-boolean",
+    { "activity-api:deletionProtection": "yes" },
+    'activity-api:deletionProtection "yes" must be true or false',
+  ],
+  [
+    "zero images kept",
+    { "activity-api:keepImages": 0 },
+    'activity-api:keepImages "0" must be an integer from 1 to 1000',
+  ],
+  ["the latest tag", { "activity-api:imageTag": "latest" }, 'activity-api:imageTag "latest" is not allowed'],
+  [
+    "a bad base image",
+    { "activity-api:baseImage": "Node 24" },
+    'activity-api:baseImage "Node 24" is not an image reference',
+  ],
+  [
+    "a preview without expiry",
+    { "activity-api:previewBranch": "main" },
+    "activity-api:previewCreatedAt is required",
+  ],
+  [
+    "a preview with a bad date",
+    {
+      "activity-api:previewBranch": "main",
+      "activity-api:previewCreatedAt": "yesterday",
+      "activity-api:previewExpiresAt": "2026-12-01T00:00:00Z",
+    },
+    'activity-api:previewCreatedAt "yesterday" is not an ISO 8601 date-time',
+  ],
+];
+
+describe("readSettings", () => {
+  it.each(bad)("rejects %s with one line naming the key", (_label, overrides, message) => {
+    expect(() => settingsFor(overrides)).toThrow(message);
+    try {
+      settingsFor(overrides);
+    } catch (error) {
+      expect((error as Error).message).not.toContain("\n");
+    }
+  });
+
+  it("reads the test stack as README sets it up", () => {
+    expect(settingsFor({})).toMatchObject({
+      target: "aws",
+      namePrefix: "activity",
+      region: "eu-west-1",
+      instanceType: "t3.small",
+      hostAccess: { mode: "ssm" },
+      allowedCidrs: ["198.51.100.7/32", "2001:db8::/64"],
+      deletionProtection: true,
+      forceDeleteImages: false,
+      keepImages: 10,
+      imageTag: undefined,
+      preview: undefined,
+    });
+  });
+
+  it("accepts ssh access from named CIDRs", () => {
+    const settings = settingsFor({
+      "activity-api:hostAccess": "ssh",
+      "activity-api:sshCidrs": ["198.51.100.7/32"],
+    });
+    expect(settings).toMatchObject({ hostAccess: { mode: "ssh", sshCidrs: ["198.51.100.7/32"] } });
+  });
+
+  it("warns when the app port is only open to a documentation range (the committed placeholder)", () => {
+    const warnings: string[] = [];
+    settingsFor({ "activity-api:allowedCidrs": ["203.0.113.0/24"] }, (message) => warnings.push(message));
+    expect(warnings).toEqual([
+      "activity-api:allowedCidrs holds the documentation range 203.0.113.0/24, which nobody can come from: set your own ranges",
+    ]);
+  });
+
+  it("tags a preview's resources with its branch, pull request and expiry", () => {
+    const settings = settingsFor({
+      "activity-api:previewBranch": "feature/add-login",
+      "activity-api:previewPullRequest": 42,
+      "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
+      "activity-api:previewExpiresAt": "2026-11-28T10:00:00.000Z",
+    });
+    expect(stackTags(settings)).toEqual({
+      project: "activity-api",
+      stack: "test",
+      "managed-by": "pulumi",
+      "preview-branch": "feature/add-login",
+      "preview-pull-request": "42",
+      "preview-expires-at": "2026-11-28T10:00:00.000Z",
+    });
+  });
+
+  it("reads the dev stack without any AWS key", () => {
+    const config = stackConfig("dev");
+    expect(readSettings((key) => config[key], "dev")).toEqual({
+      target: "local",
+      stack: "dev",
+      namePrefix: "activity",
+      imageTag: undefined,
+      baseImage: undefined,
+    });
+  });
+});
+
+describe("the program with a bad value", () => {
+  it("stops with the message as a clean CLI error and declares no resource", async () => {
+    vi.resetModules();
+    const { registrations } = await installMocks("test");
+    pulumi.runtime.setAllConfig(
+      stackConfig("test", { ...USER_VALUES, "activity-api:allowedCidrs": ["10.1.2.3/8"] }),
+    );
+    const failure = import("../../index.js");
+    await expect(failure).rejects.toBeInstanceOf(pulumi.RunError);
+    await expect(failure).rejects.toThrow('activity-api:allowedCidrs entry "10.1.2.3/8" has host bits set');
+    expect(registrations).toEqual([]);
+  });
+});

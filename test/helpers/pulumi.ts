@@ -1,0 +1,206 @@
+/**
+ * Runs the real Pulumi program (or a component) against mocks: one place for the mock resource monitor, the
+ * stack configuration loaded from the real Pulumi.yaml and Pulumi.<stack>.yaml, and reading outputs.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { vi } from "vitest";
+import { parse } from "yaml";
+
+export const ROOT = new URL("../..", import.meta.url).pathname;
+export const PROJECT = "activity-api";
+export const ACCOUNT = "123456789012";
+export const REGION = "eu-west-1";
+
+/** The values README tells a user to set before the first `pulumi up --stack test`. */
+export const USER_VALUES: Record<string, unknown> = {
+  "activity-api:sshPublicKey":
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzZXJrZXlmb3J0ZXN0aW5nb25seTAwMDAwMDAw ana@laptop",
+  "activity-api:allowedCidrs": ["198.51.100.7/32", "2001:db8::/64"],
+};
+
+export interface Registration {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  provider: string | undefined;
+  custom: boolean;
+}
+
+/** Resolves an output (or plain value) to its value; undefined when it is unknown. */
+export function promiseOf<T>(output: pulumi.Input<T> | undefined): Promise<T | undefined> {
+  return new Promise((resolve) => pulumi.output(output).apply((value) => resolve(value as T)));
+}
+
+function digest(text: string): string {
+  return `sha256:${createHash("sha256").update(text).digest("hex")}`;
+}
+
+/** Outputs a real provider would compute, for the resources this program reads outputs of. */
+function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case "aws:dynamodb/table:Table":
+      return { name: `${name}-4f2a9c1`, arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}-4f2a9c1` };
+    case "awsx:ecr:Repository":
+      return { url: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${name}-7d3e0b2` };
+    case "docker:index/image:Image": {
+      const imageName = String(inputs.imageName);
+      const local = inputs.skipPush === true;
+      return {
+        imageName,
+        repoDigest: local ? digest(imageName) : `${imageName.split(":")[0]}@${digest(imageName)}`,
+      };
+    }
+    case "docker:index/remoteImage:RemoteImage":
+      return { imageId: digest(String(inputs.name)), repoDigest: inputs.name };
+    case "docker:index/network:Network":
+    case "docker:index/container:Container":
+      return { name: `${name}-8b1c2d3` };
+    case "aws:ec2/instance:Instance":
+      return { publicIp: "198.51.100.20", arn: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0abc` };
+    case "aws:iam/role:Role":
+    case "aws:iam/instanceProfile:InstanceProfile":
+      return { name: `${name}-5e6f7a8`, arn: `arn:aws:iam::${ACCOUNT}:role/${name}-5e6f7a8` };
+    case "aws:ec2/keyPair:KeyPair":
+      return { keyName: `${name}-9a8b7c6` };
+    default:
+      return {};
+  }
+}
+
+/** Results of the invokes the program makes; any other invoke fails loudly. */
+function callResult(token: string, args: Record<string, unknown>): Record<string, unknown> {
+  switch (token) {
+    case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+      return {
+        userName: "AWS",
+        password: "short-lived-token",
+        proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
+      };
+    case "aws:ec2/getVpc:getVpc":
+      return { id: "vpc-0default" };
+    case "aws:ec2/getSubnets:getSubnets":
+      return { ids: ["subnet-0a", "subnet-0b"] };
+    case "aws:ec2/getSubnet:getSubnet":
+      return { id: args.id, vpcId: "vpc-0default" };
+    case "aws:ssm/getParameter:getParameter":
+      return { name: args.name, value: "ami-0123456789abcdef0", type: "String" };
+    default:
+      throw new Error(`Mock call not implemented: ${token}`);
+  }
+}
+
+export interface Invoke {
+  token: string;
+  args: Record<string, unknown>;
+}
+
+/** Installs the mocks for `stack`; every registration and invoke is appended to the lists returned. */
+export async function installMocks(
+  stack: string,
+): Promise<{ registrations: Registration[]; invokes: Invoke[] }> {
+  const registrations: Registration[] = [];
+  const invokes: Invoke[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registrations.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          provider: args.provider,
+          custom: args.custom ?? true,
+        });
+        return {
+          id: `${args.name}-id`,
+          state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) },
+        };
+      },
+      call: (args) => {
+        invokes.push({ token: args.token, args: args.inputs });
+        return callResult(args.token, args.inputs);
+      },
+    },
+    PROJECT,
+    stack,
+    false,
+  );
+  return { registrations, invokes };
+}
+
+function configValue(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/**
+ * The configuration the CLI would give the program: Pulumi.yaml's defaults, then Pulumi.<stack>.yaml (when
+ * it exists), then `overrides`; a value of undefined removes a key.
+ */
+export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
+  const project = parse(readFileSync(`${ROOT}/Pulumi.yaml`, "utf8")) as {
+    config: Record<string, { default?: unknown }>;
+  };
+  const config: Record<string, string> = {};
+  for (const [name, schema] of Object.entries(project.config)) {
+    if (schema.default !== undefined) config[`${PROJECT}:${name}`] = configValue(schema.default);
+  }
+  let stackFile: { config?: Record<string, unknown> } = {};
+  try {
+    stackFile = parse(readFileSync(`${ROOT}/Pulumi.${stack}.yaml`, "utf8")) ?? {};
+  } catch {
+    // A preview stack has no file of its own: npm run preview sets its config through the Automation API.
+  }
+  for (const [key, value] of Object.entries({ ...stackFile.config, ...overrides })) {
+    if (value === undefined) delete config[key];
+    else config[key] = configValue(value);
+  }
+  return config;
+}
+
+/** Waits until no new registration arrives for a few event-loop turns (outputs resolve asynchronously). */
+async function settle(registrations: Registration[]): Promise<void> {
+  let quiet = 0;
+  let seen = -1;
+  while (quiet < 5) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    quiet = registrations.length === seen ? quiet + 1 : 0;
+    seen = registrations.length;
+  }
+}
+
+export interface ProgramRun {
+  registrations: Registration[];
+  invokes: Invoke[];
+  outputs: Record<string, unknown>;
+  /** The registrations of one resource type. */
+  ofType(type: string): Registration[];
+  /** The one registration of `type` named `name`. */
+  named(type: string, name: string): Registration;
+}
+
+/** Runs index.ts for `stack` with its real config (plus `overrides`) under mocks; resolves once it settles. */
+export async function runProgram(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+): Promise<ProgramRun> {
+  vi.resetModules();
+  const { registrations, invokes } = await installMocks(stack);
+  pulumi.runtime.setAllConfig(stackConfig(stack, overrides));
+  const program = (await import("../../index.js")) as Record<string, pulumi.Input<unknown>>;
+  const outputs: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(program)) outputs[name] = await promiseOf(value);
+  await settle(registrations);
+  const ofType = (type: string) => registrations.filter((registration) => registration.type === type);
+  return {
+    registrations,
+    invokes,
+    outputs,
+    ofType,
+    named: (type, name) => {
+      const found = ofType(type).filter((registration) => registration.name === name);
+      if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+      return found[0] as Registration;
+    },
+  };
+}

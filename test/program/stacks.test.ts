@@ -1,0 +1,282 @@
+/**
+ * The real program, run under mocks for each stack with its real Pulumi.<stack>.yaml: the resource graph each
+ * stack declares, and the security rules it must keep. Each test states one policy.
+ */
+import { describe, expect, it } from "vitest";
+import { APP_PORT, APP_UID, HOST_PORT } from "../../app/src/contract.js";
+import { AL2023_AMI_PARAMETER } from "../../components/docker-host.js";
+import { type ProgramRun, type Registration, runProgram, USER_VALUES } from "../helpers/pulumi.js";
+
+const isAws = (registration: Registration) =>
+  registration.type.startsWith("aws:") ||
+  registration.type.startsWith("awsx:") ||
+  registration.type === "pulumi:providers:aws";
+
+function env(container: Registration): Record<string, string> {
+  return Object.fromEntries(
+    (container.inputs.envs as string[]).map((pair) => pair.split(/=(.*)/s).slice(0, 2)),
+  );
+}
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+}
+function statements(run: ProgramRun): Statement[] {
+  return run
+    .ofType("aws:iam/rolePolicy:RolePolicy")
+    .flatMap((policy) => (JSON.parse(String(policy.inputs.policy)) as { Statement: Statement[] }).Statement);
+}
+
+describe("the dev stack (Pulumi.dev.yaml)", () => {
+  it("creates no AWS resource at all: no provider, no invoke, no credentials needed", async () => {
+    const run = await runProgram("dev");
+    expect(run.registrations.filter(isAws)).toEqual([]);
+    expect(run.invokes).toEqual([]);
+    expect(run.registrations.length).toBeGreaterThan(0);
+  });
+
+  it("runs the locally built image in development mode against DynamoDB Local on a shared network", async () => {
+    const run = await runProgram("dev");
+    const image = run.named("docker:index/image:Image", "activity-image");
+    expect(image.inputs.skipPush).toBe(true);
+    expect(image.inputs.imageName).toMatch(/^activity-api:0\.1\.0-[0-9a-f]{12}$/);
+    expect(image.inputs.build).toMatchObject({
+      context: ".",
+      dockerfile: "app/Dockerfile",
+      platform: "linux/amd64",
+    });
+
+    const app = run.named("docker:index/container:Container", "activity-app");
+    expect(app.inputs.image).toBe(run.outputs.imageRef);
+    expect(env(app)).toEqual({
+      APP_ENV: "development",
+      PORT: String(APP_PORT),
+      TABLE_NAME: "activities",
+      DYNAMODB_ENDPOINT: "http://dynamodb:8000",
+    });
+    expect(app.inputs.ports).toEqual([{ internal: APP_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
+
+    const network = run.named("docker:index/network:Network", "activity-dynamodb-net");
+    const dynamodb = run.named("docker:index/container:Container", "activity-dynamodb");
+    const networkName = `${network.name}-8b1c2d3`;
+    expect(app.inputs.networksAdvanced).toEqual([{ name: networkName, aliases: ["api"] }]);
+    expect(dynamodb.inputs.networksAdvanced).toEqual([{ name: networkName, aliases: ["dynamodb"] }]);
+    expect(run.outputs.apiUrl).toBe("http://localhost:10001");
+  });
+
+  it("publishes DynamoDB Local on 127.0.0.1 only, from the pinned official image", async () => {
+    const run = await runProgram("dev");
+    const dynamodb = run.named("docker:index/container:Container", "activity-dynamodb");
+    expect(dynamodb.inputs.ports).toEqual([{ internal: 8000, external: 8000, ip: "127.0.0.1" }]);
+    expect(run.named("docker:index/remoteImage:RemoteImage", "activity-dynamodb-image").inputs.name).toBe(
+      "amazon/dynamodb-local:2.6.1",
+    );
+  });
+});
+
+describe("the test stack (Pulumi.test.yaml and the values README asks for)", () => {
+  it("switches the app to regional DynamoDB: APP_ENV=test, the table's name and the region, no endpoint", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    const app = run.named("docker:index/container:Container", "activity-app");
+    expect(env(app)).toEqual({
+      APP_ENV: "test",
+      PORT: String(APP_PORT),
+      TABLE_NAME: "activity-table-4f2a9c1",
+      AWS_REGION: "eu-west-1",
+    });
+    expect(run.outputs.tableName).toBe("activity-table-4f2a9c1");
+  });
+
+  it("publishes host port 10001 to the app's port, with the deployment waiting for readiness", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    const app = run.named("docker:index/container:Container", "activity-app");
+    expect(app.inputs.ports).toEqual([{ internal: APP_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
+    expect(app.inputs.wait).toBe(true);
+    expect(app.inputs.healthcheck).toMatchObject({ tests: ["CMD", "node", "dist/healthcheck.js", "/ready"] });
+    expect(run.outputs.apiUrl).toBe("http://198.51.100.20:10001");
+  });
+
+  it("runs exactly the pushed image: the digest goes to the host's pull, and the pulled image to the container", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    const image = run.named("docker:index/image:Image", "activity-image");
+    expect(image.inputs.skipPush).not.toBe(true);
+    expect(image.inputs.imageName).toMatch(
+      /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/activity-repo-7d3e0b2:0\.1\.0-[0-9a-f]{12}$/,
+    );
+    expect(run.outputs.imageRef).toMatch(
+      /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/activity-repo-7d3e0b2@sha256:[0-9a-f]{64}$/,
+    );
+    const pulled = run.named("docker:index/remoteImage:RemoteImage", "activity-app-image");
+    expect(pulled.inputs.name).toBe(run.outputs.imageRef);
+    const app = run.named("docker:index/container:Container", "activity-app");
+    expect(app.inputs.image).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(pulled.provider).toContain("pulumi:providers:docker::activity-host-docker");
+    expect(app.provider).toContain("pulumi:providers:docker::activity-host-docker");
+  });
+
+  it("hardens the container: non-root, read-only root with a tmpfs, no capabilities, no new privileges, bounded", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    const app = run.named("docker:index/container:Container", "activity-app");
+    expect(app.inputs).toMatchObject({
+      user: `${APP_UID}:${APP_UID}`,
+      readOnly: true,
+      tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
+      capabilities: { drops: ["ALL"] },
+      securityOpts: ["no-new-privileges:true"],
+      memory: 512,
+      restart: "unless-stopped",
+      logDriver: "json-file",
+      logOpts: { "max-size": "10m", "max-file": "3" },
+    });
+  });
+
+  it("requires IMDSv2 with two hops, an encrypted gp3 root volume, and Amazon Linux 2023 from SSM", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    const instance = run.named("aws:ec2/instance:Instance", "activity-host");
+    expect(instance.inputs.metadataOptions).toEqual({
+      httpEndpoint: "enabled",
+      httpTokens: "required",
+      httpPutResponseHopLimit: 2,
+    });
+    expect(instance.inputs.rootBlockDevice).toMatchObject({ volumeType: "gp3", encrypted: true });
+    expect(instance.inputs.ami).toBe("ami-0123456789abcdef0");
+    expect(run.invokes).toContainEqual({
+      token: "aws:ssm/getParameter:getParameter",
+      args: expect.objectContaining({ name: AL2023_AMI_PARAMETER }),
+    });
+    expect(instance.inputs.instanceType).toBe("t3.small");
+    expect(String(instance.inputs.userData)).toContain("dnf install -y docker");
+  });
+
+  it("must not open SSH (or anything) to the world: the app port only, to the configured CIDRs only", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    const [group] = run.ofType("aws:ec2/securityGroup:SecurityGroup");
+    const ingress = (group?.inputs.ingress ?? []) as Array<Record<string, unknown>>;
+    expect(ingress).toEqual([
+      {
+        protocol: "tcp",
+        fromPort: HOST_PORT,
+        toPort: HOST_PORT,
+        cidrBlocks: ["198.51.100.7/32"],
+        description: "activity API",
+      },
+      {
+        protocol: "tcp",
+        fromPort: HOST_PORT,
+        toPort: HOST_PORT,
+        ipv6CidrBlocks: ["2001:db8::/64"],
+        description: "activity API",
+      },
+    ]);
+    for (const rule of ingress) expect(rule.fromPort).not.toBe(22);
+  });
+
+  it("scopes the role's data access to the table and its indexes: no wildcard action, no '*' resource", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    const tableArn = "arn:aws:dynamodb:eu-west-1:123456789012:table/activity-table-4f2a9c1";
+    const data = statements(run).filter((statement) =>
+      [statement.Action].flat().some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(data).toEqual([
+      {
+        Effect: "Allow",
+        Action: [
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:Query",
+        ],
+        Resource: [tableArn, `${tableArn}/index/*`],
+      },
+    ]);
+    for (const statement of statements(run)) {
+      for (const action of [statement.Action].flat()) expect(action).not.toContain("*");
+      // ecr:GetAuthorizationToken has no resource-level permissions: AWS requires "*" for it and it alone.
+      if ([statement.Resource].flat().includes("*"))
+        expect(statement.Action).toEqual(["ecr:GetAuthorizationToken"]);
+    }
+  });
+
+  it("lets the host pull from its own repository only, and manage itself through SSM", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    const pull = statements(run).find((statement) => [statement.Action].flat().includes("ecr:BatchGetImage"));
+    expect(pull?.Resource).toBe("arn:aws:ecr:eu-west-1:123456789012:repository/activity-repo-7d3e0b2");
+    expect(
+      run.named("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "activity-host-ssm").inputs.policyArn,
+    ).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+  });
+
+  it("scans images on push, keeps tags immutable and expires all but the last 10 images", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    expect(run.named("awsx:ecr:Repository", "activity-repo").inputs).toMatchObject({
+      forceDelete: false,
+      imageScanningConfiguration: { scanOnPush: true },
+      imageTagMutability: "IMMUTABLE",
+      lifecyclePolicy: { rules: [{ tagStatus: "any", maximumNumberOfImages: 10 }] },
+    });
+  });
+
+  it("keeps the table safe: on-demand, encrypted, point-in-time recovery, deletion protection", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    expect(run.named("aws:dynamodb/table:Table", "activity-table").inputs).toMatchObject({
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "id",
+      serverSideEncryption: { enabled: true },
+      pointInTimeRecovery: { enabled: true },
+      deletionProtectionEnabled: true,
+      globalSecondaryIndexes: [
+        {
+          name: "userId-startedAt-index",
+          keySchemas: [
+            { attributeName: "userId", keyType: "HASH" },
+            { attributeName: "startedAt", keyType: "RANGE" },
+          ],
+          projectionType: "ALL",
+        },
+      ],
+    });
+  });
+
+  it("tags every AWS resource with project and stack, through the one provider they all use", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    const provider = run.named("pulumi:providers:aws", "activity-aws");
+    expect(provider.inputs.region).toBe("eu-west-1");
+    expect(JSON.parse(String(provider.inputs.defaultTags)).tags).toEqual({
+      project: "activity-api",
+      stack: "test",
+      "managed-by": "pulumi",
+    });
+    const custom = run.registrations.filter((r) => r.custom && r.type.startsWith("aws:"));
+    expect(custom.length).toBeGreaterThan(8);
+    for (const resource of custom)
+      expect(resource.provider).toContain("pulumi:providers:aws::activity-aws::");
+  });
+
+  it("waits for Docker on the host before the provider is used, through the same SSM-tunnelled SSH", async () => {
+    const run = await runProgram("test", USER_VALUES);
+    const ready = run.named("command:local:Command", "activity-host-ready");
+    const environment = ready.inputs.environment as Record<string, string>;
+    expect(environment.SSH_DESTINATION).toBe("ec2-user@activity-host-id");
+    const docker = run.named("pulumi:providers:docker", "activity-host-docker");
+    expect(docker.inputs.host).toBe("ssh://ec2-user@activity-host-id");
+    const sshOpts = JSON.parse(String(docker.inputs.sshOpts)) as string[];
+    expect(environment.SSH_OPTS?.split("\n")).toEqual(sshOpts);
+    expect(sshOpts.join(" ")).toContain("ProxyCommand=aws ssm start-session --region eu-west-1 --target %h");
+  });
+});
+
+describe("a change of image", () => {
+  it("gives identical instance inputs: a new image replaces the container, never the host", async () => {
+    const first = await runProgram("test", { ...USER_VALUES, "activity-api:imageTag": "1.0.0" });
+    const second = await runProgram("test", { ...USER_VALUES, "activity-api:imageTag": "1.0.1" });
+    const instance = (run: ProgramRun) => run.named("aws:ec2/instance:Instance", "activity-host").inputs;
+    expect(first.outputs.imageRef).not.toEqual(second.outputs.imageRef);
+    expect(instance(second)).toEqual(instance(first));
+    const app = (run: ProgramRun) =>
+      run.named("docker:index/remoteImage:RemoteImage", "activity-app-image").inputs;
+    expect(app(second)).not.toEqual(app(first));
+  });
+});
