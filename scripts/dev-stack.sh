@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# npm run dev:up / dev:down: the dev stack for a newcomer with the Pulumi CLI and Docker but no Pulumi Cloud
+# account: state in a project-local file backend (.pulumi/), secrets with the passphrase provider.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: scripts/dev-stack.sh <up|down>
+
+  up     create or select the dev stack and deploy it: the API on http://localhost:10001,
+         DynamoDB Local on 127.0.0.1:8000, both on the local Docker engine
+  down   destroy the dev stack's containers, network and images
+
+State goes to .pulumi/ in the repository (override with PULUMI_BACKEND_URL). The dev stack holds
+no secret; the passphrase is empty unless PULUMI_CONFIG_PASSPHRASE is set. Users with a Pulumi
+backend of their own can run `pulumi up --stack dev` directly instead.
+USAGE
+}
+
+fail() { echo "dev-stack: $*" >&2; exit 1; }
+
+action="${1:-}"
+case "$action" in
+  up|down) ;;
+  -h|--help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+cd "$(dirname "$0")/.."
+
+command -v pulumi >/dev/null || fail "the Pulumi CLI is not installed: see https://www.pulumi.com/docs/iac/download-install/"
+command -v docker >/dev/null || fail "the docker CLI is not installed: see https://docs.docker.com/engine/install/"
+docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer: start Docker (docker info must succeed)"
+[ -d node_modules ] || fail "dependencies are not installed: run npm ci first"
+
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi}"
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
+mkdir -p .pulumi
+
+pulumi stack select dev --create --secrets-provider passphrase
+if [ "$action" = up ]; then
+  pulumi up --stack dev --yes
+  echo "dev-stack: the API answers at http://localhost:10001/activity/1"
+else
+  pulumi destroy --stack dev --yes
+fi

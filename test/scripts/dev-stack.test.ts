@@ -1,0 +1,88 @@
+/**
+ * scripts/dev-stack.sh (npm run dev:up / dev:down) with stand-ins for the pulumi and docker CLIs on PATH: the
+ * prerequisites it checks, and the commands it runs against a project-local backend.
+ */
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeEach, describe, expect, it } from "vitest";
+import { ROOT } from "../helpers/pulumi.js";
+
+const run = promisify(execFile);
+const SCRIPT = join(ROOT, "scripts/dev-stack.sh");
+let bin: string;
+
+async function stub(name: string, body: string) {
+  await writeFile(join(bin, name), `#!/bin/bash\n${body}\n`);
+  await chmod(join(bin, name), 0o755);
+}
+
+/** Runs the script with only the stand-ins (and the basic tools they need) on PATH. */
+async function devStack(action: string, env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run("bash", [SCRIPT, action], {
+      env: { PATH: `${bin}:/usr/bin:/bin`, CALLS: join(bin, "calls"), ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+beforeEach(async () => {
+  bin = await mkdtemp(join(tmpdir(), "dev-stack-"));
+  return () => rm(bin, { recursive: true, force: true });
+});
+
+describe("dev-stack.sh", () => {
+  it("names the missing Pulumi CLI and stops", async () => {
+    const result = await devStack("up");
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      "dev-stack: the Pulumi CLI is not installed: see https://www.pulumi.com/docs/iac/download-install/",
+    );
+  });
+
+  it("names a Docker daemon that does not answer and stops before touching any stack", async () => {
+    await stub("pulumi", 'echo "pulumi $*" >> "$CALLS"');
+    await stub("docker", "exit 1");
+    const result = await devStack("up");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("the Docker daemon does not answer");
+    await expect(readFile(join(bin, "calls"), "utf8")).rejects.toThrow();
+  });
+
+  it("selects or creates dev on a project-local file backend with a passphrase provider, then deploys", async () => {
+    await stub(
+      "pulumi",
+      'echo "$PULUMI_BACKEND_URL|${PULUMI_CONFIG_PASSPHRASE-unset}|pulumi $*" >> "$CALLS"',
+    );
+    await stub("docker", "exit 0");
+    const result = await devStack("up");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("http://localhost:10001/activity/1");
+    const calls = (await readFile(join(bin, "calls"), "utf8")).trim().split("\n");
+    expect(calls).toEqual([
+      `file://${ROOT.replace(/\/$/, "")}/.pulumi||pulumi stack select dev --create --secrets-provider passphrase`,
+      `file://${ROOT.replace(/\/$/, "")}/.pulumi||pulumi up --stack dev --yes`,
+    ]);
+  });
+
+  it("keeps a backend the user chose, and destroys on down", async () => {
+    await stub("pulumi", 'echo "$PULUMI_BACKEND_URL|pulumi $*" >> "$CALLS"');
+    await stub("docker", "exit 0");
+    const result = await devStack("down", { PULUMI_BACKEND_URL: "s3://team-state" });
+    expect(result.code).toBe(0);
+    const calls = (await readFile(join(bin, "calls"), "utf8")).trim().split("\n");
+    expect(calls.at(-1)).toBe("s3://team-state|pulumi destroy --stack dev --yes");
+  });
+
+  it("rejects an unknown action with its usage", async () => {
+    const result = await devStack("deploy");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("Usage: scripts/dev-stack.sh <up|down>");
+  });
+});
