@@ -58,6 +58,7 @@ describe("dev-stack.sh", () => {
   it("selects or creates dev on a project-local file backend with a passphrase provider, then deploys", async () => {
     await stub(
       "pulumi",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion, not a template
       'echo "$PULUMI_BACKEND_URL|${PULUMI_CONFIG_PASSPHRASE-unset}|pulumi $*" >> "$CALLS"',
     );
     await stub("docker", "exit 0");
