@@ -179,17 +179,17 @@ export interface ProgramRun {
   named(type: string, name: string): Registration;
 }
 
-/** Runs index.ts for `stack` with its real config (plus `overrides`) under mocks; resolves once it settles. */
-export async function runProgram(
+/** Runs `declare` (which creates resources) under mocks for `stack`, with `config`; resolves once it settles. */
+export async function runDeclarations(
   stack: string,
-  overrides: Record<string, unknown> = {},
+  config: Record<string, string>,
+  declare: () => Promise<Record<string, pulumi.Input<unknown>>>,
 ): Promise<ProgramRun> {
-  vi.resetModules();
   const { registrations, invokes } = await installMocks(stack);
-  pulumi.runtime.setAllConfig(stackConfig(stack, overrides));
-  const program = (await import("../../index.js")) as Record<string, pulumi.Input<unknown>>;
+  pulumi.runtime.setAllConfig(config);
+  const declared = await declare();
   const outputs: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(program)) outputs[name] = await promiseOf(value);
+  for (const [name, value] of Object.entries(declared)) outputs[name] = await promiseOf(value);
   await settle(registrations);
   const ofType = (type: string) => registrations.filter((registration) => registration.type === type);
   return {
@@ -203,4 +203,14 @@ export async function runProgram(
       return found[0] as Registration;
     },
   };
+}
+
+/** Runs index.ts for `stack` with its real config (plus `overrides`) under mocks; resolves once it settles. */
+export function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+  vi.resetModules();
+  return runDeclarations(
+    stack,
+    stackConfig(stack, overrides),
+    async () => (await import("../../index.js")) as Record<string, pulumi.Input<unknown>>,
+  );
 }

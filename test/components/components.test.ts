@@ -1,0 +1,195 @@
+/**
+ * Each component on its own under mocks, with non-default args: children named from the component's name,
+ * and every documented option taking effect.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { ActivityTable } from "../../components/activity-table.js";
+import { AppContainer } from "../../components/app-container.js";
+import { AppImage, contentTag, ecrRepositoryArn } from "../../components/app-image.js";
+import { DockerHost } from "../../components/docker-host.js";
+import { DynamoDbLocal } from "../../components/dynamodb-local.js";
+import { ROOT, runDeclarations } from "../helpers/pulumi.js";
+
+const declare = (build: () => Record<string, pulumi.Input<unknown>>) =>
+  runDeclarations("unit", {}, async () => build());
+
+describe("DockerHost", () => {
+  const hostArgs = {
+    region: "us-east-2",
+    instanceType: "m7i.large",
+    allowedCidrs: ["192.0.2.10/32"],
+    appPort: 8080,
+    access: { mode: "ssh" as const, sshCidrs: ["198.51.100.0/28"] },
+    sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA ci@runner",
+    sshPrivateKeyPath: "/home/ci/.ssh/deploy",
+    tableArn: "arn:aws:dynamodb:us-east-2:123456789012:table/t",
+    repositoryArn: "arn:aws:ecr:us-east-2:123456789012:repository/r",
+    subnetId: "subnet-0given",
+    rootVolumeGb: 40,
+  };
+
+  it("in ssh mode opens port 22 to sshCidrs only, and connects to the public IP with the given key", async () => {
+    const run = await declare(() => ({ host: new DockerHost("edge", hostArgs).instanceId }));
+    const [group] = run.ofType("aws:ec2/securityGroup:SecurityGroup");
+    expect(group?.name).toBe("edge-host-sg");
+    expect(group?.inputs.ingress).toEqual([
+      {
+        protocol: "tcp",
+        fromPort: 8080,
+        toPort: 8080,
+        cidrBlocks: ["192.0.2.10/32"],
+        description: "activity API",
+      },
+      {
+        protocol: "tcp",
+        fromPort: 22,
+        toPort: 22,
+        cidrBlocks: ["198.51.100.0/28"],
+        description: "SSH for the Docker provider",
+      },
+    ]);
+    const provider = run.named("pulumi:providers:docker", "edge-host-docker");
+    expect(provider.inputs.host).toBe("ssh://ec2-user@198.51.100.20");
+    expect(JSON.parse(String(provider.inputs.sshOpts))).toEqual([
+      "-o",
+      "StrictHostKeyChecking=accept-new",
+      "-i",
+      "/home/ci/.ssh/deploy",
+    ]);
+  });
+
+  it("uses the given subnet, type and volume size, and looks up no default VPC", async () => {
+    const run = await declare(() => ({ host: new DockerHost("edge", hostArgs).instanceId }));
+    const instance = run.named("aws:ec2/instance:Instance", "edge-host");
+    expect(instance.inputs).toMatchObject({ subnetId: "subnet-0given", instanceType: "m7i.large" });
+    expect(instance.inputs.rootBlockDevice).toMatchObject({ volumeSize: 40, encrypted: true });
+    expect(run.invokes.map((invoke) => invoke.token)).not.toContain("aws:ec2/getVpc:getVpc");
+    for (const name of [
+      "edge-host-role",
+      "edge-host-profile",
+      "edge-host-key",
+      "edge-host-ready",
+      "edge-host-data-policy",
+    ]) {
+      expect(run.registrations.map((registration) => registration.name)).toContain(name);
+    }
+  });
+
+  it("refuses an empty allowedCidrs before creating anything", async () => {
+    await expect(
+      declare(() => ({ host: new DockerHost("edge", { ...hostArgs, allowedCidrs: [] }).instanceId })),
+    ).rejects.toThrow("DockerHost: allowedCidrs must list at least one CIDR");
+  });
+});
+
+describe("AppImage", () => {
+  it("keeps N images, may force-delete, and passes the base image as a build argument", async () => {
+    const run = await declare(() => {
+      const image = new AppImage("web", {
+        tag: "2.0.0",
+        baseImage: "registry.example.com/node:24",
+        registry: { kind: "ecr", keepImages: 3, forceDelete: true },
+      });
+      return { imageRef: image.imageRef, arn: image.repositoryArn };
+    });
+    expect(run.named("awsx:ecr:Repository", "web-repo").inputs).toMatchObject({
+      forceDelete: true,
+      lifecyclePolicy: { rules: [{ maximumNumberOfImages: 3, description: "Keep the last 3 images" }] },
+    });
+    const image = run.named("docker:index/image:Image", "web-image");
+    expect(image.inputs.build).toMatchObject({ args: { BASE_IMAGE: "registry.example.com/node:24" } });
+    expect(image.inputs.imageName).toBe(
+      "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web-repo-7d3e0b2:2.0.0",
+    );
+    expect(run.outputs.arn).toBe("arn:aws:ecr:eu-west-1:123456789012:repository/web-repo-7d3e0b2");
+  });
+
+  it("refuses the latest tag", async () => {
+    await expect(
+      declare(() => ({
+        imageRef: new AppImage("web", { tag: "latest", registry: { kind: "local" } }).imageRef,
+      })),
+    ).rejects.toThrow("AppImage: the tag must not be latest");
+  });
+});
+
+describe("contentTag and ecrRepositoryArn", () => {
+  it("tags the image with the app version and a hash of the build context, stable across calls", () => {
+    const tag = contentTag(ROOT);
+    expect(tag).toMatch(/^0\.1\.0-[0-9a-f]{12}$/);
+    expect(contentTag(ROOT)).toBe(tag);
+  });
+
+  it.each([
+    ["123456789012.dkr.ecr.eu-west-1.amazonaws.com/app", "arn:aws:ecr:eu-west-1:123456789012:repository/app"],
+    [
+      "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/a/b",
+      "arn:aws-cn:ecr:cn-north-1:123456789012:repository/a/b",
+    ],
+    [
+      "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com/app",
+      "arn:aws-us-gov:ecr:us-gov-west-1:123456789012:repository/app",
+    ],
+  ])("derives the ARN of %s", (url, arn) => {
+    expect(ecrRepositoryArn(url)).toBe(arn);
+  });
+});
+
+describe("AppContainer", () => {
+  it("binds the given address and port, limits memory, joins the network, and pulls nothing when told not to", async () => {
+    const run = await declare(() => ({
+      name: new AppContainer("api", {
+        image: "sha256:abc",
+        appEnv: "production",
+        tableName: "t",
+        region: "us-east-2",
+        hostIp: "127.0.0.1",
+        hostPort: 8080,
+        memoryMb: 256,
+        network: "backend",
+      }).containerName,
+    }));
+    const container = run.named("docker:index/container:Container", "api-app");
+    expect(container.inputs).toMatchObject({
+      image: "sha256:abc",
+      ports: [{ internal: 4567, external: 8080, ip: "127.0.0.1" }],
+      memory: 256,
+      networksAdvanced: [{ name: "backend", aliases: ["api"] }],
+      envs: ["APP_ENV=production", "PORT=4567", "TABLE_NAME=t", "AWS_REGION=us-east-2"],
+    });
+    expect(run.ofType("docker:index/remoteImage:RemoteImage")).toEqual([]);
+  });
+});
+
+describe("ActivityTable", () => {
+  it("turns deletion protection and point-in-time recovery off when asked (previews)", async () => {
+    const run = await declare(() => ({
+      arn: new ActivityTable("pv", { deletionProtection: false, pointInTimeRecovery: false }).arn,
+    }));
+    expect(run.named("aws:dynamodb/table:Table", "pv-table").inputs).toMatchObject({
+      deletionProtectionEnabled: false,
+      pointInTimeRecovery: { enabled: false },
+    });
+  });
+});
+
+describe("DynamoDbLocal", () => {
+  it("runs the given image on the given host port and name", async () => {
+    const run = await declare(() => {
+      const database = new DynamoDbLocal("db", {
+        image: "amazon/dynamodb-local:2.5.2",
+        hostPort: 8001,
+        alias: "ddb",
+      });
+      return { endpoint: database.endpoint, hostEndpoint: database.hostEndpoint };
+    });
+    expect(run.outputs).toEqual({ endpoint: "http://ddb:8000", hostEndpoint: "http://127.0.0.1:8001" });
+    expect(run.named("docker:index/remoteImage:RemoteImage", "db-dynamodb-image").inputs.name).toBe(
+      "amazon/dynamodb-local:2.5.2",
+    );
+    expect(run.named("docker:index/container:Container", "db-dynamodb").inputs.ports).toEqual([
+      { internal: 8000, external: 8001, ip: "127.0.0.1" },
+    ]);
+  });
+});
