@@ -178,7 +178,7 @@ describe("checkInstanceType", () => {
       expect(() => checkInstanceType(type, DEFAULT_ALLOWED_INSTANCE_TYPES)).not.toThrow();
     }
     expect(() => checkInstanceType("m5.24xlarge", DEFAULT_ALLOWED_INSTANCE_TYPES)).toThrow(
-      'instance type "m5.24xlarge" is not allowed for previews; allowed: t3.micro, t3.small, t4g.micro, t4g.small',
+      'instance type "m5.24xlarge" is not allowed for previews; allowed: t3.micro, t3.small, t3a.micro, t3a.small',
     );
   });
 });
