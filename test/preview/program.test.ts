@@ -4,7 +4,7 @@
  * collides with the test stack's names.
  */
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { derivePreviewConfig } from "../../scripts/preview/config.js";
 import { AUTONAME_SUFFIX, AWS_NAME_LIMITS, AWS_TAG, previewNames } from "../../scripts/preview/naming.js";
 import { type ProgramRun, ROOT, runProgram, USER_VALUES } from "../helpers/pulumi.js";
@@ -55,9 +55,20 @@ async function runPreview(branch: string): Promise<{ run: ProgramRun; prefix: st
 
 const BRANCHES = ["feature/Add-Login", `feature/${"x".repeat(292)}`, "émoji-🚀-ünïcödé", "--leading..dots"];
 
+let testStackNames: Set<string>;
+beforeAll(async () => {
+  const test = await runProgram("test", USER_VALUES);
+  testStackNames = new Set(test.registrations.map((registration) => registration.name));
+});
+
 describe.each(BRANCHES)("a preview of %s", (branch) => {
+  let preview: { run: ProgramRun; prefix: string };
+  beforeAll(async () => {
+    preview = await runPreview(branch);
+  });
+
   it("gives every auto-named AWS resource a physical name within AWS's limits", async () => {
-    const { run, prefix } = await runPreview(branch);
+    const { run, prefix } = preview;
     const checked = run.registrations.filter((registration) => LIMIT_OF_TYPE[registration.type]);
     expect(checked.length).toBe(Object.keys(LIMIT_OF_TYPE).length);
     for (const registration of checked) {
@@ -70,14 +81,14 @@ describe.each(BRANCHES)("a preview of %s", (branch) => {
   });
 
   it("runs the preview overrides: small instance, no deletion protection, force-deleted images", async () => {
-    const { run } = await runPreview(branch);
+    const { run } = preview;
     expect(run.ofType("aws:ec2/instance:Instance")[0]?.inputs.instanceType).toBe("t3.micro");
     expect(run.ofType("aws:dynamodb/table:Table")[0]?.inputs.deletionProtectionEnabled).toBe(false);
     expect(run.ofType("awsx:ecr:Repository")[0]?.inputs.forceDelete).toBe(true);
   });
 
   it("tags every resource with keys and values AWS accepts, the branch and expiry among them", async () => {
-    const { run } = await runPreview(branch);
+    const { run } = preview;
     const [provider] = run.ofType("pulumi:providers:aws");
     const tags = JSON.parse(String(provider?.inputs.defaultTags)).tags as Record<string, string>;
     expect(tags["preview-branch"]).toBe(previewNames(branch).branchLabel);
@@ -93,9 +104,7 @@ describe.each(BRANCHES)("a preview of %s", (branch) => {
   });
 
   it("shares no resource name with the test stack", async () => {
-    const { run } = await runPreview(branch);
-    const test = await runProgram("test", USER_VALUES);
-    const testNames = new Set(test.registrations.map((registration) => registration.name));
-    for (const registration of run.registrations) expect(testNames.has(registration.name)).toBe(false);
+    const { run } = preview;
+    for (const registration of run.registrations) expect(testStackNames.has(registration.name)).toBe(false);
   });
 });

@@ -2,7 +2,7 @@
  * The real program, run under mocks for each stack with its real Pulumi.<stack>.yaml: the resource graph each
  * stack declares, and the security rules it must keep. Each test states one policy.
  */
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { APP_PORT, APP_UID, HOST_PORT } from "../../app/src/contract.js";
 import { AL2023_AMI_PARAMETER } from "../../components/docker-host.js";
 import { type ProgramRun, type Registration, runProgram, USER_VALUES } from "../helpers/pulumi.js";
@@ -30,15 +30,20 @@ function statements(run: ProgramRun): Statement[] {
 }
 
 describe("the dev stack (Pulumi.dev.yaml)", () => {
+  let dev: ProgramRun;
+  beforeAll(async () => {
+    dev = await runProgram("dev");
+  });
+
   it("creates no AWS resource at all: no provider, no invoke, no credentials needed", async () => {
-    const run = await runProgram("dev");
+    const run = dev;
     expect(run.registrations.filter(isAws)).toEqual([]);
     expect(run.invokes).toEqual([]);
     expect(run.registrations.length).toBeGreaterThan(0);
   });
 
   it("runs the locally built image in development mode against DynamoDB Local on a shared network", async () => {
-    const run = await runProgram("dev");
+    const run = dev;
     const image = run.named("docker:index/image:Image", "activity-image");
     expect(image.inputs.skipPush).toBe(true);
     expect(image.inputs.imageName).toMatch(/^activity-api:0\.1\.0-[0-9a-f]{12}$/);
@@ -67,7 +72,7 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
   });
 
   it("publishes DynamoDB Local on 127.0.0.1 only, from the pinned official image", async () => {
-    const run = await runProgram("dev");
+    const run = dev;
     const dynamodb = run.named("docker:index/container:Container", "activity-dynamodb");
     expect(dynamodb.inputs.ports).toEqual([{ internal: 8000, external: 8000, ip: "127.0.0.1" }]);
     expect(run.named("docker:index/remoteImage:RemoteImage", "activity-dynamodb-image").inputs.name).toBe(
@@ -77,8 +82,13 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
 });
 
 describe("the test stack (Pulumi.test.yaml and the values README asks for)", () => {
+  let test: ProgramRun;
+  beforeAll(async () => {
+    test = await runProgram("test", USER_VALUES);
+  });
+
   it("switches the app to regional DynamoDB: APP_ENV=test, the table's name and the region, no endpoint", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     const app = run.named("docker:index/container:Container", "activity-app");
     expect(env(app)).toEqual({
       APP_ENV: "test",
@@ -90,7 +100,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("publishes host port 10001 to the app's port, with the deployment waiting for readiness", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     const app = run.named("docker:index/container:Container", "activity-app");
     expect(app.inputs.ports).toEqual([{ internal: APP_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
     expect(app.inputs.wait).toBe(true);
@@ -99,7 +109,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("runs exactly the pushed image: the digest goes to the host's pull, and the pulled image to the container", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     const image = run.named("docker:index/image:Image", "activity-image");
     expect(image.inputs.skipPush).not.toBe(true);
     expect(image.inputs.imageName).toMatch(
@@ -117,7 +127,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("hardens the container: non-root, read-only root with a tmpfs, no capabilities, no new privileges, bounded", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     const app = run.named("docker:index/container:Container", "activity-app");
     expect(app.inputs).toMatchObject({
       user: `${APP_UID}:${APP_UID}`,
@@ -133,7 +143,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("requires IMDSv2 with two hops, an encrypted gp3 root volume, and Amazon Linux 2023 from SSM", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     const instance = run.named("aws:ec2/instance:Instance", "activity-host");
     expect(instance.inputs.metadataOptions).toEqual({
       httpEndpoint: "enabled",
@@ -151,7 +161,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("must not open SSH (or anything) to the world: the app port only, to the configured CIDRs only", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     const [group] = run.ofType("aws:ec2/securityGroup:SecurityGroup");
     const ingress = (group?.inputs.ingress ?? []) as Array<Record<string, unknown>>;
     expect(ingress).toEqual([
@@ -174,7 +184,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("scopes the role's data access to the table and its indexes: no wildcard action, no '*' resource", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     const tableArn = "arn:aws:dynamodb:eu-west-1:123456789012:table/activity-table-4f2a9c1";
     const data = statements(run).filter((statement) =>
       [statement.Action].flat().some((a) => a.startsWith("dynamodb:")),
@@ -201,7 +211,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("lets the host pull from its own repository only, and manage itself through SSM", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     const pull = statements(run).find((statement) => [statement.Action].flat().includes("ecr:BatchGetImage"));
     expect(pull?.Resource).toBe("arn:aws:ecr:eu-west-1:123456789012:repository/activity-repo-7d3e0b2");
     expect(
@@ -210,7 +220,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("scans images on push, keeps tags immutable and expires all but the last 10 images", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     expect(run.named("awsx:ecr:Repository", "activity-repo").inputs).toMatchObject({
       forceDelete: false,
       imageScanningConfiguration: { scanOnPush: true },
@@ -220,7 +230,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("keeps the table safe: on-demand, encrypted, point-in-time recovery, deletion protection", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     expect(run.named("aws:dynamodb/table:Table", "activity-table").inputs).toMatchObject({
       billingMode: "PAY_PER_REQUEST",
       hashKey: "id",
@@ -241,7 +251,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("tags every AWS resource with project and stack, through the one provider they all use", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     const provider = run.named("pulumi:providers:aws", "activity-aws");
     expect(provider.inputs.region).toBe("eu-west-1");
     expect(JSON.parse(String(provider.inputs.defaultTags)).tags).toEqual({
@@ -256,7 +266,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
   });
 
   it("waits for Docker on the host before the provider is used, through the same SSM-tunnelled SSH", async () => {
-    const run = await runProgram("test", USER_VALUES);
+    const run = test;
     const ready = run.named("command:local:Command", "activity-host-ready");
     const environment = ready.inputs.environment as Record<string, string>;
     expect(environment.SSH_DESTINATION).toBe("ec2-user@activity-host-id");
