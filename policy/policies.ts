@@ -1,0 +1,570 @@
+/**
+ * The product's security rules as Pulumi policies, each exported on its own so that tests can run it, and
+ * `policies`, the list the pack serves.
+ */
+import * as aws from "@pulumi/aws";
+import {
+  type Policies,
+  type PolicyResource,
+  type ReportViolation,
+  type ResourceValidationPolicy,
+  type StackValidationPolicy,
+  // What the props proxy throws; typed `any` (its declaration is stripped as internal), exported at run time.
+  UnknownValueError,
+  validateResourceOfType,
+} from "@pulumi/policy";
+
+/**
+ * The app's host port. app/src/contract.ts owns the value (HOST_PORT); the pack cannot import it, because the
+ * engine loads the pack as CommonJS, where that `.js` specifier finds no file, so a test keeps the two equal.
+ */
+export const APP_HOST_PORT = 10001;
+
+/** Stands for a value the engine does not know yet: an output of a resource that does not exist yet. */
+const UNKNOWN = Symbol("unknown during preview");
+type Known<T> = T | typeof UNKNOWN;
+
+/**
+ * Reads through the props proxy of @pulumi/policy, which throws UnknownValueError on a value that is unknown
+ * during preview. Checks skip such values rather than report them: `pulumi up` analyses each resource again,
+ * with its inputs known, before creating it.
+ */
+function known<T>(read: () => T): Known<T> {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof UnknownValueError) return UNKNOWN;
+    throw error;
+  }
+}
+
+/**
+ * A copy of a props value in plain data, with UNKNOWN in place of each unknown part, for rules that walk a
+ * whole structure (a policy document) rather than read a few paths.
+ */
+function settle(read: () => unknown): unknown {
+  const value = known(read);
+  if (Array.isArray(value)) return indexesOf(value).map((index) => settle(() => value[index]));
+  if (typeof value === "object" && value !== null) {
+    const object = value as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(object).map((key) => [key, settle(() => object[key])]));
+  }
+  return value;
+}
+
+/** The indexes of a proxied list: iterating its elements would read, and so throw on, an unknown one. */
+function indexesOf(list: readonly unknown[]): number[] {
+  return Array.from({ length: list.length }, (_, index) => index);
+}
+
+/** A setting as a message shows it: `"gp2"`, `1`, or `unset`. */
+function show(value: unknown): string {
+  return value === undefined ? "unset" : JSON.stringify(value);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Security group ingress (rules 1 and 2). @pulumi/awsguard has no rule on security groups.
+// ---------------------------------------------------------------------------------------------------------
+
+/** What an ingress rule lets in, when that is known: every protocol, or a TCP or UDP port range. */
+type Opening = { kind: "all" } | { kind: "ports"; protocol: "tcp" | "udp"; from: number; to: number };
+
+/** A rule that admits the whole Internet: the property naming the CIDR, and the CIDR. */
+interface PublicIngress {
+  property: string;
+  cidr: string;
+  opening: Opening;
+}
+
+/** Any prefix length of 0 is a whole address family: 0.0.0.0/0, ::/0 and their other spellings. */
+function isWholeInternet(cidr: string): boolean {
+  return cidr.trim().endsWith("/0");
+}
+
+/** The protocols with ports, by AWS's names and numbers for them. */
+const TRANSPORTS = new Map<string, "tcp" | "udp">([
+  ["tcp", "tcp"],
+  ["6", "tcp"],
+  ["udp", "udp"],
+  ["17", "udp"],
+]);
+
+/**
+ * The opening of a rule from its protocol and ports; undefined when one is unknown, or for protocols without
+ * ports (ICMP and the like), which no rule here is about. All protocols are "-1" or "all".
+ */
+function openingOf(protocol: Known<unknown>, from: Known<unknown>, to: Known<unknown>): Opening | undefined {
+  if (protocol === UNKNOWN) return undefined;
+  const name = String(protocol).toLowerCase();
+  if (name === "-1" || name === "all") return { kind: "all" };
+  const transport = TRANSPORTS.get(name);
+  if (transport === undefined || typeof from !== "number" || typeof to !== "number") return undefined;
+  return { kind: "ports", protocol: transport, from, to };
+}
+
+/** The known whole-Internet CIDRs of a CIDR list property (one unknown entry leaves the others to judge). */
+function publicCidrs(property: string, read: () => unknown): { property: string; cidr: string }[] {
+  const list = known(read);
+  if (!Array.isArray(list)) return [];
+  return indexesOf(list)
+    .map((index) => known(() => list[index]))
+    .filter((cidr): cidr is string => typeof cidr === "string" && isWholeInternet(cidr))
+    .map((cidr) => ({ property, cidr }));
+}
+
+function publicIngress(
+  opening: Opening | undefined,
+  sources: { property: string; cidr: string }[],
+): PublicIngress[] {
+  return opening === undefined ? [] : sources.map((source) => ({ ...source, opening }));
+}
+
+/**
+ * Runs `check` on every ingress rule open to the whole Internet, whichever of the three ways it is declared:
+ * inline in a security group, as a VPC ingress rule, or as a security group rule of type ingress.
+ */
+function validateIngress(check: (ingress: PublicIngress, report: ReportViolation) => void) {
+  return [
+    validateResourceOfType(aws.ec2.SecurityGroup, (group, _args, report) => {
+      const rules = known(() => group.ingress);
+      if (!Array.isArray(rules)) return;
+      for (const index of indexesOf(rules)) {
+        const rule = (path: string) => `ingress[${index}].${path}`;
+        const opening = openingOf(
+          known(() => rules[index]?.protocol),
+          known(() => rules[index]?.fromPort),
+          known(() => rules[index]?.toPort),
+        );
+        const sources = [
+          ...publicCidrs(rule("cidrBlocks"), () => rules[index]?.cidrBlocks),
+          ...publicCidrs(rule("ipv6CidrBlocks"), () => rules[index]?.ipv6CidrBlocks),
+        ];
+        for (const ingress of publicIngress(opening, sources)) check(ingress, report);
+      }
+    }),
+    validateResourceOfType(aws.vpc.SecurityGroupIngressRule, (rule, _args, report) => {
+      const opening = openingOf(
+        known(() => rule.ipProtocol),
+        known(() => rule.fromPort),
+        known(() => rule.toPort),
+      );
+      const sources = [
+        { property: "cidrIpv4", cidr: known(() => rule.cidrIpv4) },
+        { property: "cidrIpv6", cidr: known(() => rule.cidrIpv6) },
+      ].filter((source): source is { property: string; cidr: string } => {
+        return typeof source.cidr === "string" && isWholeInternet(source.cidr);
+      });
+      for (const ingress of publicIngress(opening, sources)) check(ingress, report);
+    }),
+    validateResourceOfType(aws.ec2.SecurityGroupRule, (rule, _args, report) => {
+      if (known(() => rule.type) !== "ingress") return;
+      const opening = openingOf(
+        known(() => rule.protocol),
+        known(() => rule.fromPort),
+        known(() => rule.toPort),
+      );
+      const sources = [
+        ...publicCidrs("cidrBlocks", () => rule.cidrBlocks),
+        ...publicCidrs("ipv6CidrBlocks", () => rule.ipv6CidrBlocks),
+      ];
+      for (const ingress of publicIngress(opening, sources)) check(ingress, report);
+    }),
+  ];
+}
+
+function covers(opening: Opening, port: number, protocol: "tcp" | "udp"): boolean {
+  return (
+    opening.kind === "all" || (opening.protocol === protocol && opening.from <= port && port <= opening.to)
+  );
+}
+
+/** Every port: all protocols, or a TCP or UDP range from 0 or 1 (port 0 is not usable) to 65535. */
+function opensAllPorts(opening: Opening): boolean {
+  return opening.kind === "all" || (opening.from <= 1 && opening.to >= 65535);
+}
+
+function describeOpening(opening: Opening): string {
+  if (opening.kind === "all") return "all protocols and ports";
+  const protocol = opening.protocol.toUpperCase();
+  return opening.from === opening.to
+    ? `${protocol} port ${opening.from}`
+    : `${protocol} ports ${opening.from}-${opening.to}`;
+}
+
+export const noPublicSsh: ResourceValidationPolicy = {
+  name: "no-public-ssh",
+  description: "No ingress rule lets the whole Internet (0.0.0.0/0 or ::/0) reach SSH on port 22.",
+  enforcementLevel: "mandatory",
+  validateResource: validateIngress(({ property, cidr, opening }, report) => {
+    if (!covers(opening, 22, "tcp")) return;
+    report(
+      `${property} opens SSH (${describeOpening(opening)}) to ${cidr}; allow port 22 only from known ` +
+        "CIDRs, or reach the host through SSM Session Manager with no port 22 open at all.",
+    );
+  }),
+};
+
+export const noPublicAllPorts: ResourceValidationPolicy = {
+  name: "no-public-all-ports",
+  description: "No ingress rule opens every port or protocol to the whole Internet (0.0.0.0/0 or ::/0).",
+  enforcementLevel: "mandatory",
+  validateResource: validateIngress(({ property, cidr, opening }, report) => {
+    if (!opensAllPorts(opening)) return;
+    report(
+      `${property} opens ${describeOpening(opening)} to ${cidr}; open only the ports the host serves, ` +
+        "and only to the CIDRs that need them.",
+    );
+  }),
+};
+
+export const noPublicAppPort: ResourceValidationPolicy = {
+  name: "no-public-app-port",
+  description: `The app's host port ${APP_HOST_PORT} is not open to the whole Internet (0.0.0.0/0 or ::/0).`,
+  // Advisory: a team may publish the API to everyone on purpose.
+  enforcementLevel: "advisory",
+  validateResource: validateIngress(({ property, cidr, opening }, report) => {
+    // A rule that opens every port is no-public-all-ports' (mandatory) finding, not a choice to weigh here.
+    if (!covers(opening, APP_HOST_PORT, "tcp") || opensAllPorts(opening)) return;
+    report(
+      `${property} opens the app's host port ${APP_HOST_PORT} (${describeOpening(opening)}) to ${cidr}; ` +
+        "list the clients' CIDRs instead (allowedCidrs), or disable this advisory policy if a public API " +
+        "is deliberate.",
+    );
+  }),
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// EC2 instances (rule 3).
+// ---------------------------------------------------------------------------------------------------------
+
+export const ec2InstanceMetadataV2: ResourceValidationPolicy = {
+  name: "ec2-instance-metadata-v2",
+  description: "EC2 instances serve metadata through IMDSv2 only, with room for one hop from a container.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.ec2.Instance, (instance, _args, report) => {
+    const tokens = known(() => instance.metadataOptions?.httpTokens);
+    if (tokens !== UNKNOWN && tokens !== "required") {
+      report(
+        `metadataOptions.httpTokens is ${show(tokens)}; set it to "required" so that the instance role's ` +
+          "credentials need an IMDSv2 session token, which a request forged through the app cannot get.",
+      );
+    }
+    const hopLimit = known(() => instance.metadataOptions?.httpPutResponseHopLimit);
+    if (hopLimit !== UNKNOWN && (hopLimit === undefined || hopLimit < 2)) {
+      report(
+        `metadataOptions.httpPutResponseHopLimit is ${show(hopLimit)}; set it to 2 or more, because a ` +
+          "container on Docker's bridge network is one hop further from IMDS: with a limit of 1 it gets no " +
+          "IMDSv2 token, so no role credentials.",
+      );
+    }
+  }),
+};
+
+/** @pulumi/awsguard's encryptedVolumes checks ebsBlockDevices only; this one checks the root volume too. */
+export const ec2EncryptedVolumes: ResourceValidationPolicy = {
+  name: "ec2-encrypted-volumes",
+  description: "The root volume and every EBS volume of an EC2 instance are encrypted.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.ec2.Instance, (instance, _args, report) => {
+    const fix = "set it to true (the account's default EBS encryption is not visible to this check)";
+    const root = known(() => instance.rootBlockDevice?.encrypted);
+    if (root !== UNKNOWN && root !== true) report(`rootBlockDevice.encrypted is ${show(root)}; ${fix}.`);
+    const devices = known(() => instance.ebsBlockDevices);
+    if (!Array.isArray(devices)) return;
+    for (const index of indexesOf(devices)) {
+      const encrypted = known(() => devices[index]?.encrypted);
+      if (encrypted !== UNKNOWN && encrypted !== true) {
+        report(`ebsBlockDevices[${index}].encrypted is ${show(encrypted)}; ${fix}.`);
+      }
+    }
+  }),
+};
+
+export const ec2RootVolumeGp3: ResourceValidationPolicy = {
+  name: "ec2-root-volume-gp3",
+  description: "EC2 root volumes are gp3.",
+  enforcementLevel: "advisory",
+  validateResource: validateResourceOfType(aws.ec2.Instance, (instance, _args, report) => {
+    const volumeType = known(() => instance.rootBlockDevice?.volumeType);
+    if (volumeType !== UNKNOWN && volumeType !== "gp3") {
+      report(
+        `rootBlockDevice.volumeType is ${show(volumeType)}; set it to "gp3", which costs up to 20% less ` +
+          "per GiB than gp2 and has a 3,000 IOPS baseline at any size.",
+      );
+    }
+  }),
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// IAM policy documents (rule 4). @pulumi/awsguard has no rule on policy documents.
+// ---------------------------------------------------------------------------------------------------------
+
+/** A table, or an index of a named table (`index/*` included); no wildcard in the table's name. */
+const DYNAMODB_TABLE_OR_INDEX_ARN = /^arn:[^:]+:dynamodb:[^:]*:[^:]*:table\/[^/*?]+(\/index\/[^/]+)?$/;
+
+/** The known strings of an IAM field that takes a string or a list of strings. */
+function stringsOf(field: unknown): string[] {
+  return (Array.isArray(field) ? field : [field]).filter((item): item is string => typeof item === "string");
+}
+
+/** `*`, or a whole service (`iam:*`, `dynamodb:*`); IAM action names are case-insensitive. */
+function isWildcardAction(action: string): boolean {
+  return action === "*" || /^[^:]+:\*$/.test(action);
+}
+
+function serviceOf(action: string): string {
+  return action.split(":", 1)[0]?.toLowerCase() ?? "";
+}
+
+/** The findings on one statement of a policy document, each a sentence. */
+function statementFindings(statement: Record<string, unknown>, label: string): string[] {
+  if (statement.Effect !== "Allow") return [];
+  const findings: string[] = [];
+  if (statement.NotAction !== undefined) {
+    findings.push(
+      `${label} allows NotAction, which grants every action it does not list; name the allowed actions in ` +
+        "Action instead.",
+    );
+  }
+  const actions = stringsOf(statement.Action);
+  const resources = stringsOf(statement.Resource);
+  for (const action of actions.filter(isWildcardAction)) {
+    findings.push(
+      `${label} allows Action ${JSON.stringify(action)}; name only the actions the role needs ` +
+        '(for example "dynamodb:GetItem") instead of a wildcard.',
+    );
+  }
+  const dynamodb = actions.filter((action) => serviceOf(action) === "dynamodb");
+  if (dynamodb.length > 0) {
+    const notTables = [
+      ...resources
+        .filter((resource) => !DYNAMODB_TABLE_OR_INDEX_ARN.test(resource))
+        .map((resource) => `Resource ${JSON.stringify(resource)}`),
+      ...(statement.NotResource === undefined ? [] : ["NotResource"]),
+    ];
+    for (const where of notTables) {
+      findings.push(
+        `${label} allows ${dynamodb.join(", ")} on ${where}; grant DynamoDB actions on table and index ` +
+          "ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name>, and <table ARN>/index/<name>).",
+      );
+    }
+  }
+  if (resources.includes("*")) {
+    // AWS supports no resource-level permission for GetAuthorizationToken, so it alone may have "*".
+    const ecr = actions.filter(
+      (action) => serviceOf(action) === "ecr" && action.toLowerCase() !== "ecr:getauthorizationtoken",
+    );
+    if (ecr.length > 0) {
+      findings.push(
+        `${label} allows ${ecr.join(", ")} on Resource "*"; grant them on the repository's ARN, since only ` +
+          'ecr:GetAuthorizationToken needs "*".',
+      );
+    }
+  }
+  return findings;
+}
+
+/** Checks the `policy` of a role policy or a managed policy: a JSON string, or a document object. */
+function checkPolicyDocument(read: () => unknown, report: ReportViolation): void {
+  // A string is wholly known or wholly unknown; an object may hold unknowns, which settle marks.
+  const policy = settle(read);
+  let document: unknown = policy;
+  if (typeof policy === "string") {
+    try {
+      document = JSON.parse(policy);
+    } catch {
+      report("policy is not valid JSON; give a JSON policy document, or an object that Pulumi serialises.");
+      return;
+    }
+  }
+  if (typeof document !== "object" || document === null) return;
+  const statement = (document as Record<string, unknown>).Statement;
+  const statements = Array.isArray(statement) ? statement : [statement];
+  statements.forEach((item, index) => {
+    if (typeof item !== "object" || item === null) return;
+    const { Sid } = item as Record<string, unknown>;
+    const label =
+      typeof Sid === "string" && Sid !== ""
+        ? `policy statement ${JSON.stringify(Sid)}`
+        : `policy Statement${Array.isArray(statement) ? `[${index}]` : ""}`;
+    for (const finding of statementFindings(item as Record<string, unknown>, label)) report(finding);
+  });
+}
+
+export const iamLeastPrivilege: ResourceValidationPolicy = {
+  name: "iam-least-privilege",
+  description:
+    "IAM policies grant no wildcard actions, DynamoDB actions on table and index ARNs only, and ECR " +
+    'actions on "*" for ecr:GetAuthorizationToken only.',
+  enforcementLevel: "mandatory",
+  validateResource: [
+    validateResourceOfType(aws.iam.RolePolicy, (props, _args, report) =>
+      checkPolicyDocument(() => props.policy, report),
+    ),
+    validateResourceOfType(aws.iam.Policy, (props, _args, report) =>
+      checkPolicyDocument(() => props.policy, report),
+    ),
+  ],
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// ECR repositories (rule 5). @pulumi/awsguard has no rule on ECR.
+// ---------------------------------------------------------------------------------------------------------
+
+export const ecrRepositorySettings: ResourceValidationPolicy = {
+  name: "ecr-repository-settings",
+  description: "ECR repositories scan images on push and keep their tags immutable.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.ecr.Repository, (repository, _args, report) => {
+    const scanOnPush = known(() => repository.imageScanningConfiguration?.scanOnPush);
+    if (scanOnPush !== UNKNOWN && scanOnPush !== true) {
+      report(
+        `imageScanningConfiguration.scanOnPush is ${show(scanOnPush)}; set it to true so that every pushed ` +
+          "image is scanned for known vulnerabilities.",
+      );
+    }
+    const mutability = known(() => repository.imageTagMutability);
+    if (mutability !== UNKNOWN && mutability !== "IMMUTABLE") {
+      report(
+        `imageTagMutability is ${show(mutability)} (unset means "MUTABLE"); set it to "IMMUTABLE" so ` +
+          "that a tag always names the image that was tested.",
+      );
+    }
+  }),
+};
+
+/**
+ * Whether a lifecycle policy applies to a repository: true, false, or UNKNOWN when its `repository` or the
+ * repository's name is not known yet. A dependency of `repository` on repositories settles it even then.
+ */
+function appliesTo(lifecyclePolicy: PolicyResource, repository: PolicyResource): Known<boolean> {
+  const sources = (lifecyclePolicy.propertyDependencies.repository ?? []).filter((source) =>
+    source.isType(aws.ecr.Repository),
+  );
+  if (sources.length > 0) return sources.some((source) => source.urn === repository.urn);
+  const target = known(() => lifecyclePolicy.props.repository);
+  const name = known(() => repository.props.name);
+  if (target === UNKNOWN || name === UNKNOWN) return UNKNOWN;
+  return typeof name === "string" && target === name;
+}
+
+export const ecrRepositoryLifecyclePolicy: StackValidationPolicy = {
+  name: "ecr-repository-lifecycle-policy",
+  description: "Every ECR repository has a lifecycle policy, so that old images expire.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    const lifecyclePolicies = args.resources.filter((resource) => resource.isType(aws.ecr.LifecyclePolicy));
+    for (const repository of args.resources.filter((resource) => resource.isType(aws.ecr.Repository))) {
+      const applies = lifecyclePolicies.map((lifecyclePolicy) => appliesTo(lifecyclePolicy, repository));
+      if (applies.includes(true) || applies.includes(UNKNOWN)) continue;
+      report(
+        `ECR repository "${repository.name}" has no aws.ecr.LifecyclePolicy whose repository is its name; ` +
+          "add one (awsx.ecr.Repository makes it from its lifecyclePolicy argument) so that old images " +
+          "expire.",
+        repository.urn,
+      );
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// DynamoDB tables (rule 6).
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Stricter than @pulumi/awsguard's dynamodbTableEncryptionEnabled, which flags only an explicit
+ * `serverSideEncryption.enabled: false`: unset means an AWS-owned key here too.
+ */
+export const dynamodbTableProtection: ResourceValidationPolicy = {
+  name: "dynamodb-table-protection",
+  description: "DynamoDB tables have point-in-time recovery and KMS server-side encryption.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.dynamodb.Table, (table, _args, report) => {
+    const recovery = known(() => table.pointInTimeRecovery?.enabled);
+    if (recovery !== UNKNOWN && recovery !== true) {
+      report(
+        `pointInTimeRecovery.enabled is ${show(recovery)}; set it to true so that the table can be ` +
+          "restored to any second of the recovery period (35 days unless recoveryPeriodInDays says less).",
+      );
+    }
+    const encryption = known(() => table.serverSideEncryption?.enabled);
+    if (encryption !== UNKNOWN && encryption !== true) {
+      report(
+        `serverSideEncryption.enabled is ${show(encryption)}; set it to true so that the table is ` +
+          "encrypted with a KMS key (aws/dynamodb, or yours in kmsKeyArn) that CloudTrail logs the use of.",
+      );
+    }
+  }),
+};
+
+export const dynamodbOnDemand: ResourceValidationPolicy = {
+  name: "dynamodb-on-demand",
+  description: "DynamoDB tables bill per request.",
+  enforcementLevel: "advisory",
+  validateResource: validateResourceOfType(aws.dynamodb.Table, (table, _args, report) => {
+    const billingMode = known(() => table.billingMode);
+    if (billingMode !== UNKNOWN && billingMode !== "PAY_PER_REQUEST") {
+      report(
+        `billingMode is ${show(billingMode)} (unset means "PROVISIONED"); set it to "PAY_PER_REQUEST" so ` +
+          "that a table with light, bursty traffic pays for the requests it serves, not for idle capacity.",
+      );
+    }
+  }),
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Tags (rule 7).
+// ---------------------------------------------------------------------------------------------------------
+
+const REQUIRED_TAGS = ["project", "stack"] as const;
+
+/**
+ * Tags come from the resource's `tags` or the aws provider's `defaultTags`; the provider merges both into
+ * `tagsAll` when it checks the inputs, which is unknown while either is unknown.
+ */
+function checkTags(props: { tags?: unknown; tagsAll?: unknown }, report: ReportViolation): void {
+  const sources = [known(() => props.tags), known(() => props.tagsAll)];
+  const missingFrom = (tags: unknown) =>
+    typeof tags === "object" && tags !== null ? REQUIRED_TAGS.filter((key) => !(key in tags)) : undefined;
+  const missing = sources.map(missingFrom);
+  if (missing.some((keys) => keys?.length === 0)) return;
+  // Either may still bring the tags: an unknown, or neither set at all (no provider has checked the inputs).
+  if (sources.includes(UNKNOWN) || sources.every((tags) => tags === undefined)) return;
+  // tagsAll, the merge, names what is missing once defaultTags are counted.
+  const lacking = missing[1] ?? missing[0] ?? [];
+  report(
+    `tags and tagsAll lack ${lacking.map((key) => JSON.stringify(key)).join(" and ")}; add ` +
+      `${lacking.length > 1 ? "them" : "it"} to the resource's tags, or to the aws provider's defaultTags.`,
+  );
+}
+
+export const requiredTags: ResourceValidationPolicy = {
+  name: "required-tags",
+  description:
+    "Instances, security groups, roles, repositories and tables are tagged " +
+    `${REQUIRED_TAGS.join(" and ")}.`,
+  enforcementLevel: "mandatory",
+  validateResource: [
+    validateResourceOfType(aws.ec2.Instance, (props, _args, report) => checkTags(props, report)),
+    validateResourceOfType(aws.ec2.SecurityGroup, (props, _args, report) => checkTags(props, report)),
+    validateResourceOfType(aws.iam.Role, (props, _args, report) => checkTags(props, report)),
+    validateResourceOfType(aws.ecr.Repository, (props, _args, report) => checkTags(props, report)),
+    validateResourceOfType(aws.dynamodb.Table, (props, _args, report) => checkTags(props, report)),
+  ],
+};
+
+/** Every policy of the pack, in the order of the rules above. */
+export const policies: Policies = [
+  noPublicSsh,
+  noPublicAllPorts,
+  noPublicAppPort,
+  ec2InstanceMetadataV2,
+  ec2EncryptedVolumes,
+  ec2RootVolumeGp3,
+  iamLeastPrivilege,
+  ecrRepositorySettings,
+  ecrRepositoryLifecyclePolicy,
+  dynamodbTableProtection,
+  dynamodbOnDemand,
+  requiredTags,
+];
