@@ -2,6 +2,7 @@
  * The few stack operations the preview tool needs, as an interface the commands are written against, and its
  * thin implementation over the Pulumi Automation API's LocalWorkspace for this project.
  */
+import { join } from "node:path";
 import type {
   LocalWorkspace as AutomationWorkspace,
   ConfigMap,
@@ -153,7 +154,9 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
 
   async up(stackName: string, onOutput: OnOutput): Promise<Record<string, unknown>> {
     const stack = await this.select(stackName);
-    const result = await this.call(stackName, () => stack.up({ onOutput, color: "never" }));
+    // The project's policy pack guards every preview as `pulumi up --policy-pack policy` would.
+    const policyPacks = [join(this.workspace.workDir, "policy")];
+    const result = await this.call(stackName, () => stack.up({ onOutput, color: "never", policyPacks }));
     return values(result.outputs);
   }
 

@@ -112,9 +112,11 @@ describe("the Automation API adapter", () => {
     const outputs = await workspace.up("preview-x", (chunk) => chunks.push(chunk));
     expect(chunks.join("")).toContain("Updating (preview-x)");
     expect(outputs.apiUrl).toBe("http://198.51.100.7:10001");
-    expect(invocations()).toContain(
-      "up --yes --skip-preview --color never --exec-kind auto.local --stack preview-x",
-    );
+    const up = invocations().find((line) => line.startsWith("up "));
+    expect(up).toMatch(/^up --yes --skip-preview /);
+    expect(up).toContain("--stack preview-x");
+    // The project's policy pack gates every preview's update.
+    expect(up).toContain(`--policy-pack ${join(scratch, "policy")}`);
   });
 
   it("recovers through documented commands: refresh --clear-pending-creates, cancel, destroy, stack rm", async () => {
