@@ -168,6 +168,20 @@ describe("POST /activity", () => {
     expect(await listAll(run.userId)).toEqual([]);
   });
 
+  it.each([
+    ["POST", "/activity"],
+    ["PUT", "/activity/tiny-distance"],
+  ] as const)(
+    "%s stores a distance too small for DynamoDB (below 1e-130) as 0, not a 500",
+    async (method, url) => {
+      const response = await json(method, url, { ...run, distanceMeters: 5e-324 });
+      expect(response.statusCode).toBe(201);
+      expect(response.json().distanceMeters).toBe(0);
+      const read = await api.app.inject({ method: "GET", url: response.headers.location as string });
+      expect(read.json().distanceMeters).toBe(0);
+    },
+  );
+
   it.each(["text/plain", "application/x-www-form-urlencoded", "application/xml"])(
     "answers 415 for a %s body",
     async (contentType) => {

@@ -12,13 +12,24 @@ const conditionalHeaders = Type.Object({
   "if-none-match": Type.Optional(Type.String({ maxLength: 1024 })),
 });
 
-/** Stores startedAt as UTC with milliseconds, so that the index's string order is time order. */
+/** The smallest magnitude a DynamoDB number can have, other than 0; a smaller one is a ValidationException. */
+const DYNAMODB_SMALLEST_NUMBER = 1e-130;
+
+/**
+ * Stores startedAt as UTC with milliseconds, so that the index's string order is time order, and a distance
+ * too small for DynamoDB as 0, the nearest value it can hold (the schema allows any number from 0).
+ */
 function normalized(input: ActivityInput): ActivityInput {
   const startedAt = new Date(input.startedAt);
   if (Number.isNaN(startedAt.getTime())) {
     throw new BadRequestError("body.startedAt is not a real date and time", "startedAt");
   }
-  return { ...input, startedAt: startedAt.toISOString() };
+  const { distanceMeters } = input;
+  return {
+    ...input,
+    startedAt: startedAt.toISOString(),
+    ...(distanceMeters !== undefined && distanceMeters < DYNAMODB_SMALLEST_NUMBER && { distanceMeters: 0 }),
+  };
 }
 
 export function activityRoutes(activities: ActivityRepository): FastifyPluginAsyncTypebox {
