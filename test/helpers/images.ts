@@ -29,16 +29,27 @@ export async function buildDynaliteImage(tag = "activity-api/dynalite:4.0.0"): P
   return tag;
 }
 
-/** dynalite on `network` under `alias`, ready when its port accepts connections. */
+/** Where the dynalite image keeps its store when asked to (test/containers/dynalite/Dockerfile). */
+const DYNALITE_DATA_DIR = "/data";
+
+/**
+ * dynalite on `network` under `alias`, ready when its port accepts connections. Its data lives in memory, or,
+ * given `dataVolume`, in that named Docker volume, where it outlives a `docker stop` of the container.
+ */
 export function startDynaliteContainer(
   image: string,
   network: StartedNetwork,
   alias: string,
+  dataVolume?: string,
 ): Promise<StartedTestContainer> {
-  return new GenericContainer(image)
+  const container = new GenericContainer(image)
     .withNetwork(network)
     .withNetworkAliases(alias)
     .withExposedPorts(DYNALITE_PORT)
-    .withWaitStrategy(Wait.forListeningPorts())
+    .withWaitStrategy(Wait.forListeningPorts());
+  if (dataVolume === undefined) return container.start();
+  return container
+    .withBindMounts([{ source: dataVolume, target: DYNALITE_DATA_DIR }])
+    .withCommand(["--path", DYNALITE_DATA_DIR])
     .start();
 }
