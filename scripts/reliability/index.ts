@@ -102,4 +102,6 @@ if (summary.length > 1) {
   for (const row of summary)
     console.log(`${row.scenario.padEnd(10)}  ${row.wall.padStart(6)}  ${row.result}`);
 }
-process.exit(summary.every((row) => row.result === "held") ? 0 : 1);
+const held = summary.filter((row) => row.result === "held").length;
+console.log(`reliability: ${held} passed, ${summary.length - held} failed`);
+process.exit(held === summary.length ? 0 : 1);
