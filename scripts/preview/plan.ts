@@ -9,7 +9,12 @@ export const DEFAULT_TTL_HOURS = 72;
 export const DEFAULT_MAX_LIVE = 5;
 export const DEFAULT_INSTANCE_TYPE = "t3.micro";
 // x86_64 only: the image is linux/amd64, and the program refuses Graviton (arm64) types.
-export const DEFAULT_ALLOWED_INSTANCE_TYPES: readonly string[] = ["t3.micro", "t3.small", "t3a.micro", "t3a.small"];
+export const DEFAULT_ALLOWED_INSTANCE_TYPES: readonly string[] = [
+  "t3.micro",
+  "t3.small",
+  "t3a.micro",
+  "t3a.small",
+];
 
 /** A stack as list, prune and the guard see it; metadata is undefined for stacks that carry none. */
 export interface StackRecord {
