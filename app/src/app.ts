@@ -56,6 +56,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser("text/plain");
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
+    // Bodies are parsed as sent; a compressed one would be read as garbage JSON (RFC 9110 §15.5.16: 415).
+    const encoding = request.headers["content-encoding"];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
+      return sendError(reply, 415, "Content-Encoding is not supported; send the body uncompressed");
+    }
   });
 
   // Every route's path answers 405 with an Allow header for the methods it does not serve.

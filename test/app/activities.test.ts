@@ -182,6 +182,30 @@ describe("POST /activity", () => {
     },
   );
 
+  it("answers 400 for notes holding an unpaired surrogate, which no UTF-8 store can keep, and writes nothing", async () => {
+    const response = await json(
+      "POST",
+      "/activity",
+      `{"userId":"u1","type":"run","startedAt":"2026-01-01T00:00:00Z","durationSeconds":60,"notes":"a\\ud800b"}`,
+    );
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({
+      field: "notes",
+      message: "body.notes is not valid Unicode: it holds an unpaired surrogate",
+    });
+    expect(await listAll("u1")).toEqual([]);
+  });
+
+  it.each(["gzip", "br", "deflate"])(
+    "answers 415 for a %s-encoded body rather than misreading it",
+    async (encoding) => {
+      const response = await json("POST", "/activity", run, { "content-encoding": encoding });
+      expect(response.statusCode).toBe(415);
+      expect(response.json().message).toBe("Content-Encoding is not supported; send the body uncompressed");
+      expect(await listAll(run.userId)).toEqual([]);
+    },
+  );
+
   it.each(["text/plain", "application/x-www-form-urlencoded", "application/xml"])(
     "answers 415 for a %s body",
     async (contentType) => {

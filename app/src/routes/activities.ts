@@ -17,12 +17,17 @@ const DYNAMODB_SMALLEST_NUMBER = 1e-130;
 
 /**
  * Stores startedAt as UTC with milliseconds, so that the index's string order is time order, and a distance
- * too small for DynamoDB as 0, the nearest value it can hold (the schema allows any number from 0).
+ * too small for DynamoDB as 0, the nearest value it can hold (the schema allows any number from 0); refuses
+ * notes that are not valid Unicode.
  */
 function normalized(input: ActivityInput): ActivityInput {
   const startedAt = new Date(input.startedAt);
   if (Number.isNaN(startedAt.getTime())) {
     throw new BadRequestError("body.startedAt is not a real date and time", "startedAt");
+  }
+  // A lone UTF-16 surrogate cannot be encoded as UTF-8, which DynamoDB strings must be.
+  if (input.notes !== undefined && /\p{Cs}/u.test(input.notes)) {
+    throw new BadRequestError("body.notes is not valid Unicode: it holds an unpaired surrogate", "notes");
   }
   const { distanceMeters } = input;
   return {
