@@ -62,13 +62,25 @@ function median(numbers: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
+/** CPU time (user + system) a process has used, in microseconds, from /proc (clock ticks of 10 ms). */
+async function cpuMicros(subject: Subject): Promise<number> {
+  const fields = (await readFile(`/proc/${subject.child.pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/**
+ * One run of load. Besides throughput, the subject's CPU time per request: on two cores the load generator
+ * competes with the subject, which makes req/s noisy, while the server's own cost per request is steadier.
+ */
 async function load(subject: Subject, path: string, seconds: number) {
+  const cpuBefore = await cpuMicros(subject);
   const result = await autocannon({
     url: `http://127.0.0.1:${subject.port}${path}`,
     connections,
     duration: seconds,
   });
   return {
+    cpuPerRequest: ((await cpuMicros(subject)) - cpuBefore) / Math.max(result.requests.total, 1),
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -102,12 +114,19 @@ async function httpFigures() {
         "req/s": Math.round(median(results.map((r) => r.rps))),
         "p50 ms": median(results.map((r) => r.p50)),
         "p99 ms": median(results.map((r) => r.p99)),
+        "CPU µs/req": Math.round(median(results.map((r) => r.cpuPerRequest))),
         errors: results.reduce((sum, r) => sum + r.errors, 0),
       };
     });
-    const bare = rows[0]?.["req/s"] ?? 1;
+    const bare = rows[0];
     console.log(`\nGET ${path}`);
-    console.table(rows.map((row) => ({ ...row, "ratio to bare": (row["req/s"] / bare).toFixed(2) })));
+    console.table(
+      rows.map((row) => ({
+        ...row,
+        "req/s ratio": (row["req/s"] / (bare?.["req/s"] ?? 1)).toFixed(2),
+        "CPU ratio (bare/app)": ((bare?.["CPU µs/req"] ?? 1) / row["CPU µs/req"]).toFixed(2),
+      })),
+    );
   }
   console.log("\nRSS of each HTTP process (MB; dynalite runs in a process of its own)");
   console.table(
