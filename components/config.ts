@@ -71,8 +71,11 @@ const key = (name: string) => `${PROJECT}:${name}`;
 /** Why a key with a Pulumi.yaml default can still be missing. */
 const DEFAULTED = "(Pulumi.yaml gives it a default: is this program run from its project directory?)";
 
+/** `namePrefix`: 2 to 32 of a-z, 0-9 and single dashes, from a letter to a letter or digit (ECR forbids "--"). */
+export const NAME_PREFIX = { max: 32, pattern: /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/ } as const;
+
 export function validateNamePrefix(value: string): string {
-  if (!/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(value) || value.includes("--")) {
+  if (!NAME_PREFIX.pattern.test(value) || value.includes("--")) {
     throw new ConfigError(
       `${key("namePrefix")} "${value}" is not allowed: use 2 to 32 of a-z, 0-9 and single dashes, starting with a letter and not ending with a dash`,
     );

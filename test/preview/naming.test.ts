@@ -1,6 +1,7 @@
 /** Branch → stack name, resource prefix, tag label: valid under every limit, deterministic, injective. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { NAME_PREFIX, validateNamePrefix } from "../../components/config.js";
 import { PREVIEW_TAG_KEYS } from "../../scripts/preview/config.js";
 import {
   AUTONAME_SUFFIX,
@@ -24,7 +25,9 @@ function limitViolations(names: PreviewNames): string[] {
     problems.push(`stack name ${stackName}`);
   }
   if (!isPreviewStackName(stackName)) problems.push(`stack name ${stackName} is not a preview name`);
-  if (!RESOURCE_PREFIX.pattern.test(resourcePrefix) || resourcePrefix.includes("--")) {
+  try {
+    validateNamePrefix(resourcePrefix); // the program's own rule for activity-api:namePrefix
+  } catch {
     problems.push(`prefix ${resourcePrefix}`);
   }
   for (const limit of AWS_NAME_LIMITS) {
@@ -57,6 +60,10 @@ const branch = fc.oneof(
 );
 
 describe("previewNames", () => {
+  it("uses the program's own rule for namePrefix (kept apart so that the CLI loads no Pulumi SDK)", () => {
+    expect(RESOURCE_PREFIX).toEqual(NAME_PREFIX);
+  });
+
   it("gives every tricky branch of the issue names within the limits", () => {
     const tricky: Record<string, Pick<PreviewNames, "stackName" | "resourcePrefix" | "branchLabel">> = {
       "feature/Add-Login": {
