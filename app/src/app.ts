@@ -5,7 +5,13 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type HTTPMethods } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type HTTPMethods,
+  LogController,
+} from "fastify";
+import { HEALTH_PATH, READY_PATH } from "./contract.js";
 import type { ActivityRepository } from "./db/activities.js";
 import { BODY_LIMIT_BYTES, errorHandler, sendError } from "./http/error-handler.js";
 import { validatorCompiler } from "./http/validation.js";
@@ -23,6 +29,7 @@ export const KEEP_ALIVE_TIMEOUT_MS = 75_000;
 const TIMEOUT_SWEEP_MS = 1000;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const PROBE_PATHS = new Set([HEALTH_PATH, READY_PATH]);
 const ROUTABLE_METHODS: HTTPMethods[] = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"];
 
 export interface AppOptions {
@@ -45,7 +52,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     http: { headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_SWEEP_MS },
     genReqId: requestId,
-    requestIdLogLabel: "requestId",
+    // Probes run every few seconds: their request lines would drown the log.
+    logController: new LogController({
+      requestIdLogLabel: "requestId",
+      disableRequestLogging: (request) => PROBE_PATHS.has(request.url),
+    }),
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
