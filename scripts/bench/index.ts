@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import autocannon from "autocannon";
 import { getContainerRuntimeClient } from "testcontainers";
+import { waitHealthy } from "../../test/helpers/docker-spec.js";
 
 const { values } = parseArgs({
   options: {
@@ -199,12 +200,7 @@ async function imageFigures() {
     });
     const toHealthy = await timed(async () => {
       await container.start();
-      for (;;) {
-        const state = (await container.inspect()).State;
-        if (state.Health?.Status === "healthy") return;
-        if (!state.Running) throw new Error("the container exited before it was healthy");
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitHealthy(container, 60_000, 50);
     });
     await container.remove({ force: true });
 

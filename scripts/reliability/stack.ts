@@ -4,7 +4,6 @@
  * beside a dynalite container on a network of their own.
  */
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import type Dockerode from "dockerode";
 import {
   getContainerRuntimeClient,
@@ -14,7 +13,7 @@ import {
 } from "testcontainers";
 import { APP_PORT } from "../../app/src/contract.js";
 import { AppContainer } from "../../components/app-container.js";
-import { type ContainerInputs, createOptions } from "../../test/helpers/docker-spec.js";
+import { type ContainerInputs, createOptions, waitHealthy } from "../../test/helpers/docker-spec.js";
 import {
   buildAppImage,
   buildDynaliteImage,
@@ -76,20 +75,6 @@ async function declaredAppContainer(image: string, network: string): Promise<Con
     .inputs as unknown as ContainerInputs;
 }
 
-async function waitHealthy(container: Dockerode.Container): Promise<void> {
-  const deadline = Date.now() + HEALTHY_TIMEOUT_MS;
-  for (;;) {
-    const { State } = await container.inspect();
-    if (State.Health?.Status === "healthy") return;
-    if (!State.Running)
-      throw new Error(`the app container exited with code ${State.ExitCode} before healthy`);
-    if (Date.now() > deadline) {
-      throw new Error(`the app container was not healthy within ${HEALTHY_TIMEOUT_MS / 1000} s`);
-    }
-    await sleep(250);
-  }
-}
-
 /**
  * Starts the stack. With `persistent`, dynalite keeps its store in a fresh named volume, so that it survives
  * `docker stop` and `docker start` of its container.
@@ -121,7 +106,7 @@ export async function startStack(options: { persistent?: boolean } = {}): Promis
     const inputs = await declaredAppContainer(appImage, network.getName());
     app = await docker.createContainer(createOptions(`reliability-app-${suffix}`, inputs));
     await app.start();
-    await waitHealthy(app);
+    await waitHealthy(app, HEALTHY_TIMEOUT_MS);
   } catch (error) {
     await close();
     throw error;

@@ -1,8 +1,10 @@
 /**
  * Turns the inputs of a docker.Container, as the program declares them, into the Docker Engine API's create
- * options, the way the Docker provider does, so that a test can start what the program declares for real.
+ * options, the way the Docker provider does, so that a test can start what the program declares for real;
+ * and waits for such a container to become healthy.
  */
-import type { ContainerCreateOptions } from "dockerode";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Container, ContainerCreateOptions } from "dockerode";
 
 export interface ContainerInputs {
   image: string;
@@ -78,4 +80,17 @@ export function createOptions(name: string, inputs: ContainerInputs): ContainerC
       NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: network.aliases ?? [] } } },
     }),
   };
+}
+
+/** Resolves once `container` reports healthy; throws if it exits first or is not healthy within `timeoutMs`. */
+export async function waitHealthy(container: Container, timeoutMs: number, pollMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { State } = await container.inspect();
+    if (State.Health?.Status === "healthy") return;
+    if (!State.Running)
+      throw new Error(`the container exited with code ${State.ExitCode} before it was healthy`);
+    if (Date.now() > deadline) throw new Error(`the container was not healthy within ${timeoutMs / 1000} s`);
+    await sleep(pollMs);
+  }
 }
