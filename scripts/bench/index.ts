@@ -186,7 +186,8 @@ async function imageFigures() {
           env: { ...process.env, DOCKER_BUILDKIT: "1" },
         },
       );
-    await docker.pruneBuilder();
+    // --all: without it only dangling cache goes, and a second bench run's "cold" build would be all cache hits.
+    await run(cli, ["builder", "prune", "--all", "--force"]);
     const cold = await timed(build);
     const source = join(context, "app/src/app.ts");
     await writeFile(source, `${await readFile(source, "utf8")}\n// bench: a one-line change\n`);
