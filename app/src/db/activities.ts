@@ -24,7 +24,7 @@ export type Precondition =
   | { kind: "none" }
   | { kind: "exists" } // If-Match: *
   | { kind: "absent" } // If-None-Match: *
-  | { kind: "versions"; versions: number[] }; // If-Match: "3", "4"
+  | { kind: "versions"; versions: number[] }; // If-Match: "3", "4" (none: a list that can never match)
 
 const OPTIONAL_FIELDS = ["distanceMeters", "calories", "notes"] as const;
 const REQUIRED_FIELDS = ["userId", "type", "startedAt", "durationSeconds"] as const;
@@ -44,7 +44,9 @@ function conditionFor(precondition: Precondition): Condition {
       return { expression: "attribute_not_exists(#id)", names: { "#id": "id" }, values: {} };
     case "versions": {
       if (precondition.versions.length === 0) {
-        throw new PreconditionFailedError("If-Match holds only weak ETags, which never match for a write");
+        throw new PreconditionFailedError(
+          'If-Match names no version an activity can have; its ETag is a strong, numbered tag such as "3"',
+        );
       }
       const values = Object.fromEntries(
         precondition.versions.map((version, i) => [`:expected${i}`, version]),
