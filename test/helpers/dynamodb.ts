@@ -55,6 +55,11 @@ export function startFailingDynamo(
   );
 }
 
+/** An endpoint that reads every request and never answers, as a DynamoDB lost behind a network partition. */
+export function startSilentDynamo(): Promise<Endpoint> {
+  return listen(createServer((request) => request.resume()));
+}
+
 /** A loopback URL where nothing listens (a port that was just released). */
 export async function unreachableEndpoint(): Promise<string> {
   const endpoint = await listen(createServer());
