@@ -46,7 +46,10 @@ interface Subject {
 
 async function startSubject(name: string, args: string[]): Promise<Subject> {
   const child = fork(SERVER, args, {
-    execArgv: ["--import", "tsx"],
+    // Plain node on the compiled code, as the image runs it: a tsx loader would add its own thread and memory.
+    execArgv: [],
+    // The subjects make DynamoDB clients directly; on Node 20 each would print the SDK's eight-line warning.
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   const [message] = (await once(child, "message")) as [{ port: number }];
@@ -89,6 +92,11 @@ async function load(subject: Subject, path: string, seconds: number) {
   };
 }
 
+/** The API's targets, each a ratio to the bare server measured in the same run (issue #12). */
+const TARGETS = { healthCpuRatio: 1.3, activityThroughputRatio: 0.9, rssOverBareMb: 25 };
+
+type Figures = { rps: number; p50: number; p99: number; cpuPerRequest: number; errors: number };
+
 async function httpFigures() {
   const engine = await startSubject("dynalite", ["engine"]);
   const endpoint = `http://127.0.0.1:${engine.port}`;
@@ -97,49 +105,83 @@ async function httpFigures() {
     await startSubject("app, LOG_LEVEL=warn", ["app", endpoint, "warn"]),
     await startSubject("app, LOG_LEVEL=info", ["app", endpoint, "info"]),
   ];
+  const [bare, ...apps] = subjects as [Subject, ...Subject[]];
   const rssAtStart = new Map<Subject, number>();
+  const rssAfterLoad = new Map<Subject, number>();
   for (const subject of subjects) rssAtStart.set(subject, await rssMb(subject));
   console.log(
     `HTTP on loopback: ${connections} connections; ${rounds} rounds of ${duration} s per subject, taking turns`,
   );
+  const medians = new Map<string, Map<Subject, Figures>>();
   for (const path of ["/health", "/activity/1"]) {
-    const runs = new Map(subjects.map((subject) => [subject, [] as Awaited<ReturnType<typeof load>>[]]));
+    const runs = new Map(subjects.map((subject) => [subject, [] as Figures[]]));
     for (const subject of subjects) await load(subject, path, 1); // warm-up: JIT and connection pools
     for (let round = 0; round < rounds; round++) {
-      for (const subject of subjects) runs.get(subject)?.push(await load(subject, path, duration));
+      for (const subject of subjects) {
+        runs.get(subject)?.push(await load(subject, path, duration));
+        // Right after each subject's own load, so that every subject is measured at the same moment.
+        rssAfterLoad.set(subject, await rssMb(subject));
+      }
     }
-    const rows = subjects.map((subject) => {
-      const results = runs.get(subject) ?? [];
-      return {
-        subject: subject.name,
-        "req/s": Math.round(median(results.map((r) => r.rps))),
-        "p50 ms": median(results.map((r) => r.p50)),
-        "p99 ms": median(results.map((r) => r.p99)),
-        "CPU µs/req": Math.round(median(results.map((r) => r.cpuPerRequest))),
+    const byPath = new Map<Subject, Figures>();
+    for (const [subject, results] of runs) {
+      byPath.set(subject, {
+        rps: Math.round(median(results.map((r) => r.rps))),
+        p50: median(results.map((r) => r.p50)),
+        p99: median(results.map((r) => r.p99)),
+        cpuPerRequest: median(results.map((r) => r.cpuPerRequest)),
         errors: results.reduce((sum, r) => sum + r.errors, 0),
-      };
-    });
-    const bare = rows[0];
+      });
+    }
+    medians.set(path, byPath);
+    const baseline = byPath.get(bare) as Figures;
     console.log(`\nGET ${path}`);
     console.table(
-      rows.map((row) => ({
-        ...row,
-        "req/s ratio": (row["req/s"] / (bare?.["req/s"] ?? 1)).toFixed(2),
-        "CPU ratio (bare/app)": ((bare?.["CPU µs/req"] ?? 1) / row["CPU µs/req"]).toFixed(2),
-      })),
+      subjects.map((subject) => {
+        const figures = byPath.get(subject) as Figures;
+        return {
+          subject: subject.name,
+          "req/s": figures.rps,
+          "req/s ratio": (figures.rps / baseline.rps).toFixed(2),
+          "p50 ms": figures.p50,
+          "p99 ms": figures.p99,
+          "CPU µs/req": Math.round(figures.cpuPerRequest),
+          "CPU ratio": (figures.cpuPerRequest / baseline.cpuPerRequest).toFixed(2),
+          errors: figures.errors,
+        };
+      }),
     );
   }
   console.log("\nRSS of each HTTP process (MB; dynalite runs in a process of its own)");
   console.table(
-    await Promise.all(
-      subjects.map(async (subject) => ({
-        subject: subject.name,
-        "after start": rssAtStart.get(subject),
-        "after load": await rssMb(subject),
-      })),
-    ),
+    subjects.map((subject) => ({
+      subject: subject.name,
+      "after start": rssAtStart.get(subject),
+      "after load": rssAfterLoad.get(subject),
+    })),
   );
   for (const subject of [...subjects, engine]) subject.child.kill();
+
+  const figure = (path: string, subject: Subject) => medians.get(path)?.get(subject) as Figures;
+  const verdict = (met: boolean) => (met ? "met" : "MISSED");
+  console.log("\nTargets, as ratios to bare node:http in this run");
+  console.table(
+    Object.fromEntries(
+      apps.map((app) => {
+        const cpuRatio = figure("/health", app).cpuPerRequest / figure("/health", bare).cpuPerRequest;
+        const rpsRatio = figure("/activity/1", app).rps / figure("/activity/1", bare).rps;
+        const rssOver = (rssAfterLoad.get(app) ?? 0) - (rssAfterLoad.get(bare) ?? 0);
+        return [
+          app.name,
+          {
+            [`GET /health CPU/req ≤ ${TARGETS.healthCpuRatio}×`]: `${cpuRatio.toFixed(2)}× ${verdict(cpuRatio <= TARGETS.healthCpuRatio)}`,
+            [`GET /activity/1 req/s ≥ ${TARGETS.activityThroughputRatio}×`]: `${rpsRatio.toFixed(2)}× ${verdict(rpsRatio >= TARGETS.activityThroughputRatio)}`,
+            [`RSS after load ≤ bare + ${TARGETS.rssOverBareMb} MB`]: `${rssOver >= 0 ? "+" : ""}${rssOver} MB ${verdict(rssOver <= TARGETS.rssOverBareMb)}`,
+          },
+        ];
+      }),
+    ),
+  );
 }
 
 const run = promisify(execFile);
