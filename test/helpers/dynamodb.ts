@@ -77,12 +77,15 @@ export interface TestApp {
 /** The real app on a real engine, with a fresh table unless `createTable` is false. */
 export async function buildTestApp(
   endpoint: string,
-  options: { createTable?: boolean } = {},
+  options: { createTable?: boolean; requestTimeoutMs?: number } = {},
 ): Promise<TestApp> {
   const tableName = `activities-${randomUUID().slice(0, 8)}`;
   const client = createDocumentClient({ dynamodbEndpoint: endpoint, region: "us-east-1" }, {});
   if (options.createTable ?? true) await ensureTable(client, tableName);
-  const app = await buildApp({ activities: new ActivityRepository(client, tableName) });
+  const app = await buildApp({
+    activities: new ActivityRepository(client, tableName),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+  });
   return {
     app,
     client,
