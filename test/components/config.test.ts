@@ -16,7 +16,12 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
     { "activity-api:target": "gcp" },
     'activity-api:target "gcp" is not allowed: use local or aws',
   ],
-  ["a missing target", { "activity-api:target": undefined }, "activity-api:target is required"],
+  // The engine itself refuses these before the program runs (test/helpers/engine-config.ts).
+  [
+    "a missing target",
+    { "activity-api:target": undefined },
+    "Stack 'test' is missing configuration value 'target'",
+  ],
   [
     "a bad name prefix",
     { "activity-api:namePrefix": "Activity_1" },
@@ -89,7 +94,7 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   [
     "a non-boolean",
     { "activity-api:deletionProtection": "yes" },
-    'activity-api:deletionProtection "yes" must be true or false',
+    "Stack 'test' with configuration key 'deletionProtection' must be of type 'boolean'",
   ],
   [
     "zero images kept",

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { parse } from "yaml";
+import { applyProjectConfig, parseProject } from "./engine-config.js";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const PROJECT = "activity-api";
@@ -134,28 +135,25 @@ function configValue(value: unknown): string {
 }
 
 /**
- * The configuration the CLI would give the program: Pulumi.yaml's defaults, then Pulumi.<stack>.yaml (when
- * it exists), then `overrides`; a value of undefined removes a key.
+ * The configuration the CLI would give the program: Pulumi.<stack>.yaml (when it exists) with `overrides` on
+ * top (a value of undefined removes a key), checked and completed with Pulumi.yaml's defaults by the engine's
+ * own rules, so that a configuration the engine would refuse fails here too, with the engine's message.
  */
 export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
-  const project = parse(readFileSync(`${ROOT}/Pulumi.yaml`, "utf8")) as {
-    config: Record<string, { default?: unknown }>;
-  };
-  const config: Record<string, string> = {};
-  for (const [name, schema] of Object.entries(project.config)) {
-    if (schema.default !== undefined) config[`${PROJECT}:${name}`] = configValue(schema.default);
-  }
+  const project = parseProject(readFileSync(`${ROOT}/Pulumi.yaml`, "utf8"));
   let stackFile: { config?: Record<string, unknown> } = {};
   try {
     stackFile = parse(readFileSync(`${ROOT}/Pulumi.${stack}.yaml`, "utf8")) ?? {};
   } catch {
     // A preview stack has no file of its own: npm run preview sets its config through the Automation API.
   }
-  for (const [key, value] of Object.entries({ ...stackFile.config, ...overrides })) {
-    if (value === undefined) delete config[key];
-    else config[key] = configValue(value);
+  const values: Record<string, unknown> = { ...stackFile.config };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete values[key];
+    else values[key] = value;
   }
-  return config;
+  const merged = applyProjectConfig(project, stack, values);
+  return Object.fromEntries(Object.entries(merged).map(([key, value]) => [key, configValue(value)]));
 }
 
 /** Waits until no new registration arrives for a few event-loop turns (outputs resolve asynchronously). */
