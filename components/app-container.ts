@@ -96,6 +96,10 @@ export class AppContainer extends pulumi.ComponentResource {
         capabilities: { drops: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
         memory: memoryMb,
+        // No swap: memory plus swap equals the limit. Left unset, Docker sets swap to twice the memory limit and
+        // reports that back, so every refresh found drift (memorySwap 1024 => 0) and every `up` updated the
+        // container.
+        memorySwap: memoryMb,
         destroyGraceSeconds: 10,
         mustRun: true,
       },

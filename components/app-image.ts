@@ -91,7 +91,7 @@ export function ecrRepositoryArn(url: string): string {
 }
 
 export class AppImage extends pulumi.ComponentResource {
-  /** The image pinned by digest: `repository@sha256:…` when pushed, the local image id in dev. */
+  /** The image pinned by digest: `repository@sha256:…` when pushed, the local image id (`sha256:…`) in dev. */
   public readonly imageRef: pulumi.Output<string>;
   /** The tagged name, for people: `repository:tag`. */
   public readonly imageName: pulumi.Output<string>;
@@ -126,7 +126,15 @@ export class AppImage extends pulumi.ComponentResource {
         { imageName: `${registry.repository ?? "activity-api"}:${tag}`, build, skipPush: true },
         { parent: this },
       );
-      this.imageRef = image.repoDigest;
+      // docker.Image never deletes what it built. This resource owns the built image in the local engine: found
+      // there, never pulled, and removed when it is replaced (a new tag) or the stack is destroyed, so that
+      // neither updates nor `destroy` leave one image per source change behind.
+      const local = new docker.RemoteImage(
+        `${name}-local-image`,
+        { name: image.imageName, keepLocally: false },
+        { parent: this },
+      );
+      this.imageRef = local.imageId;
       this.imageName = image.imageName;
     } else {
       const repository = new awsx.ecr.Repository(

@@ -71,6 +71,25 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
     expect(run.outputs.apiUrl).toBe("http://localhost:10001");
   });
 
+  it("removes what it built: the app image is owned by a resource that deletes it on replace and destroy", async () => {
+    // The real engine showed docker.Image deleting nothing: `dev:down` left one 277 MB image per source change.
+    const run = dev;
+    const image = run.named("docker:index/image:Image", "activity-image");
+    const owner = run.named("docker:index/remoteImage:RemoteImage", "activity-local-image");
+    expect(owner.inputs).toMatchObject({ name: image.inputs.imageName, keepLocally: false });
+    expect(run.outputs.imageRef).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(run.named("docker:index/container:Container", "activity-app").inputs.image).toBe(
+      run.outputs.imageRef,
+    );
+  });
+
+  it("declares container inputs as Docker reports them back, so a refresh finds no drift", async () => {
+    // Left unset, Docker sets memory+swap to twice the memory limit and reports it: the engine then planned
+    // `memorySwap: 1024 => 0` on every `up`, and `preview --refresh --expect-no-changes` failed.
+    const app = dev.named("docker:index/container:Container", "activity-app");
+    expect(app.inputs.memorySwap).toBe(app.inputs.memory);
+  });
+
   it("publishes DynamoDB Local on 127.0.0.1 only, from the pinned official image", async () => {
     const run = dev;
     const dynamodb = run.named("docker:index/container:Container", "activity-dynamodb");
@@ -136,6 +155,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
       capabilities: { drops: ["ALL"] },
       securityOpts: ["no-new-privileges:true"],
       memory: 512,
+      memorySwap: 512,
       restart: "unless-stopped",
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
