@@ -61,6 +61,17 @@ describe("the engine's config rules", () => {
     expect(config["activity-api:target"]).toBe("aws");
   });
 
+  it.each(stackFiles)("find in %s every value as text, the form the engine writes back", (file) => {
+    // `pulumi stack init` and `pulumi config set` rewrite a stack file with every scalar quoted ("true", "10"):
+    // written that way already, the tracked file changes only where the user sets something.
+    const scalars = Object.values(stackFileConfig(file)).flatMap(function leaves(value: unknown): unknown[] {
+      if (Array.isArray(value)) return value.flatMap(leaves);
+      if (value !== null && typeof value === "object") return Object.values(value).flatMap(leaves);
+      return [value];
+    });
+    expect(scalars.filter((value) => typeof value !== "string")).toEqual([]);
+  });
+
   it("declare no key without a default but target, which every stack file sets", () => {
     const required = Object.entries(project.config ?? {})
       .filter(([, type]) => typeof type === "object" && type !== null && !("default" in type))
