@@ -52,6 +52,7 @@ Options:
   --live-branches FILE  prune: file naming the branches that still exist, one per line;
                         without it only expiry counts
   --yes                 prune: destroy for real (otherwise only print the plan)
+  --debug               on failure, also print the raw error of the library that failed
   -h, --help            show this help
 
 Only stacks named preview-* are ever destroyed. When $GITHUB_OUTPUT is set, up and destroy
@@ -70,6 +71,7 @@ const OPTIONS = {
   "instance-type": { type: "string" },
   "live-branches": { type: "string" },
   yes: { type: "boolean" },
+  debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -105,6 +107,7 @@ export class UsageError extends Error {
 /** Runs one command and returns the exit status; errors become one line on stderr. */
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
   let command = "preview";
+  const debug = argv.includes("--debug");
   try {
     const { values, positionals } = parseCommandLine(argv);
     if (values.help) {
@@ -122,6 +125,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     const usage = error instanceof UsageError || error instanceof BranchNameError;
     deps.err(`${command}: ${error instanceof Error ? error.message : String(error)}`);
     if (usage) deps.err("Run with --help for usage.");
+    else if (debug && error instanceof Error && error.cause !== undefined) deps.err(String(error.cause));
     return usage ? 2 : 1;
   }
 }

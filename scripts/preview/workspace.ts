@@ -31,6 +31,23 @@ export class StackMissingError extends Error {
   }
 }
 
+/**
+ * A Pulumi CLI command failed. Its output was already streamed as progress, so the message is only the CLI's own
+ * diagnosis (its first `error:` line); the Automation API's raw error, which repeats the whole output, is the
+ * cause, for --debug.
+ */
+export class PulumiCommandError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = "PulumiCommandError";
+  }
+}
+
+/** The first `error:` line of a failed command's output, e.g. "error: Could not automatically download ...". */
+export function commandDiagnosis(output: string): string | undefined {
+  return /^\s*error: (.+)$/m.exec(output)?.[1]?.trim();
+}
+
 export interface LastUpdate {
   readonly kind: string;
   readonly result: string;
@@ -203,6 +220,13 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
       if (error instanceof this.automation.ConcurrentUpdateError)
         throw new StackLockedError(stackName, error);
       if (error instanceof this.automation.StackNotFoundError) throw new StackMissingError(stackName, error);
+      if (error instanceof this.automation.CommandError) {
+        const diagnosis = commandDiagnosis(error.message);
+        throw new PulumiCommandError(
+          `pulumi failed on stack ${stackName}: ${diagnosis ?? "see its output above"}`,
+          error,
+        );
+      }
       throw error;
     }
   }

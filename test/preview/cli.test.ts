@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { type CliDeps, runCli } from "../../scripts/preview/cli.js";
 import { CONFIG_KEYS } from "../../scripts/preview/config.js";
 import { previewNames } from "../../scripts/preview/naming.js";
+import { PulumiCommandError } from "../../scripts/preview/workspace.js";
 import { MemoryWorkspace } from "./memory-workspace.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
@@ -519,5 +520,28 @@ describe("bad input", () => {
     expect(await h.run("--help")).toBe(0);
     expect(h.out[0]).toMatch(/^Usage: npm run preview -- <command> \[options\]/);
     expect(h.out[0]).toContain("--live-branches FILE");
+  });
+});
+
+describe("a failed Pulumi command", () => {
+  const raw = new Error("code: -2\n stdout: \n stderr: Updating (x)\n    error: plugin missing");
+  function failingUp(h: ReturnType<typeof harness>) {
+    h.workspace.up = async () => {
+      throw new PulumiCommandError("pulumi failed on stack x: plugin missing", raw);
+    };
+  }
+
+  it("is one line on stderr, the CLI's own diagnosis, never the library's raw error", async () => {
+    const h = harness();
+    failingUp(h);
+    expect(await h.run("up", "--branch", "feature/x")).toBe(1);
+    expect(h.err).toEqual(["preview up: pulumi failed on stack x: plugin missing"]);
+  });
+
+  it("adds the raw error with --debug", async () => {
+    const h = harness();
+    failingUp(h);
+    expect(await h.run("up", "--branch", "feature/x", "--debug")).toBe(1);
+    expect(h.err).toEqual(["preview up: pulumi failed on stack x: plugin missing", String(raw)]);
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   openAutomationWorkspace,
   type PreviewWorkspace,
+  PulumiCommandError,
   StackLockedError,
   StackMissingError,
 } from "../../scripts/preview/workspace.js";
@@ -27,6 +28,7 @@ case "$*" in
   "stack output --json"*) echo '{"apiUrl":"http://198.51.100.7:10001","hostId":"i-0123"}' ;;
   "stack tag set"*) echo "error: stack tags not supported in diy mode" >&2; exit 255 ;;
   *"--stack preview-locked"*) echo "$locked" >&2; exit 255 ;;
+  "up"*"--stack preview-broken"*) printf 'Updating (preview-broken):\nDiagnostics:\n  pulumi:providers:aws (pv-aws):\n    error: Could not automatically download and install resource plugin\n' >&2; exit 255 ;;
   up*) echo "Updating (preview-x)" ;;
 esac
 exit 0
@@ -138,6 +140,15 @@ describe("the Automation API adapter", () => {
   it("turns the SDK's ConcurrentUpdateError and StackNotFoundError into the errors the commands act on", async () => {
     await expect(workspace.destroy("preview-locked", () => {})).rejects.toBeInstanceOf(StackLockedError);
     await expect(workspace.lastUpdate("preview-missing")).rejects.toBeInstanceOf(StackMissingError);
+  });
+
+  it("turns a failed command into one line, the CLI's own error, keeping the raw error as its cause", async () => {
+    const failure = await workspace.up("preview-broken", () => {}).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PulumiCommandError);
+    expect((failure as Error).message).toBe(
+      "pulumi failed on stack preview-broken: Could not automatically download and install resource plugin",
+    );
+    expect(String((failure as Error).cause)).toContain("Updating (preview-broken)");
   });
 
   it("lets a backend's refusal of stack tags through, for the command to warn about", async () => {
