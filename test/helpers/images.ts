@@ -50,6 +50,6 @@ export function startDynaliteContainer(
   if (dataVolume === undefined) return container.start();
   return container
     .withBindMounts([{ source: dataVolume, target: DYNALITE_DATA_DIR }])
-    .withCommand(["--path", DYNALITE_DATA_DIR])
+    .withCommand(["-jar", "DynamoDBLocal.jar", "-sharedDb", "-dbPath", DYNALITE_DATA_DIR])
     .start();
 }
