@@ -122,7 +122,7 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
   ) {}
 
   async listStacks(): Promise<string[]> {
-    const summaries = await this.workspace.listStacks();
+    const summaries = await this.call("*", () => this.workspace.listStacks());
     // Some backends list "org/project/stack"; every other call here takes the short name.
     return summaries.map((summary) => summary.name.split("/").at(-1) ?? summary.name);
   }
@@ -212,7 +212,10 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
     return this.call(stackName, () => this.automation.Stack.select(stackName, this.workspace));
   }
 
-  /** Translates the SDK's errors into the two the commands act on; everything else passes through. */
+  /**
+   * Translates the SDK's errors: the two the commands act on, and a failed command into one line. `stackName`
+   * is "*" for calls about no one stack.
+   */
   private async call<T>(stackName: string, operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
@@ -222,10 +225,8 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
       if (error instanceof this.automation.StackNotFoundError) throw new StackMissingError(stackName, error);
       if (error instanceof this.automation.CommandError) {
         const diagnosis = commandDiagnosis(error.message);
-        throw new PulumiCommandError(
-          `pulumi failed on stack ${stackName}: ${diagnosis ?? "see its output above"}`,
-          error,
-        );
+        const where = stackName === "*" ? "listing the stacks" : `on stack ${stackName}`;
+        throw new PulumiCommandError(`pulumi failed ${where}: ${diagnosis ?? "see its output above"}`, error);
       }
       throw error;
     }

@@ -17,6 +17,9 @@ import {
 
 const FAKE_PULUMI = `#!/bin/bash
 printf '%s\\n' "$*" >> "$FAKE_PULUMI_LOG"
+if [ -n "\${FAKE_PULUMI_NO_BACKEND:-}" ] && [ "$1 $2" = "stack ls" ]; then
+  echo 'error: unable to open state directory "file:///gone/.pulumi": no such file or directory' >&2; exit 255
+fi
 locked='error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with \`pulumi cancel\`.'
 case "$*" in
   version*) echo "v3.248.0" ;;
@@ -149,6 +152,20 @@ describe("the Automation API adapter", () => {
       "pulumi failed on stack preview-broken: Could not automatically download and install resource plugin",
     );
     expect(String((failure as Error).cause)).toContain("Updating (preview-broken)");
+  });
+
+  it("turns a failure outside any one stack into one line too (a backend that cannot be opened)", async () => {
+    process.env.FAKE_PULUMI_NO_BACKEND = "1";
+    try {
+      await expect(workspace.listStacks()).rejects.toThrow(
+        new PulumiCommandError(
+          'pulumi failed listing the stacks: unable to open state directory "file:///gone/.pulumi": no such file or directory',
+          undefined,
+        ),
+      );
+    } finally {
+      delete process.env.FAKE_PULUMI_NO_BACKEND;
+    }
   });
 
   it("lets a backend's refusal of stack tags through, for the command to warn about", async () => {

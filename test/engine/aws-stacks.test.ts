@@ -1,0 +1,94 @@
+/**
+ * The AWS stacks on the real engine, as far as they go without AWS (the AWS provider cannot be installed here):
+ * the engine must accept the test stack's configuration with only what README tells a user to set, and run the
+ * program until its first AWS resource; and every preview command that needs no AWS must work against the real
+ * CLI on a file backend.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyProject, type ProjectCopy, requireEngine } from "./harness.js";
+
+/** What the engine says when the program reaches its first AWS resource, here where no AWS plugin exists. */
+const NEEDS_AWS = /Could not automatically download and install resource plugin 'pulumi-resource-aws'/;
+/** What the engine said for every stack before issue 9: it never ran the program. */
+const CONFIG_REFUSED = /validating stack config|missing configuration value/;
+
+let copy: ProjectCopy;
+
+beforeAll(async () => {
+  await requireEngine();
+  copy = await copyProject();
+});
+
+afterAll(async () => {
+  await copy?.remove();
+});
+
+describe("the test stack on the real engine", () => {
+  it("accepts README's set-up and runs the program until it needs AWS", async () => {
+    // README, "The test stack, step by step", with a backend of our own instead of `pulumi login`.
+    for (const args of [
+      ["stack", "select", "test", "--create"],
+      [
+        "config",
+        "set",
+        "--stack",
+        "test",
+        "sshPublicKey",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEngineSuiteKey engine@ci",
+      ],
+      ["config", "set", "--stack", "test", "--path", "allowedCidrs[0]", "192.0.2.10/32"],
+    ]) {
+      const step = await copy.run("pulumi", ...args);
+      expect(step.code, step.stderr).toBe(0);
+    }
+    const preview = await copy.run("pulumi", "preview", "--stack", "test", "--policy-pack", "policy");
+    const output = `${preview.stdout}\n${preview.stderr}`;
+    expect(output).not.toMatch(CONFIG_REFUSED);
+    // The program ran: its config was valid, and it declared the test stack's AWS provider.
+    expect(output).toMatch(/pulumi:providers:aws\s+activity-aws/);
+    expect(output).toMatch(NEEDS_AWS);
+    expect(preview.code).not.toBe(0);
+    // Only the key the user set was added to the tracked stack file (and the passphrase's salt).
+    expect(await copy.run("git", "diff", "--stat", "Pulumi.test.yaml").then((diff) => diff.stdout)).toMatch(
+      /1 file changed, \d+ insertions?\(\+\), 1 deletion/,
+    );
+  });
+});
+
+describe("npm run preview on the real CLI and a file backend", () => {
+  const preview = (...args: string[]) => copy.run("npm", "run", "--silent", "preview", "--", ...args);
+
+  it("lists no preview, finds no URL, and destroys or prunes nothing, cleanly", async () => {
+    const list = await preview("list");
+    expect([list.code, list.stdout.trim()]).toEqual([0, "No preview stacks."]);
+    const url = await preview("url", "--branch", "feature/engine");
+    expect(url.code).toBe(1);
+    expect(url.stderr.trim()).toMatch(
+      /^preview url: branch feature\/engine has no preview .*; run up first$/,
+    );
+    const destroy = await preview("destroy", "--branch", "feature/engine");
+    expect(destroy.code, destroy.stderr).toBe(0);
+    expect(destroy.stdout).toContain("nothing to destroy");
+    const prune = await preview("prune");
+    expect(prune.code, prune.stderr).toBe(0);
+    expect(prune.stdout).toContain("Nothing to prune.");
+  });
+
+  it("creates a preview stack, runs it until it needs AWS, fails with one line, then lists and destroys it", async () => {
+    const up = await preview("up", "--branch", "feature/engine");
+    expect(up.code).toBe(1);
+    expect(up.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        /^preview up: pulumi failed on stack preview-feature-engine-\w+: Could not automatically download/,
+      ),
+    ]);
+    const list = await preview("list");
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(
+      /preview-feature-engine-\w+\s+feature\/engine\s+0m\s+in 2d 23h\s+-\s+update failed/,
+    );
+    const destroy = await preview("destroy", "--branch", "feature/engine");
+    expect(destroy.code, destroy.stderr).toBe(0);
+    expect((await preview("list")).stdout.trim()).toBe("No preview stacks.");
+  });
+});
