@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds stand-ins for the official images the product runs, under the official names, for machines that can
-# pull no image (a closed network, or CI behind a TLS-intercepting proxy): from Debian's archive and the npm
-# registry only. The names come from the sources that use them, so they cannot drift.
+# pull no image (a closed network, or CI behind a TLS-intercepting proxy): from Debian's archive, the npm
+# registry and the Go module proxy only. The names come from the sources that use them, so they cannot drift.
 set -euo pipefail
 
 usage() {
@@ -14,8 +14,10 @@ Builds, without pulling any image, stand-ins tagged with the names the product u
                                  with NODE_EXTRA_CA_CERTS pointing at it (npm behind a TLS proxy)
   amazon/dynamodb-local:<v>      the dev stack's database: dynalite behind DynamoDB Local's command
                                  line (test/containers/dynalite)
+  caddy:<version>-alpine         the front proxy: Caddy <version> built from its Go module
+                                 (test/containers/caddy)
 Skips an image that already exists, unless --force is given. Needs root (debootstrap), a running
-Docker engine, debootstrap and npm. Do not run it where the official images can be pulled: the
+Docker engine, debootstrap, npm and Go. Do not run it where the official images can be pulled: the
 stand-ins would shadow them.
 
 Environment: NPM_VERSION (default 11.21.2), DEBIAN_MIRROR (default http://deb.debian.org/debian),
@@ -37,8 +39,11 @@ fail() { echo "offline-images.sh: $*" >&2; exit 1; }
 # The names, read from where the product sets them.
 NODE_IMAGE="$(sed -n 's/^ARG BASE_IMAGE=//p' app/Dockerfile)"
 DYNAMODB_LOCAL_IMAGE="$(sed -n 's/^export const DYNAMODB_LOCAL_IMAGE = "\(.*\)";$/\1/p' components/dynamodb-local.ts)"
+CADDY_IMAGE="$(sed -n 's/^export const CADDY_IMAGE = "\(.*\)";$/\1/p' components/front-proxy.ts)"
 [[ "$NODE_IMAGE" =~ ^node:([0-9.]+)-bookworm-slim$ ]] || fail "app/Dockerfile's BASE_IMAGE '$NODE_IMAGE' is not node:<version>-bookworm-slim"
 NODE_VERSION="${BASH_REMATCH[1]}"
+[[ "$CADDY_IMAGE" =~ ^caddy:([0-9.]+)-alpine$ ]] || fail "components/front-proxy.ts's CADDY_IMAGE '$CADDY_IMAGE' is not caddy:<version>-alpine"
+CADDY_VERSION="${BASH_REMATCH[1]}"
 [ -n "$DYNAMODB_LOCAL_IMAGE" ] || fail "DYNAMODB_LOCAL_IMAGE not found in components/dynamodb-local.ts"
 NPM_VERSION="${NPM_VERSION:-11.21.2}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -95,5 +100,19 @@ build_dynamodb_local() {
   buildkit_build --quiet --build-arg "BASE_IMAGE=$NODE_IMAGE" -t "$DYNAMODB_LOCAL_IMAGE" test/containers/dynalite >/dev/null
 }
 
+build_caddy() {
+  if exists "$CADDY_IMAGE"; then echo "offline-images.sh: $CADDY_IMAGE exists"; return; fi
+  command -v go >/dev/null || fail "Go is not installed (it builds Caddy $CADDY_VERSION)"
+  echo "offline-images.sh: $CADDY_IMAGE: building Caddy $CADDY_VERSION from its Go module"
+  cp -r test/containers/caddy "$work/caddy"
+  GOBIN="$work/caddy" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+    "github.com/caddyserver/caddy/v2/cmd/caddy@v$CADDY_VERSION"
+  # `caddy version` says "unknown" for a binary built this way; the module's own record says what it is.
+  go version -m "$work/caddy/caddy" | awk '$1 == "mod" { print "offline-images.sh: built " $2 " " $3 }'
+  buildkit_build --quiet --build-arg "BASE_IMAGE=$NODE_IMAGE" -t "$CADDY_IMAGE" "$work/caddy" >/dev/null
+  docker run --rm "$CADDY_IMAGE" caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile 2>&1 | tail -n 1
+}
+
 build_node
 build_dynamodb_local
+build_caddy
