@@ -11,35 +11,56 @@ import { AppImage, contentTag } from "./components/app-image.js";
 import { type AwsSettings, type LocalSettings, loadSettings, stackTags } from "./components/config.js";
 import { DockerHost } from "./components/docker-host.js";
 import { DynamoDbLocal } from "./components/dynamodb-local.js";
+import { FrontProxy } from "./components/front-proxy.js";
 
 interface Deployment {
   apiUrl: pulumi.Input<string>;
   imageRef: pulumi.Input<string>;
   tableName: pulumi.Input<string>;
   hostId: pulumi.Input<string>;
+  release: pulumi.Input<string>;
+  proxyContainer: pulumi.Input<string>;
 }
 
-/** dev: the app and DynamoDB Local on the local engine; no AWS resource, no credentials. */
+/** The release this stack served after its last successful update: named if the new one fails. */
+function servingRelease(): pulumi.Output<string | undefined> {
+  const self = new pulumi.StackReference(
+    `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+  );
+  return self.getOutput("release") as pulumi.Output<string | undefined>;
+}
+
+/** The proxy's settings, the same on every target. */
+function proxyArgs(settings: LocalSettings | AwsSettings) {
+  return settings.https === undefined ? {} : { ...settings.https };
+}
+
+/** dev: the proxy, the app and DynamoDB Local on the local engine; no AWS resource, no credentials. */
 function deployLocally(settings: LocalSettings, tag: string): Deployment {
   const name = settings.namePrefix;
-  const database = new DynamoDbLocal(name);
+  const proxy = new FrontProxy(name, proxyArgs(settings));
+  const database = new DynamoDbLocal(name, { network: proxy.networkName });
   const image = new AppImage(name, { tag, baseImage: settings.baseImage, registry: { kind: "local" } });
-  new AppContainer(name, {
+  const app = new AppContainer(name, {
     image: image.imageRef,
+    release: tag,
     appEnv: "development",
     tableName: DEFAULT_TABLE_NAME,
     dynamodbEndpoint: database.endpoint,
-    network: database.networkName,
+    network: proxy.networkName,
+    servingRelease: servingRelease(),
   });
   return {
     apiUrl: `http://localhost:${HOST_PORT}`,
     imageRef: image.imageRef,
     tableName: DEFAULT_TABLE_NAME,
     hostId: "local-docker-engine",
+    release: app.release,
+    proxyContainer: proxy.containerName,
   };
 }
 
-/** test and previews: the image in ECR, the app on an EC2 Docker host, the regional table. */
+/** test and previews: the image in ECR, the proxy and the app on an EC2 Docker host, the regional table. */
 function deployToAws(settings: AwsSettings, tag: string): Deployment {
   const name = settings.namePrefix;
   // Every AWS resource is tagged through this provider's defaultTags.
@@ -64,6 +85,7 @@ function deployToAws(settings: AwsSettings, tag: string): Deployment {
       region: settings.region,
       instanceType: settings.instanceType,
       allowedCidrs: settings.allowedCidrs,
+      httpsCidrs: settings.httpsCidrs,
       access: settings.hostAccess,
       sshPublicKey: settings.sshPublicKey,
       sshPrivateKeyPath: settings.sshPrivateKeyPath,
@@ -73,16 +95,29 @@ function deployToAws(settings: AwsSettings, tag: string): Deployment {
     },
     onAws,
   );
-  new AppContainer(
+  const onHost = { providers: [host.provider] };
+  const proxy = new FrontProxy(name, proxyArgs(settings), onHost);
+  const app = new AppContainer(
     name,
-    { image: image.imageRef, pull: true, appEnv: "test", tableName: table.name, region: settings.region },
-    { providers: [host.provider] },
+    {
+      image: image.imageRef,
+      release: tag,
+      pull: true,
+      appEnv: "test",
+      tableName: table.name,
+      region: settings.region,
+      network: proxy.networkName,
+      servingRelease: servingRelease(),
+    },
+    onHost,
   );
   return {
     apiUrl: pulumi.interpolate`http://${host.publicIp}:${HOST_PORT}`,
     imageRef: image.imageRef,
     tableName: table.name,
     hostId: host.instanceId,
+    release: app.release,
+    proxyContainer: proxy.containerName,
   };
 }
 
@@ -96,3 +131,9 @@ export const apiUrl = deployment.apiUrl;
 export const imageRef = deployment.imageRef;
 export const tableName = deployment.tableName;
 export const hostId = deployment.hostId;
+/** The release serving now: the image tag of the app container that last became healthy. */
+export const release = deployment.release;
+/** The FrontProxy's container, e.g. for its local CA: docker exec <it> cat /data/caddy/pki/authorities/local/root.crt */
+export const proxyContainer = deployment.proxyContainer;
+/** With a domain: where the API answers over HTTPS. */
+export const httpsUrl = settings.https && `https://${settings.https.domain}`;

@@ -127,10 +127,12 @@ export class AppImage extends pulumi.ComponentResource {
         { parent: this },
       );
       // docker.Image never deletes what it built. This resource owns the built image in the local engine: found
-      // there, never pulled, and removed when it is replaced (a new tag) or the stack is destroyed, so that
-      // neither updates nor `destroy` leave one image per source change behind.
+      // there, never pulled, and removed once no release of the stack uses it (or on destroy), so that neither
+      // updates nor `destroy` leave one image per source change behind. Its name carries the tag: a release
+      // owns its image. Under one name, a revert to the tag an update had just failed to replace would leave
+      // two owners of one image, and the old one's removal fails on the container of the new one.
       const local = new docker.RemoteImage(
-        `${name}-local-image`,
+        `${name}-local-image-${tag}`,
         { name: image.imageName, keepLocally: false },
         { parent: this },
       );

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
+import type { TlsIssuer } from "./front-proxy.js";
 
 export const PROJECT = "activity-api";
 
@@ -32,6 +33,13 @@ export interface PreviewSettings {
   expiresAt: string;
 }
 
+/** HTTPS through the FrontProxy: `domain` on 443, with 80 redirecting to it. */
+export interface HttpsSettings {
+  domain: string;
+  tlsIssuer: TlsIssuer;
+  acmeEmail: string | undefined;
+}
+
 interface CommonSettings {
   stack: string;
   /** Prefix of every resource's name (and so of every physical name Pulumi derives from it). */
@@ -40,6 +48,8 @@ interface CommonSettings {
   imageTag: string | undefined;
   /** The Dockerfile's BASE_IMAGE; its pinned official image when unset. */
   baseImage: string | undefined;
+  /** HTTPS for a domain; undefined: HTTP on 10001 only. */
+  https: HttpsSettings | undefined;
 }
 
 /** `dev`: everything on the local Docker engine, DynamoDB Local beside the app; no AWS at all. */
@@ -53,6 +63,8 @@ export interface AwsSettings extends CommonSettings {
   region: string;
   instanceType: string;
   allowedCidrs: string[];
+  /** Who may reach 80 and 443 when `https` is set (empty otherwise). */
+  httpsCidrs: string[];
   hostAccess: HostAccess;
   sshPublicKey: string;
   sshPrivateKeyPath: string | undefined;
@@ -165,6 +177,68 @@ export function validateBaseImage(value: string): string {
   return value;
 }
 
+/** A DNS name the proxy can serve: lowercase labels of a-z, 0-9 and inner dashes, at most 253 characters. */
+export function validateDomain(value: string): string {
+  const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+  const labels = value.split(".");
+  if (value.length > 253 || labels.length < 2 || !labels.every((part) => label.test(part))) {
+    throw new ConfigError(
+      `${key("domain")} "${value}" is not a domain name such as api.example.com (lowercase, at least two labels)`,
+    );
+  }
+  return value;
+}
+
+function readHttps(read: ConfigSource): HttpsSettings | undefined {
+  const domain = read(key("domain"));
+  if (domain === undefined || domain === "") return undefined;
+  const tlsIssuer = required(read, key("tlsIssuer"), DEFAULTED);
+  if (tlsIssuer !== "acme" && tlsIssuer !== "internal") {
+    throw new ConfigError(
+      `${key("tlsIssuer")} "${tlsIssuer}" is not allowed: use acme (default) or internal`,
+    );
+  }
+  const acmeEmail = read(key("acmeEmail"));
+  if (acmeEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(acmeEmail)) {
+    throw new ConfigError(`${key("acmeEmail")} "${acmeEmail}" is not an email address`);
+  }
+  return { domain: validateDomain(domain), tlsIssuer, acmeEmail: acmeEmail || undefined };
+}
+
+/**
+ * Who may reach 80 and 443. Let's Encrypt validates a domain from addresses it does not publish, so an ACME
+ * certificate needs both ports open to the whole Internet: that is never a default, and must be said in
+ * httpsCidrs. Caddy's internal CA needs no inbound validation; its ports default to allowedCidrs.
+ */
+function readHttpsCidrs(
+  read: ConfigSource,
+  https: HttpsSettings | undefined,
+  allowedCidrs: string[],
+): string[] {
+  const raw = read(key("httpsCidrs"));
+  if (https === undefined) {
+    if (raw !== undefined) throw new ConfigError(`${key("httpsCidrs")} is set but ${key("domain")} is not`);
+    return [];
+  }
+  if (raw === undefined) {
+    if (https.tlsIssuer === "internal") return allowedCidrs;
+    throw new ConfigError(
+      `${key("domain")} with tlsIssuer acme needs ports 80 and 443 open to the whole Internet, from where ` +
+        `Let's Encrypt validates the domain: say so with ${key("httpsCidrs")} ["0.0.0.0/0", "::/0"], or use ` +
+        `tlsIssuer internal (Caddy's own CA, which your clients must trust)`,
+    );
+  }
+  const cidrs = parseList(key("httpsCidrs"), raw).map((cidr) => validateCidr("httpsCidrs", cidr));
+  if (cidrs.length === 0) throw new ConfigError(`${key("httpsCidrs")} must list at least one CIDR`);
+  if (https.tlsIssuer === "acme" && !cidrs.some(isWorldOpen)) {
+    throw new ConfigError(
+      `${key("httpsCidrs")} must contain 0.0.0.0/0 (or ::/0) for tlsIssuer acme: Let's Encrypt cannot ` +
+        "validate the domain from anywhere else; use tlsIssuer internal to keep 80 and 443 private",
+    );
+  }
+  return cidrs;
+}
+
 function required(read: ConfigSource, fullKey: string, why: string): string {
   const value = read(fullKey);
   if (value === undefined || value === "") throw new ConfigError(`${fullKey} is required ${why}`);
@@ -256,6 +330,7 @@ export function readSettings(
     namePrefix,
     imageTag: tag === undefined || tag === "" ? undefined : validateImageTag(tag),
     baseImage: baseImage === undefined || baseImage === "" ? undefined : validateBaseImage(baseImage),
+    https: readHttps(read),
   };
   if (target === "local") return { target, ...common };
   if (target !== "aws")
@@ -281,6 +356,7 @@ export function readSettings(
     ),
     instanceType: validateInstanceType(required(read, key("instanceType"), DEFAULTED)),
     allowedCidrs,
+    httpsCidrs: readHttpsCidrs(read, common.https, allowedCidrs),
     hostAccess: readHostAccess(read),
     sshPublicKey: validateSshPublicKey(
       required(

@@ -52,8 +52,10 @@ export interface DockerHostArgs {
   region: string;
   /** An x86_64 EC2 instance type (the image is linux/amd64). @default "t3.small" */
   instanceType?: string;
-  /** CIDRs allowed to reach `appPort`; nothing else is opened but SSH in `ssh` mode. */
+  /** CIDRs allowed to reach `appPort`; nothing else is opened but 80/443 to `httpsCidrs` and SSH in `ssh` mode. */
   allowedCidrs: string[];
+  /** CIDRs allowed to reach the proxy's 80 and 443 (a domain served over HTTPS). @default [] (both closed) */
+  httpsCidrs?: string[];
   /** The host port the app is published on. @default 10001 (HOST_PORT) */
   appPort?: number;
   /** How Docker on the deployer's side reaches the host. @default { mode: "ssm" } */
@@ -121,8 +123,16 @@ export function imagePullPolicy(repositoryArn: string): PolicyDocument {
   };
 }
 
-/** One ingress rule per CIDR: the app port from `allowedCidrs`, and port 22 from `sshCidrs` in ssh mode. */
-export function ingressRules(allowedCidrs: string[], appPort: number, access: HostAccess) {
+/**
+ * One ingress rule per CIDR and port: the app port from `allowedCidrs`, 80 and 443 from `httpsCidrs`, and port
+ * 22 from `sshCidrs` in ssh mode.
+ */
+export function ingressRules(
+  allowedCidrs: string[],
+  appPort: number,
+  access: HostAccess,
+  httpsCidrs: string[] = [],
+) {
   const rule = (cidr: string, port: number, description: string) => ({
     protocol: "tcp",
     fromPort: port,
@@ -132,6 +142,10 @@ export function ingressRules(allowedCidrs: string[], appPort: number, access: Ho
   });
   return [
     ...allowedCidrs.map((cidr) => rule(cidr, appPort, "activity API")),
+    ...httpsCidrs.flatMap((cidr) => [
+      rule(cidr, 80, "HTTP, redirected to HTTPS (and ACME validation)"),
+      rule(cidr, 443, "activity API over HTTPS"),
+    ]),
     ...(access.mode === "ssh"
       ? access.sshCidrs.map((cidr) => rule(cidr, 22, "SSH for the Docker provider"))
       : []),
@@ -167,6 +181,7 @@ export class DockerHost extends pulumi.ComponentResource {
       region,
       instanceType = "t3.small",
       allowedCidrs,
+      httpsCidrs = [],
       appPort = HOST_PORT,
       access = { mode: "ssm" },
       sshPublicKey,
@@ -244,8 +259,8 @@ export class DockerHost extends pulumi.ComponentResource {
       `${name}-host-sg`,
       {
         vpcId,
-        description: "activity API host: the app port from allowed CIDRs only",
-        ingress: ingressRules(allowedCidrs, appPort, access),
+        description: "activity API host: the proxy's ports from allowed CIDRs only",
+        ingress: ingressRules(allowedCidrs, appPort, access, httpsCidrs),
         egress: [443, 80].map((port) => ({
           protocol: "tcp",
           fromPort: port,

@@ -5,7 +5,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ActivityTable } from "../../components/activity-table.js";
-import { AppContainer } from "../../components/app-container.js";
+import { AppContainer, failedReleaseMessage } from "../../components/app-container.js";
 import { AppImage, contentTag, ecrRepositoryArn } from "../../components/app-image.js";
 import { DockerHost } from "../../components/docker-host.js";
 import { DynamoDbLocal } from "../../components/dynamodb-local.js";
@@ -137,28 +137,68 @@ describe("contentTag and ecrRepositoryArn", () => {
 });
 
 describe("AppContainer", () => {
-  it("binds the given address and port, limits memory, joins the network, and pulls nothing when told not to", async () => {
+  it("publishes no port, joins the network under the given alias, limits memory, and pulls nothing when told not to", async () => {
     const run = await declare(() => ({
       name: new AppContainer("api", {
         image: "sha256:abc",
+        release: "2.0.0-abc",
         appEnv: "production",
         tableName: "t",
         region: "us-east-2",
-        hostIp: "127.0.0.1",
-        hostPort: 8080,
         memoryMb: 256,
         network: "backend",
+        alias: "preview-login",
+        healthyTimeoutSeconds: 30,
       }).containerName,
     }));
     const container = run.named("docker:index/container:Container", "api-app");
     expect(container.inputs).toMatchObject({
       image: "sha256:abc",
-      ports: [{ internal: 4567, external: 8080, ip: "127.0.0.1" }],
       memory: 256,
-      networksAdvanced: [{ name: "backend", aliases: ["api"] }],
+      memorySwap: 256,
+      waitTimeout: 30,
+      labels: [{ label: "activity.release", value: "2.0.0-abc" }],
+      networksAdvanced: [{ name: "backend", aliases: ["preview-login"] }],
       envs: ["APP_ENV=production", "PORT=4567", "TABLE_NAME=t", "AWS_REGION=us-east-2"],
     });
+    expect(container.inputs.ports).toBeUndefined();
+    expect(container.options).toEqual({ deleteBeforeReplace: false, errorHooks: ["api-failed-release"] });
     expect(run.ofType("docker:index/remoteImage:RemoteImage")).toEqual([]);
+  });
+
+  it("pulls a remote image, and lets its replacement remove it from the host", async () => {
+    const run = await declare(() => ({
+      name: new AppContainer("api", {
+        image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r@sha256:abc",
+        release: "1",
+        pull: true,
+        appEnv: "test",
+        tableName: "t",
+        network: "n",
+      }).containerName,
+    }));
+    expect(run.named("docker:index/remoteImage:RemoteImage", "api-app-image-1").inputs).toEqual({
+      name: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r@sha256:abc",
+      keepLocally: false,
+    });
+  });
+
+  it("says, when a release fails, which release is still serving and where to look", () => {
+    expect(
+      failedReleaseMessage({
+        release: "0.2.0-bad",
+        container: "activity-app-1a2b3c",
+        serving: "0.1.0-good",
+        waitedSeconds: 120,
+      }),
+    ).toBe(
+      "Release 0.2.0-bad did not become healthy within 120 s, so the update failed. Release 0.1.0-good is still " +
+        "serving: nothing was switched and its container was not touched. The failed container activity-app-1a2b3c " +
+        "takes no traffic and stays for inspection (docker logs activity-app-1a2b3c) until the next `pulumi up` replaces it.",
+    );
+    expect(
+      failedReleaseMessage({ release: "0.1.0-first", container: "c", serving: undefined, waitedSeconds: 60 }),
+    ).toContain("No earlier release was serving.");
   });
 });
 
@@ -178,6 +218,7 @@ describe("DynamoDbLocal", () => {
   it("runs the given image on the given host port and name", async () => {
     const run = await declare(() => {
       const database = new DynamoDbLocal("db", {
+        network: "shared",
         image: "amazon/dynamodb-local:2.5.2",
         hostPort: 8001,
         alias: "ddb",
@@ -188,8 +229,9 @@ describe("DynamoDbLocal", () => {
     expect(run.named("docker:index/remoteImage:RemoteImage", "db-dynamodb-image").inputs.name).toBe(
       "amazon/dynamodb-local:2.5.2",
     );
-    expect(run.named("docker:index/container:Container", "db-dynamodb").inputs.ports).toEqual([
-      { internal: 8000, external: 8001, ip: "127.0.0.1" },
-    ]);
+    expect(run.named("docker:index/container:Container", "db-dynamodb").inputs).toMatchObject({
+      ports: [{ internal: 8000, external: 8001, ip: "127.0.0.1" }],
+      networksAdvanced: [{ name: "shared", aliases: ["ddb"] }],
+    });
   });
 });

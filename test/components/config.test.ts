@@ -103,6 +103,45 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   ],
   ["the latest tag", { "activity-api:imageTag": "latest" }, 'activity-api:imageTag "latest" is not allowed'],
   [
+    "a domain with capitals",
+    { "activity-api:domain": "API.example.com" },
+    'activity-api:domain "API.example.com" is not a domain name',
+  ],
+  [
+    "a one-label domain",
+    { "activity-api:domain": "intranet" },
+    'activity-api:domain "intranet" is not a domain name',
+  ],
+  [
+    "an unknown TLS issuer",
+    { "activity-api:domain": "api.example.com", "activity-api:tlsIssuer": "self" },
+    'activity-api:tlsIssuer "self" is not allowed: use acme (default) or internal',
+  ],
+  [
+    "ACME without saying 80 and 443 are open to the Internet",
+    { "activity-api:domain": "api.example.com" },
+    "activity-api:domain with tlsIssuer acme needs ports 80 and 443 open to the whole Internet",
+  ],
+  [
+    "ACME with 80 and 443 closed to the Internet",
+    { "activity-api:domain": "api.example.com", "activity-api:httpsCidrs": ["198.51.100.0/24"] },
+    "activity-api:httpsCidrs must contain 0.0.0.0/0 (or ::/0) for tlsIssuer acme",
+  ],
+  [
+    "HTTPS CIDRs without a domain",
+    { "activity-api:httpsCidrs": ["0.0.0.0/0"] },
+    "activity-api:httpsCidrs is set but activity-api:domain is not",
+  ],
+  [
+    "a bad ACME email",
+    {
+      "activity-api:domain": "api.example.com",
+      "activity-api:acmeEmail": "ops",
+      "activity-api:httpsCidrs": ["0.0.0.0/0"],
+    },
+    'activity-api:acmeEmail "ops" is not an email address',
+  ],
+  [
     "a bad base image",
     { "activity-api:baseImage": "Node 24" },
     'activity-api:baseImage "Node 24" is not an image reference',
@@ -146,6 +185,27 @@ describe("readSettings", () => {
       keepImages: 10,
       imageTag: undefined,
       preview: undefined,
+      https: undefined,
+      httpsCidrs: [],
+    });
+  });
+
+  it("serves a domain with Caddy's own CA to allowedCidrs, or with ACME only when the Internet may reach 80 and 443", () => {
+    expect(
+      settingsFor({ "activity-api:domain": "api.internal.example", "activity-api:tlsIssuer": "internal" }),
+    ).toMatchObject({
+      https: { domain: "api.internal.example", tlsIssuer: "internal", acmeEmail: undefined },
+      httpsCidrs: ["198.51.100.7/32", "2001:db8::/64"],
+    });
+    expect(
+      settingsFor({
+        "activity-api:domain": "api.example.com",
+        "activity-api:acmeEmail": "ops@example.com",
+        "activity-api:httpsCidrs": ["0.0.0.0/0", "::/0"],
+      }),
+    ).toMatchObject({
+      https: { domain: "api.example.com", tlsIssuer: "acme", acmeEmail: "ops@example.com" },
+      httpsCidrs: ["0.0.0.0/0", "::/0"],
     });
   });
 

@@ -21,12 +21,34 @@ export const USER_VALUES: Record<string, unknown> = {
   "activity-api:allowedCidrs": ["198.51.100.7/32", "2001:db8::/64"],
 };
 
+/** The resource options a registration carried that tests assert on. */
+export interface RegistrationOptions {
+  /** undefined: not said, so the provider's default applies. */
+  deleteBeforeReplace: boolean | undefined;
+  /** Names of the error hooks bound to the resource. */
+  errorHooks: string[];
+}
+
 export interface Registration {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
   provider: string | undefined;
   custom: boolean;
+  options: RegistrationOptions;
+}
+
+/** The parts of the SDK's mock monitor that installMocks extends (runtime/mocks.js MockMonitor). */
+interface MockMonitor {
+  registerResource(request: RegisterResourceRequest, callback: unknown): void;
+  registerErrorHook?(request: unknown, callback: (error: null, response: object) => void): void;
+}
+interface RegisterResourceRequest {
+  getType(): string;
+  getName(): string;
+  getDeletebeforereplace(): boolean;
+  getDeletebeforereplacedefined(): boolean;
+  getHooks(): { getOnErrorList(): string[] } | undefined;
 }
 
 /** Resolves an output (or plain value) to its value; undefined when it is unknown. */
@@ -65,6 +87,9 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { name: `${name}-5e6f7a8`, arn: `arn:aws:iam::${ACCOUNT}:role/${name}-5e6f7a8` };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: `${name}-9a8b7c6` };
+    case "pulumi:pulumi:StackReference":
+      // A stack with no outputs yet, as on its first update.
+      return { outputs: {}, secretOutputNames: [] };
     default:
       return {};
   }
@@ -103,6 +128,7 @@ export async function installMocks(
 ): Promise<{ registrations: Registration[]; invokes: Invoke[] }> {
   const registrations: Registration[] = [];
   const invokes: Invoke[] = [];
+  const requested = new Map<string, RegistrationOptions>();
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
@@ -112,6 +138,10 @@ export async function installMocks(
           inputs: args.inputs,
           provider: args.provider,
           custom: args.custom ?? true,
+          options: requested.get(`${args.type}::${args.name}`) ?? {
+            deleteBeforeReplace: undefined,
+            errorHooks: [],
+          },
         });
         return {
           id: `${args.name}-id`,
@@ -126,7 +156,22 @@ export async function installMocks(
     PROJECT,
     stack,
     false,
+    // The organization a DIY backend reports, as in the program's self-reference organization/<project>/<stack>.
+    "organization",
   );
+  // The SDK's mock monitor neither passes resource options to newResource nor accepts error hooks.
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) => {
+    requested.set(`${request.getType()}::${request.getName()}`, {
+      deleteBeforeReplace: request.getDeletebeforereplacedefined()
+        ? request.getDeletebeforereplace()
+        : undefined,
+      errorHooks: request.getHooks()?.getOnErrorList() ?? [],
+    });
+    register(request, callback);
+  };
+  monitor.registerErrorHook = (_request, callback) => callback(null, {});
   return { registrations, invokes };
 }
 
