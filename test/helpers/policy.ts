@@ -175,23 +175,28 @@ export async function analyze(
     }
     if ("validateStack" in policy && policy.validateStack !== undefined) {
       const resources = withDependencies(custom);
-      await policy.validateStack(
-        {
-          resources,
-          stackTags: new Map(),
-          getConfig: <T extends object>() => config as T,
-          notApplicable: (reason) => {
-            throw new NotApplicable(reason);
+      try {
+        await policy.validateStack(
+          {
+            resources,
+            stackTags: new Map(),
+            getConfig: <T extends object>() => config as T,
+            notApplicable: (reason) => {
+              throw new NotApplicable(reason);
+            },
           },
-        },
-        (message, urn) =>
-          findings.push({
-            policy: policy.name,
-            enforcementLevel: level(policy),
-            resource: resources.find((resource) => resource.urn === urn)?.name ?? "(stack)",
-            message,
-          }),
-      );
+          (message, urn) =>
+            findings.push({
+              policy: policy.name,
+              enforcementLevel: level(policy),
+              resource: resources.find((resource) => resource.urn === urn)?.name ?? "(stack)",
+              message,
+            }),
+        );
+      } catch (error) {
+        // validateStackResourcesOfType declares itself not applicable to a stack without its type.
+        if (!(error instanceof NotApplicable)) throw error;
+      }
     }
   }
   return findings;
