@@ -1,9 +1,9 @@
 /**
- * The pack's ECS and load balancer rules (policy/policies.ts, rule 8) against good and bad resources, and the
- * whole pack over the prod stack as the real program declares it under mocks.
+ * The pack's ECS and load balancer rules (policy/policies.ts, rule 8) against good and bad resources;
+ * test/program/prod-stack.test.ts runs the whole pack over the prod stack.
  */
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc.js";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { READY_PATH } from "../../app/src/contract.js";
 import { containerDefinition, TLS_POLICY } from "../../components/fargate-service.js";
 import {
@@ -16,10 +16,8 @@ import {
   lbHttpsTls12,
   lbTargetGroupReadiness,
   logGroupRetention,
-  policies,
 } from "../../policy/policies.js";
-import { analyze, check, checkStack, stackResource } from "../helpers/policy.js";
-import { PROD_USER_VALUES, type ProgramRun, runProgram } from "../helpers/pulumi.js";
+import { check, checkStack, stackResource } from "../helpers/policy.js";
 
 const UNKNOWN = unknownValue;
 
@@ -232,35 +230,5 @@ describe("log-group-retention: log events expire", () => {
     ]);
     expect((await check(logGroupRetention, TYPES.logGroup, { retentionInDays: 0 }))?.length).toBe(1);
     expect(await check(logGroupRetention, TYPES.logGroup, { retentionInDays: UNKNOWN })).toEqual([]);
-  });
-});
-
-describe("the whole pack over the prod stack, as the program declares it under mocks", () => {
-  let prod: ProgramRun;
-  beforeAll(async () => {
-    prod = await runProgram("prod", PROD_USER_VALUES);
-  });
-
-  it("finds no violation at all, mandatory or advisory", async () => {
-    expect(await analyze(policies, prod.registrations)).toEqual([]);
-  });
-
-  it("would block a public API whose tasks were open to the world, and advise on its public load balancer", async () => {
-    const opened = prod.registrations.map((registration) =>
-      registration.name === "activity-task-from-lb"
-        ? {
-            ...registration,
-            inputs: { ...registration.inputs, referencedSecurityGroupId: undefined, cidrIpv4: "0.0.0.0/0" },
-          }
-        : registration,
-    );
-    const findings = await analyze(policies, opened);
-    expect(
-      findings.map(({ policy, enforcementLevel, resource }) => [policy, enforcementLevel, resource]),
-    ).toEqual([["ecs-tasks-behind-load-balancer", "mandatory", "activity-service"]]);
-    const publicApi = await runProgram("prod", { "activity-api:allowedCidrs": ["0.0.0.0/0"] });
-    expect((await analyze(policies, publicApi.registrations)).map((finding) => finding.policy)).toEqual([
-      "no-public-app-port",
-    ]);
   });
 });

@@ -1,19 +1,25 @@
 /**
  * The real program under mocks for the prod stack (target ecs), with the real Pulumi.prod.yaml and only the
  * values README's "Scale out" tells a user to set: each rule of the ECS target, stated once, on the resource
- * that keeps it.
+ * that keeps it; then the policy pack, and Pulumi's AWSGuard, over the same resources.
+ *
+ * AWSGuard (@pulumi/awsguard 0.3.1) runs every policy it registers, each made mandatory (AwsGuard's own
+ * default is advisory, under which nothing could ever be a mandatory violation) with its default
+ * configuration. It is written against @pulumi/aws v4 and matches resources by type token: its three load
+ * balancer policies match only the v4 tokens `aws:elasticloadbalancingv2/...` and
+ * `aws:applicationloadbalancing/...`, which aws v5 removed, so the program's `aws:lb/...` resources never meet
+ * them. The load balancer and its listeners are therefore also presented to them under the v4 alias of
+ * `aws.lb`, whose schema is the same.
  */
+import { createRequire } from "node:module";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { APP_PORT, APP_UID, HOST_PORT } from "../../app/src/contract.js";
 import { CONTAINER_NAME, TLS_POLICY } from "../../components/fargate-service.js";
 import { appDataPolicy } from "../../components/iam.js";
-import {
-  PROD_USER_VALUES,
-  type ProgramRun,
-  type Registration,
-  runProgram,
-  USER_VALUES,
-} from "../helpers/pulumi.js";
+import { policies } from "../../policy/policies.js";
+import { analyze } from "../helpers/policy.js";
+import { PROD_USER_VALUES, type ProgramRun, type Registration, runProgram } from "../helpers/pulumi.js";
 
 const TYPES = {
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",
@@ -56,12 +62,44 @@ const documentOf = (registration: Registration) => JSON.parse(String(registratio
 const rulesOf = (run: ProgramRun, type: string, group: string) =>
   run.ofType(type).filter((rule) => rule.inputs.securityGroupId === idOf(group));
 
-describe("the prod stack (Pulumi.prod.yaml and the values README asks for)", () => {
-  let prod: ProgramRun;
-  beforeAll(async () => {
-    prod = await runProgram("prod", PROD_USER_VALUES);
-  });
+type AwsGuardPolicy = (ResourceValidationPolicy | StackValidationPolicy) & {
+  configSchema?: { properties?: Record<string, { default?: unknown }> };
+};
 
+/** AWSGuard's modules, each registering its policies; they export them at run time only (`@internal`). */
+const MODULES = ["apiGateway", "compute", "database", "elasticsearch", "network", "security", "storage"];
+
+function loadAwsGuard(): AwsGuardPolicy[] {
+  // security.js loads the AWS SDK v2, which prints an end-of-support notice unless told not to.
+  process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = "1";
+  const require = createRequire(import.meta.url);
+  return MODULES.flatMap((module) =>
+    Object.values(require(`@pulumi/awsguard/${module}.js`) as Record<string, unknown>).filter(
+      (value): value is AwsGuardPolicy => typeof value === "object" && value !== null && "name" in value,
+    ),
+  ).map((policy) => ({ ...policy, enforcementLevel: "mandatory" }));
+}
+
+/** A policy's default configuration, as the pack would give it from its configSchema. */
+function defaults(policy: AwsGuardPolicy): object {
+  const properties = Object.entries(policy.configSchema?.properties ?? {});
+  return Object.fromEntries(
+    properties.filter(([, schema]) => "default" in schema).map(([name, schema]) => [name, schema.default]),
+  );
+}
+
+/** The aws v4 token that `aws.lb` aliased, for the types AWSGuard's load balancer policies look for. */
+const V4_ALIASES: Record<string, string> = {
+  "aws:lb/loadBalancer:LoadBalancer": "aws:elasticloadbalancingv2/loadBalancer:LoadBalancer",
+  "aws:lb/listener:Listener": "aws:elasticloadbalancingv2/listener:Listener",
+};
+
+let prod: ProgramRun;
+beforeAll(async () => {
+  prod = await runProgram("prod", PROD_USER_VALUES);
+});
+
+describe("the prod stack (Pulumi.prod.yaml and the values README asks for)", () => {
   it("runs on ECS Fargate: no EC2 host, no SSH key, no Docker provider, no awsx load balancer or service", () => {
     const types = prod.registrations.map((registration) => registration.type);
     for (const absent of [
@@ -269,11 +307,9 @@ describe("the prod stack (Pulumi.prod.yaml and the values README asks for)", () 
     });
   });
 
-  it("gives the tasks a role with the EC2 host's least-privilege DynamoDB policy, and nothing else", async () => {
-    const test = await runProgram("test", USER_VALUES);
-    const hostPolicy = documentOf(test.named(TYPES.rolePolicy, "activity-host-data-policy"));
+  it("gives the tasks a role with the EC2 host's least-privilege DynamoDB policy, and nothing else", () => {
+    // appDataPolicy is the host's document too (components/iam.ts); stacks.test.ts checks it there.
     const taskPolicy = prod.named(TYPES.rolePolicy, "activity-task-data-policy");
-    expect(documentOf(taskPolicy)).toEqual(hostPolicy);
     expect(documentOf(taskPolicy)).toEqual(appDataPolicy(TABLE_ARN));
     expect(taskPolicy.inputs.role).toBe(idOf("activity-task-role"));
     expect(
@@ -362,6 +398,83 @@ describe("the prod stack with a certificate", () => {
       [HOST_PORT, "2001:db8::/64"],
       [443, "198.51.100.7/32"],
       [443, "2001:db8::/64"],
+    ]);
+  });
+});
+
+describe("the policy pack over the prod stack", () => {
+  it("finds no violation at all, mandatory or advisory", async () => {
+    expect(await analyze(policies, prod.registrations)).toEqual([]);
+  });
+
+  it("would block tasks opened to the world, and advise on a load balancer open to everyone", async () => {
+    const opened = prod.registrations.map((registration) => {
+      if (registration.name === "activity-task-from-lb") {
+        const { referencedSecurityGroupId: _, ...inputs } = registration.inputs;
+        return { ...registration, inputs: { ...inputs, cidrIpv4: "0.0.0.0/0" } };
+      }
+      if (registration.name === "activity-lb-in-0") {
+        return { ...registration, inputs: { ...registration.inputs, cidrIpv4: "0.0.0.0/0" } };
+      }
+      return registration;
+    });
+    const findings = await analyze(policies, opened);
+    expect(
+      findings.map(({ policy, enforcementLevel, resource }) => [policy, enforcementLevel, resource]),
+    ).toEqual([
+      ["no-public-app-port", "advisory", "activity-lb-in-0"],
+      ["ecs-tasks-behind-load-balancer", "mandatory", "activity-service"],
+    ]);
+  });
+});
+
+describe("Pulumi's AWSGuard over the prod stack (every policy mandatory, default configuration)", () => {
+  let awsGuard: AwsGuardPolicy[];
+  beforeAll(() => {
+    awsGuard = loadAwsGuard();
+  });
+
+  it("loads all 26 of AWSGuard's policies", () => {
+    expect(awsGuard.map((policy) => policy.name)).toHaveLength(26);
+    expect(awsGuard.map((policy) => policy.name)).toContain("dynamodb-table-encryption-enabled");
+  });
+
+  it("finds no violation, with the resource types the engine sends", async () => {
+    expect(await analyze(awsGuard, prod.registrations, { configOf: defaults })).toEqual([]);
+  });
+
+  it("does judge the stack: a table with encryption turned off is a violation", async () => {
+    const unencrypted = prod.registrations.map((registration) =>
+      registration.type === "aws:dynamodb/table:Table"
+        ? { ...registration, inputs: { ...registration.inputs, serverSideEncryption: { enabled: false } } }
+        : registration,
+    );
+    expect(await analyze(awsGuard, unencrypted, { configOf: defaults })).toEqual([
+      {
+        policy: "dynamodb-table-encryption-enabled",
+        enforcementLevel: "mandatory",
+        resource: "activity-table",
+        message: "DynamoDB must have server side encryption enabled.",
+      },
+    ]);
+  });
+
+  it("with the load balancer under its aws v4 alias, finds only the two findings README accepts", async () => {
+    const aliased = prod.registrations.map((registration) => ({
+      ...registration,
+      type: V4_ALIASES[registration.type] ?? registration.type,
+    }));
+    const findings = await analyze(awsGuard, aliased, { configOf: defaults });
+    // Deletion protection is on (elb-deletion-protection-enabled passes). Plain HTTP on 10001 is the product's
+    // contract (http://<host>:10001), HTTPS being on 443 once certificateArn is set; access logs need an S3
+    // bucket, which README lists as a follow-up.
+    expect(findings.map(({ policy, resource, message }) => [policy, resource, message])).toEqual([
+      ["elb-logging-enabled", "activity-lb", "Elastic Load Balancer must have access logs enabled."],
+      [
+        "alb-http-to-https-redirection",
+        "activity-http",
+        "Default action for HTTP listener must be a redirect using HTTPS.",
+      ],
     ]);
   });
 });
