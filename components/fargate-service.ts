@@ -11,6 +11,7 @@
  * resource of its own here, checked by test/program/stacks.test.ts and by the policy pack.
  */
 import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_PORT, APP_UID, type AppEnv, ENV, HOST_PORT, READY_PATH } from "../app/src/contract.js";
 import { appDataPolicy, imagePullPolicy, logWritePolicy, serviceTrustPolicy } from "./iam.js";
@@ -21,6 +22,22 @@ export const CONTAINER_NAME = "api";
 export const HTTPS_PORT = 443;
 /** TLS 1.3 and 1.2 only, AWS's recommended policy for HTTPS listeners. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/**
+ * Fails when the service's primary deployment is not the task definition just deployed: the deployment circuit
+ * breaker rolled it back. The AWS provider's waitForSteadyState counts the steady state a rollback reaches as
+ * success (hashicorp/terraform-provider-aws#20858), so without this `pulumi up` would report a failed rollout
+ * as done. Needs the AWS CLI v2 and the deployer's credentials.
+ */
+export const VERIFY_ROLLOUT = `set -euo pipefail
+primary=$(aws ecs describe-services --region "$REGION" --cluster "$CLUSTER" --services "$SERVICE" \\
+  --query 'services[0].deployments[?status==\`PRIMARY\`].taskDefinition | [0]' --output text)
+if [[ "$primary" != "$TASK_DEFINITION" ]]; then
+  echo "ECS rolled $SERVICE back to $primary: the rollout of $TASK_DEFINITION failed; its events say why: aws ecs describe-services --region $REGION --cluster $CLUSTER --services $SERVICE" >&2
+  exit 1
+fi
+echo "$SERVICE runs $TASK_DEFINITION"
+`;
 
 export interface FargateServiceArgs {
   /** The image, pinned by digest (AppImage.imageRef). */
@@ -66,6 +83,11 @@ export interface FargateServiceArgs {
    * private subnets that have a NAT gateway or VPC endpoints. @default true
    */
   assignPublicIp?: boolean;
+  /**
+   * After each rollout, check with the AWS CLI that ECS runs the new task definition rather than one the
+   * circuit breaker rolled back to (VERIFY_ROLLOUT), and fail the update if not. @default true
+   */
+  verifyRollout?: boolean;
 }
 
 /** Checks the arguments before any resource exists; the message names the argument and the way out. */
@@ -176,6 +198,7 @@ export class FargateService extends pulumi.ComponentResource {
       deletionProtection = true,
       listenerPort = HOST_PORT,
       assignPublicIp = true,
+      verifyRollout = true,
     } = args;
     const child = { parent: this };
     const network = args.network ?? defaultNetwork(this);
@@ -404,7 +427,7 @@ export class FargateService extends pulumi.ComponentResource {
         healthCheckGracePeriodSeconds: 60,
         propagateTags: "SERVICE",
         enableEcsManagedTags: true,
-        // `pulumi up` ends when the rollout has, and fails when the circuit breaker stops it.
+        // `pulumi up` ends when the rollout has (and the rollout check then tells a rollback from success).
         waitForSteadyState: true,
       },
       {
@@ -415,6 +438,25 @@ export class FargateService extends pulumi.ComponentResource {
         ignoreChanges: ["desiredCount"],
       },
     );
+
+    if (verifyRollout) {
+      new command.local.Command(
+        `${name}-rollout-check`,
+        {
+          create: VERIFY_ROLLOUT,
+          interpreter: ["/bin/bash", "-c"],
+          environment: {
+            REGION: region,
+            CLUSTER: cluster.name,
+            SERVICE: service.name,
+            TASK_DEFINITION: taskDefinition.arn,
+          },
+          // Each new task definition is a new rollout to check.
+          triggers: [taskDefinition.arn],
+        },
+        { parent: this, dependsOn: [service] },
+      );
+    }
 
     const scaling = new aws.appautoscaling.Target(
       `${name}-scaling`,

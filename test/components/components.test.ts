@@ -2,6 +2,10 @@
  * Each component on its own under mocks, with non-default args: children named from the component's name,
  * and every documented option taking effect.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ActivityTable } from "../../components/activity-table.js";
@@ -9,7 +13,7 @@ import { AppContainer } from "../../components/app-container.js";
 import { AppImage, contentTag, ecrRepositoryArn } from "../../components/app-image.js";
 import { DockerHost } from "../../components/docker-host.js";
 import { DynamoDbLocal } from "../../components/dynamodb-local.js";
-import { FargateService, type FargateServiceArgs } from "../../components/fargate-service.js";
+import { FargateService, type FargateServiceArgs, VERIFY_ROLLOUT } from "../../components/fargate-service.js";
 import { ROOT, runDeclarations } from "../helpers/pulumi.js";
 
 const declare = (build: () => Record<string, pulumi.Input<unknown>>) =>
@@ -277,5 +281,49 @@ describe("FargateService", () => {
     await expect(
       declare(() => ({ url: new FargateService("edge", { ...serviceArgs, ...change }).url })),
     ).rejects.toThrow(message);
+  });
+});
+
+describe("FargateService's rollout check (VERIFY_ROLLOUT)", () => {
+  const NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/activity-api:8";
+  const OLD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/activity-api:7";
+
+  /** Runs the check with a stub `aws` that records its arguments and prints `primary`. */
+  function verify(primary: string) {
+    const bin = mkdtempSync(join(tmpdir(), "aws-stub-"));
+    writeFileSync(join(bin, "aws"), `#!/bin/sh\necho "$@" > "${bin}/args"\necho "${primary}"\n`, {
+      mode: 0o755,
+    });
+    const result = spawnSync("/bin/bash", ["-c", VERIFY_ROLLOUT], {
+      encoding: "utf8",
+      // stdin from /dev/null: on a socket, bash would take itself for a remote shell and read ~/.bashrc.
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        REGION: "eu-west-1",
+        CLUSTER: "activity-cluster-1",
+        SERVICE: "activity-service-1",
+        TASK_DEFINITION: NEW,
+      },
+    });
+    return { ...result, args: readFileSync(join(bin, "args"), "utf8").trim() };
+  }
+
+  it("passes when the service's primary deployment is the new task definition", () => {
+    const result = verify(NEW);
+    expect(result.status).toBe(0);
+    expect(result.args).toBe(
+      "ecs describe-services --region eu-west-1 --cluster activity-cluster-1 --services activity-service-1 " +
+        "--query services[0].deployments[?status==`PRIMARY`].taskDefinition | [0] --output text",
+    );
+  });
+
+  it("fails, naming both revisions, when the circuit breaker rolled the service back", () => {
+    const result = verify(OLD);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      `ECS rolled activity-service-1 back to ${OLD}: the rollout of ${NEW} failed; its events say why: ` +
+        "aws ecs describe-services --region eu-west-1 --cluster activity-cluster-1 --services activity-service-1\n",
+    );
   });
 });

@@ -15,7 +15,7 @@ import { createRequire } from "node:module";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { APP_PORT, APP_UID, HOST_PORT } from "../../app/src/contract.js";
-import { CONTAINER_NAME, TLS_POLICY } from "../../components/fargate-service.js";
+import { CONTAINER_NAME, TLS_POLICY, VERIFY_ROLLOUT } from "../../components/fargate-service.js";
 import { appDataPolicy } from "../../components/iam.js";
 import { policies } from "../../policy/policies.js";
 import { analyze } from "../helpers/policy.js";
@@ -106,7 +106,6 @@ describe("the prod stack (Pulumi.prod.yaml and the values README asks for)", () 
       "aws:ec2/instance:Instance",
       "aws:ec2/keyPair:KeyPair",
       "pulumi:providers:docker",
-      "command:local:Command",
       "awsx:lb:ApplicationLoadBalancer",
       "awsx:ecs:FargateService",
     ]) {
@@ -185,6 +184,21 @@ describe("the prod stack (Pulumi.prod.yaml and the values README asks for)", () 
       deploymentMaximumPercent: 200,
       waitForSteadyState: true,
     });
+  });
+
+  it("tells a rolled-back rollout from a good one: pulumi up fails unless ECS runs the new task definition", () => {
+    const check = prod.named("command:local:Command", "activity-rollout-check");
+    expect(check.inputs.create).toBe(VERIFY_ROLLOUT);
+    expect(check.inputs.environment).toEqual({
+      REGION: "eu-west-1",
+      CLUSTER: "activity-cluster-2b3c4d5",
+      SERVICE: "activity-service-7e8f9a0",
+      TASK_DEFINITION: "arn:aws:ecs:eu-west-1:123456789012:task-definition/activity-api:1",
+    });
+    expect(check.inputs.triggers).toEqual([
+      "arn:aws:ecs:eu-west-1:123456789012:task-definition/activity-api:1",
+    ]);
+    expect(prod.ofType("command:local:Command")).toHaveLength(1);
   });
 
   it("checks the container's readiness on /ready", () => {
