@@ -61,6 +61,14 @@ describe("the engine's config rules", () => {
     expect(config["activity-api:target"]).toBe("aws");
   });
 
+  it("declare no key without a default but target, which every stack file sets", () => {
+    const required = Object.entries(project.config ?? {})
+      .filter(([, type]) => typeof type === "object" && type !== null && !("default" in type))
+      .map(([name]) => name);
+    expect(required).toEqual(["target"]);
+    for (const file of stackFiles) expect(stackFileConfig(file)).toHaveProperty("activity-api:target");
+  });
+
   it("accept the prod stack with only the values README tells a user to set: no SSH key", () => {
     const config = applyProjectConfig(project, "prod", {
       ...stackFileConfig("Pulumi.prod.yaml"),
@@ -68,13 +76,5 @@ describe("the engine's config rules", () => {
     });
     expect(config["activity-api:target"]).toBe("ecs");
     expect(config).not.toHaveProperty("activity-api:sshPublicKey");
-  });
-
-  it("declare no key without a default but target, which every stack file sets", () => {
-    const required = Object.entries(project.config ?? {})
-      .filter(([, type]) => typeof type === "object" && type !== null && !("default" in type))
-      .map(([name]) => name);
-    expect(required).toEqual(["target"]);
-    for (const file of stackFiles) expect(stackFileConfig(file)).toHaveProperty("activity-api:target");
   });
 });
