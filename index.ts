@@ -1,6 +1,7 @@
 /**
  * The program: reads the stack's settings, composes the components for its target (the local Docker engine,
- * or AWS), and exports what a user needs to reach the API. No resource logic lives here.
+ * an EC2 Docker host on AWS, or ECS Fargate on AWS), and exports what a user needs to reach the API. No
+ * resource logic lives here.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -8,9 +9,16 @@ import { DEFAULT_TABLE_NAME, HOST_PORT } from "./app/src/contract.js";
 import { ActivityTable } from "./components/activity-table.js";
 import { AppContainer } from "./components/app-container.js";
 import { AppImage, contentTag } from "./components/app-image.js";
-import { type AwsSettings, type LocalSettings, loadSettings, stackTags } from "./components/config.js";
+import {
+  type AwsSettings,
+  type EcsSettings,
+  type LocalSettings,
+  loadSettings,
+  stackTags,
+} from "./components/config.js";
 import { DockerHost } from "./components/docker-host.js";
 import { DynamoDbLocal } from "./components/dynamodb-local.js";
+import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy } from "./components/front-proxy.js";
 
 interface Deployment {
@@ -18,8 +26,9 @@ interface Deployment {
   imageRef: pulumi.Input<string>;
   tableName: pulumi.Input<string>;
   hostId: pulumi.Input<string>;
-  release: pulumi.Input<string>;
-  proxyContainer: pulumi.Input<string>;
+  /** The Docker targets' serving release and proxy (ECS keeps its own deployment state). */
+  release?: pulumi.Input<string>;
+  proxyContainer?: pulumi.Input<string>;
 }
 
 /** The release this stack served after its last successful update: named if the new one fails. */
@@ -60,16 +69,16 @@ function deployLocally(settings: LocalSettings, tag: string): Deployment {
   };
 }
 
-/** test and previews: the image in ECR, the proxy and the app on an EC2 Docker host, the regional table. */
-function deployToAws(settings: AwsSettings, tag: string): Deployment {
+/** What every AWS target shares: the provider that tags every resource, the regional table, the image in ECR. */
+function onAws(settings: AwsSettings | EcsSettings, tag: string) {
   const name = settings.namePrefix;
   // Every AWS resource is tagged through this provider's defaultTags.
   const awsProvider = new aws.Provider(`${name}-aws`, {
     region: settings.region as aws.Region,
     defaultTags: { tags: stackTags(settings) },
   });
-  const onAws = { providers: [awsProvider] };
-  const table = new ActivityTable(name, { deletionProtection: settings.deletionProtection }, onAws);
+  const options = { providers: [awsProvider] };
+  const table = new ActivityTable(name, { deletionProtection: settings.deletionProtection }, options);
   const image = new AppImage(
     name,
     {
@@ -77,8 +86,15 @@ function deployToAws(settings: AwsSettings, tag: string): Deployment {
       baseImage: settings.baseImage,
       registry: { kind: "ecr", keepImages: settings.keepImages, forceDelete: settings.forceDeleteImages },
     },
-    onAws,
+    options,
   );
+  return { options, table, image };
+}
+
+/** test and previews: the image in ECR, the proxy and the app on an EC2 Docker host, the regional table. */
+function deployToAws(settings: AwsSettings, tag: string): Deployment {
+  const name = settings.namePrefix;
+  const { options, table, image } = onAws(settings, tag);
   const host = new DockerHost(
     name,
     {
@@ -93,7 +109,7 @@ function deployToAws(settings: AwsSettings, tag: string): Deployment {
       repositoryArn: image.repositoryArn as pulumi.Output<string>,
       registryAuth: image.registryAuth,
     },
-    onAws,
+    options,
   );
   const onHost = { providers: [host.provider] };
   const proxy = new FrontProxy(name, proxyArgs(settings), onHost);
@@ -121,9 +137,46 @@ function deployToAws(settings: AwsSettings, tag: string): Deployment {
   };
 }
 
+/** prod: the image in ECR, on ECS Fargate behind a load balancer, autoscaled; the regional table. */
+function deployToEcs(settings: EcsSettings, tag: string): Deployment {
+  const { options, table, image } = onAws(settings, tag);
+  const service = new FargateService(
+    settings.namePrefix,
+    {
+      image: image.imageRef,
+      repositoryArn: image.repositoryArn as pulumi.Output<string>,
+      tableName: table.name,
+      tableArn: table.arn,
+      region: settings.region,
+      appEnv: "production",
+      allowedCidrs: settings.allowedCidrs,
+      minTasks: settings.minTasks,
+      maxTasks: settings.maxTasks,
+      cpu: settings.taskCpu,
+      memory: settings.taskMemory,
+      logRetentionDays: settings.logRetentionDays,
+      certificateArn: settings.certificateArn,
+      deletionProtection: settings.deletionProtection,
+    },
+    options,
+  );
+  return {
+    apiUrl: service.url,
+    imageRef: image.imageRef,
+    tableName: table.name,
+    // No host: the service, whose tasks come and go.
+    hostId: pulumi.interpolate`${service.clusterName}/${service.serviceName}`,
+  };
+}
+
 const settings = loadSettings();
 const tag = settings.imageTag ?? contentTag(".");
-const deployment = settings.target === "local" ? deployLocally(settings, tag) : deployToAws(settings, tag);
+const deployment =
+  settings.target === "local"
+    ? deployLocally(settings, tag)
+    : settings.target === "ecs"
+      ? deployToEcs(settings, tag)
+      : deployToAws(settings, tag);
 
 /** Where the API answers: GET {apiUrl}/activity/1. */
 export const apiUrl = deployment.apiUrl;

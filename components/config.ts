@@ -57,24 +57,44 @@ export interface LocalSettings extends CommonSettings {
   target: "local";
 }
 
-/** `test` and previews: ECR, an EC2 host with Docker, regional DynamoDB. */
-export interface AwsSettings extends CommonSettings {
-  target: "aws";
+/** What every stack on AWS has: its region, who may reach the API, the regional table and the ECR repository. */
+interface AwsBaseSettings extends CommonSettings {
   region: string;
-  instanceType: string;
   allowedCidrs: string[];
+  deletionProtection: boolean;
+  forceDeleteImages: boolean;
+  keepImages: number;
+}
+
+/** `test` and previews: ECR, an EC2 host with Docker, regional DynamoDB. */
+export interface AwsSettings extends AwsBaseSettings {
+  target: "aws";
+  instanceType: string;
   /** Who may reach 80 and 443 when `https` is set (empty otherwise). */
   httpsCidrs: string[];
   hostAccess: HostAccess;
   sshPublicKey: string;
   sshPrivateKeyPath: string | undefined;
-  deletionProtection: boolean;
-  forceDeleteImages: boolean;
-  keepImages: number;
   preview: PreviewSettings | undefined;
 }
 
-export type StackSettings = LocalSettings | AwsSettings;
+/** `prod`: the same image on ECS Fargate behind an Application Load Balancer, autoscaled; regional DynamoDB. */
+export interface EcsSettings extends AwsBaseSettings {
+  target: "ecs";
+  /** Tasks that always run, spread over the region's availability zones; at least 2. */
+  minTasks: number;
+  /** The most tasks autoscaling may run. */
+  maxTasks: number;
+  /** A task's CPU units (1024 = one vCPU) and memory in MiB: one of Fargate's combinations. */
+  taskCpu: number;
+  taskMemory: number;
+  /** Days CloudWatch keeps the tasks' logs. */
+  logRetentionDays: number;
+  /** An ACM certificate in the stack's region: the load balancer then also serves HTTPS on 443. */
+  certificateArn: string | undefined;
+}
+
+export type StackSettings = LocalSettings | AwsSettings | EcsSettings;
 
 /** Reads one raw config value by its full key (`namespace:name`); undefined when unset. */
 export type ConfigSource = (key: string) => string | undefined;
@@ -321,7 +341,11 @@ export function readSettings(
   stack: string,
   warn: (message: string) => void = () => {},
 ): StackSettings {
-  const target = required(read, key("target"), "(local for the dev stack, aws for test and previews)");
+  const target = required(
+    read,
+    key("target"),
+    "(local for the dev stack, aws for test and previews, ecs for prod)",
+  );
   const namePrefix = validateNamePrefix(required(read, key("namePrefix"), DEFAULTED));
   const tag = read(key("imageTag"));
   const baseImage = read(key("baseImage"));
@@ -333,30 +357,26 @@ export function readSettings(
     https: readHttps(read),
   };
   if (target === "local") return { target, ...common };
-  if (target !== "aws")
-    throw new ConfigError(`${key("target")} "${target}" is not allowed: use local or aws`);
+  if (target !== "aws" && target !== "ecs")
+    throw new ConfigError(`${key("target")} "${target}" is not allowed: use local, aws or ecs`);
+  const base = { ...common, ...readAwsBase(read, target, warn) };
+  if (target === "ecs") {
+    if (common.https !== undefined) {
+      throw new ConfigError(
+        `${key("domain")} is for the Docker hosts' proxy (targets local and aws); on ecs the load balancer serves ` +
+          `HTTPS with an ACM certificate: set ${key("certificateArn")}`,
+      );
+    }
+    return { target, ...base, ...readEcs(read, base) };
+  }
 
   const forAws = "when target is aws";
-  const allowedCidrs = parseList(
-    key("allowedCidrs"),
-    required(read, key("allowedCidrs"), `${forAws}: the CIDRs that may reach the API on its host port`),
-  ).map((cidr) => validateCidr("allowedCidrs", cidr));
-  if (allowedCidrs.length === 0) throw new ConfigError(`${key("allowedCidrs")} must list at least one CIDR`);
-  for (const cidr of allowedCidrs.filter(isDocumentationRange)) {
-    warn(
-      `${key("allowedCidrs")} holds the documentation range ${cidr}, which nobody can come from: set your own ranges`,
-    );
-  }
   const sshPrivateKeyPath = read(key("sshPrivateKeyPath"));
   return {
     target,
-    ...common,
-    region: validateRegion(
-      required(read, "aws:region", `${forAws} (pulumi config set aws:region eu-west-1)`),
-    ),
+    ...base,
     instanceType: validateInstanceType(required(read, key("instanceType"), DEFAULTED)),
-    allowedCidrs,
-    httpsCidrs: readHttpsCidrs(read, common.https, allowedCidrs),
+    httpsCidrs: readHttpsCidrs(read, common.https, base.allowedCidrs),
     hostAccess: readHostAccess(read),
     sshPublicKey: validateSshPublicKey(
       required(
@@ -366,6 +386,32 @@ export function readSettings(
       ),
     ),
     sshPrivateKeyPath: sshPrivateKeyPath === "" ? undefined : sshPrivateKeyPath,
+    preview: readPreview(read),
+  };
+}
+
+/** The settings every AWS target reads: the region, allowedCidrs, and the table's and repository's options. */
+function readAwsBase(
+  read: ConfigSource,
+  target: "aws" | "ecs",
+  warn: (message: string) => void,
+): Omit<AwsBaseSettings, keyof CommonSettings> {
+  const forTarget = `when target is ${target}`;
+  const allowedCidrs = parseList(
+    key("allowedCidrs"),
+    required(read, key("allowedCidrs"), `${forTarget}: the CIDRs that may reach the API on its host port`),
+  ).map((cidr) => validateCidr("allowedCidrs", cidr));
+  if (allowedCidrs.length === 0) throw new ConfigError(`${key("allowedCidrs")} must list at least one CIDR`);
+  for (const cidr of allowedCidrs.filter(isDocumentationRange)) {
+    warn(
+      `${key("allowedCidrs")} holds the documentation range ${cidr}, which nobody can come from: set your own ranges`,
+    );
+  }
+  return {
+    region: validateRegion(
+      required(read, "aws:region", `${forTarget} (pulumi config set aws:region eu-west-1)`),
+    ),
+    allowedCidrs,
     deletionProtection: parseBoolean(
       key("deletionProtection"),
       required(read, key("deletionProtection"), DEFAULTED),
@@ -375,7 +421,118 @@ export function readSettings(
       required(read, key("forceDeleteImages"), DEFAULTED),
     ),
     keepImages: parseInteger(key("keepImages"), required(read, key("keepImages"), DEFAULTED), 1, 1000),
-    preview: readPreview(read),
+  };
+}
+
+/** The fewest tasks `minTasks` allows: one in each of two availability zones, so that losing one leaves one. */
+export const MIN_TASKS = 2;
+/** The most tasks `maxTasks` allows: a guard against a typo that would run (and bill) hundreds of tasks. */
+export const MAX_TASKS = 50;
+
+/** `min` to `max` in steps of `step`. */
+const steps = (min: number, max: number, step: number) =>
+  Array.from({ length: (max - min) / step + 1 }, (_, index) => min + index * step);
+
+/** Fargate's CPU units (1024 = one vCPU) and the memory sizes in MiB that each allows on Linux. */
+const FARGATE_MEMORY: Record<number, number[]> = {
+  256: [512, 1024, 2048],
+  512: steps(1024, 4096, 1024),
+  1024: steps(2048, 8192, 1024),
+  2048: steps(4096, 16384, 1024),
+  4096: steps(8192, 30720, 1024),
+  8192: steps(16384, 61440, 4096),
+  16384: steps(32768, 122880, 8192),
+};
+
+function describeSizes(sizes: number[]): string {
+  const [first, second] = sizes;
+  return sizes.length <= 3
+    ? `${sizes.slice(0, -1).join(", ")} or ${sizes.at(-1)}`
+    : `${first} to ${sizes.at(-1)} in steps of ${(second ?? 0) - (first ?? 0)}`;
+}
+
+export function validateTaskSize(cpu: number, memory: number): { cpu: number; memory: number } {
+  const sizes = FARGATE_MEMORY[cpu];
+  if (sizes === undefined) {
+    throw new ConfigError(
+      `${key("taskCpu")} ${cpu} is not a Fargate CPU size; use one of ${Object.keys(FARGATE_MEMORY).join(", ")} (1024 = 1 vCPU)`,
+    );
+  }
+  if (!sizes.includes(memory)) {
+    throw new ConfigError(
+      `${key("taskMemory")} ${memory} does not fit taskCpu ${cpu}; with it Fargate allows ${describeSizes(sizes)} MiB`,
+    );
+  }
+  return { cpu, memory };
+}
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+export function validateLogRetentionDays(days: number): number {
+  if (!LOG_RETENTION_DAYS.includes(days)) {
+    throw new ConfigError(
+      `${key("logRetentionDays")} ${days} is not a retention CloudWatch Logs offers; use one of ${LOG_RETENTION_DAYS.join(", ")}`,
+    );
+  }
+  return days;
+}
+
+/** An ACM certificate's ARN, in the load balancer's region (an ALB can only use certificates of its own). */
+export function validateCertificateArn(value: string, region: string): string {
+  const match = /^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):[0-9]{12}:certificate\/[0-9a-f-]{36}$/.exec(value);
+  if (!match) {
+    throw new ConfigError(
+      `${key("certificateArn")} "${value}" is not an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/<id>`,
+    );
+  }
+  if (match[2] !== region) {
+    throw new ConfigError(
+      `${key("certificateArn")} is in ${match[2]}, but the load balancer is in ${region}; request or import the certificate in ${region}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The longest namePrefix of an ecs stack: load balancer and target group names have at most 32 characters,
+ * and Pulumi names them `<prefix>-lb-<7 random characters>`.
+ */
+export const ECS_NAME_PREFIX_MAX = 32 - "-lb-".length - 7;
+
+/** The ECS target's own settings: the service's size and bounds, its logs, and HTTPS. */
+function readEcs(
+  read: ConfigSource,
+  { namePrefix, region }: { namePrefix: string; region: string },
+): Omit<EcsSettings, keyof AwsBaseSettings | "target"> {
+  if (namePrefix.length > ECS_NAME_PREFIX_MAX) {
+    throw new ConfigError(
+      `${key("namePrefix")} "${namePrefix}" is too long for target ecs: at most ${ECS_NAME_PREFIX_MAX} characters, as load balancer names have at most 32`,
+    );
+  }
+  const integer = (name: string, min: number, max: number) =>
+    parseInteger(key(name), required(read, key(name), DEFAULTED), min, max);
+  const minTasks = integer("minTasks", MIN_TASKS, MAX_TASKS);
+  const maxTasks = integer("maxTasks", MIN_TASKS, MAX_TASKS);
+  if (maxTasks < minTasks) {
+    throw new ConfigError(
+      `${key("maxTasks")} ${maxTasks} is below minTasks ${minTasks}; raise maxTasks or lower minTasks`,
+    );
+  }
+  const { cpu, memory } = validateTaskSize(integer("taskCpu", 1, 16384), integer("taskMemory", 1, 122880));
+  const certificateArn = read(key("certificateArn"));
+  return {
+    minTasks,
+    maxTasks,
+    taskCpu: cpu,
+    taskMemory: memory,
+    logRetentionDays: validateLogRetentionDays(integer("logRetentionDays", 1, 3653)),
+    certificateArn:
+      certificateArn === undefined || certificateArn === ""
+        ? undefined
+        : validateCertificateArn(certificateArn, region),
   };
 }
 

@@ -17,6 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HOST_PORT } from "../app/src/contract.js";
 import type { RegistryAuth } from "./app-image.js";
 import type { HostAccess } from "./config.js";
+import { appDataPolicy, imagePullPolicy, serviceTrustPolicy } from "./iam.js";
 
 /** Amazon Linux 2023's current x86_64 AMI, published by AWS as a public SSM parameter. */
 export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
@@ -76,51 +77,6 @@ export interface DockerHostArgs {
   rootVolumeGb?: number;
   /** How long a new host may take to answer with Docker ready. @default 600 */
   readyTimeoutSeconds?: number;
-}
-
-interface Statement {
-  Effect: "Allow";
-  Action: string[];
-  Resource: string | string[];
-}
-export interface PolicyDocument {
-  Version: "2012-10-17";
-  Statement: Statement[];
-}
-
-/** The app's DynamoDB item actions, on its table and the table's indexes only. */
-export function appDataPolicy(tableArn: string): PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Action: [
-          "dynamodb:GetItem",
-          "dynamodb:PutItem",
-          "dynamodb:UpdateItem",
-          "dynamodb:DeleteItem",
-          "dynamodb:Query",
-        ],
-        Resource: [tableArn, `${tableArn}/index/*`],
-      },
-    ],
-  };
-}
-
-/** Pulling from one repository; GetAuthorizationToken has no resource-level permissions, so AWS requires "*". */
-export function imagePullPolicy(repositoryArn: string): PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      { Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
-      {
-        Effect: "Allow",
-        Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-        Resource: repositoryArn,
-      },
-    ],
-  };
 }
 
 /**
@@ -220,12 +176,7 @@ export class DockerHost extends pulumi.ComponentResource {
       `${name}-host-role`,
       {
         description: "Instance role of the activity API host",
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
-        }),
+        assumeRolePolicy: JSON.stringify(serviceTrustPolicy("ec2.amazonaws.com")),
       },
       { parent: this },
     );

@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import { readSettings, stackTags } from "../../components/config.js";
-import { installMocks, stackConfig, USER_VALUES } from "../helpers/pulumi.js";
+import { installMocks, PROD_USER_VALUES, stackConfig, USER_VALUES } from "../helpers/pulumi.js";
 
 /** readSettings over the real test stack's config, with `overrides` (undefined removes a key). */
 function settingsFor(overrides: Record<string, unknown>, warn?: (message: string) => void) {
@@ -14,7 +14,7 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   [
     "an unknown target",
     { "activity-api:target": "gcp" },
-    'activity-api:target "gcp" is not allowed: use local or aws',
+    'activity-api:target "gcp" is not allowed: use local, aws or ecs',
   ],
   // The engine itself refuses these before the program runs (test/helpers/engine-config.ts).
   [
@@ -250,6 +250,132 @@ describe("readSettings", () => {
       namePrefix: "activity",
       imageTag: undefined,
       baseImage: undefined,
+    });
+  });
+});
+
+/** readSettings over the real prod stack's config, with `overrides` (undefined removes a key). */
+function prodSettingsFor(overrides: Record<string, unknown>) {
+  const config = stackConfig("prod", { ...PROD_USER_VALUES, ...overrides });
+  return readSettings((key) => config[key], "prod");
+}
+
+const CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789";
+
+const badForEcs: Array<[string, Record<string, unknown>, string]> = [
+  ["one task", { "activity-api:minTasks": 1 }, 'activity-api:minTasks "1" must be an integer from 2 to 50'],
+  [
+    "a maximum below the minimum",
+    { "activity-api:minTasks": 3, "activity-api:maxTasks": 2 },
+    "activity-api:maxTasks 2 is below minTasks 3; raise maxTasks or lower minTasks",
+  ],
+  [
+    "a runaway maximum",
+    { "activity-api:maxTasks": 500 },
+    'activity-api:maxTasks "500" must be an integer from 2 to 50',
+  ],
+  [
+    "a task count that is not a number",
+    { "activity-api:minTasks": "two" },
+    "Stack 'prod' with configuration key 'minTasks' must be of type 'integer'",
+  ],
+  [
+    "a CPU size Fargate lacks",
+    { "activity-api:taskCpu": 300 },
+    "activity-api:taskCpu 300 is not a Fargate CPU size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384",
+  ],
+  [
+    "memory that does not fit the smallest CPU size",
+    { "activity-api:taskMemory": 4096 },
+    "activity-api:taskMemory 4096 does not fit taskCpu 256; with it Fargate allows 512, 1024 or 2048 MiB",
+  ],
+  [
+    "memory that does not fit a larger CPU size",
+    { "activity-api:taskCpu": 1024, "activity-api:taskMemory": 1024 },
+    "activity-api:taskMemory 1024 does not fit taskCpu 1024; with it Fargate allows 2048 to 8192 in steps of 1024 MiB",
+  ],
+  [
+    "a retention CloudWatch lacks",
+    { "activity-api:logRetentionDays": 10 },
+    "activity-api:logRetentionDays 10 is not a retention CloudWatch Logs offers; use one of 1, 3, 5, 7, 14, 30,",
+  ],
+  [
+    "logs kept forever (0)",
+    { "activity-api:logRetentionDays": 0 },
+    'activity-api:logRetentionDays "0" must be an integer from 1 to 3653',
+  ],
+  [
+    "a certificate ARN that is not one",
+    { "activity-api:certificateArn": "my-cert" },
+    'activity-api:certificateArn "my-cert" is not an ACM certificate ARN',
+  ],
+  [
+    "a certificate of another region",
+    { "activity-api:certificateArn": CERTIFICATE.replace("eu-west-1", "us-east-1") },
+    "activity-api:certificateArn is in us-east-1, but the load balancer is in eu-west-1; request or import the certificate in eu-west-1",
+  ],
+  [
+    "missing CIDRs",
+    { "activity-api:allowedCidrs": undefined },
+    "activity-api:allowedCidrs is required when target is ecs",
+  ],
+  ["a missing region", { "aws:region": undefined }, "aws:region is required when target is ecs"],
+  [
+    "a name prefix too long for a load balancer's name",
+    { "activity-api:namePrefix": "activity-api-production-eu" },
+    'activity-api:namePrefix "activity-api-production-eu" is too long for target ecs: at most 21 characters',
+  ],
+];
+
+describe("readSettings for the ecs target (the prod stack)", () => {
+  it.each(badForEcs)("rejects %s with one line naming the key", (_label, overrides, message) => {
+    expect(() => prodSettingsFor(overrides)).toThrow(message);
+    try {
+      prodSettingsFor(overrides);
+    } catch (error) {
+      expect((error as Error).message).not.toContain("\n");
+    }
+  });
+
+  it("reads the prod stack as README sets it up: no SSH key, no host settings", () => {
+    const settings = prodSettingsFor({});
+    expect(settings).toEqual({
+      target: "ecs",
+      stack: "prod",
+      namePrefix: "activity",
+      imageTag: undefined,
+      baseImage: undefined,
+      region: "eu-west-1",
+      allowedCidrs: ["198.51.100.7/32", "2001:db8::/64"],
+      deletionProtection: true,
+      forceDeleteImages: false,
+      keepImages: 10,
+      minTasks: 2,
+      maxTasks: 4,
+      taskCpu: 256,
+      taskMemory: 512,
+      logRetentionDays: 30,
+      certificateArn: undefined,
+    });
+  });
+
+  it("accepts a larger task, wider bounds and a certificate of the stack's region", () => {
+    expect(
+      prodSettingsFor({
+        "activity-api:minTasks": 3,
+        "activity-api:maxTasks": 12,
+        "activity-api:taskCpu": 1024,
+        "activity-api:taskMemory": 3072,
+        "activity-api:logRetentionDays": 365,
+        "activity-api:certificateArn": CERTIFICATE,
+      }),
+    ).toMatchObject({
+      minTasks: 3,
+      maxTasks: 12,
+      taskCpu: 1024,
+      taskMemory: 3072,
+      logRetentionDays: 365,
+      certificateArn: CERTIFICATE,
     });
   });
 });

@@ -28,6 +28,10 @@ export interface RegistrationOptions {
   /** Names of the error hooks bound to the resource. */
   errorHooks: string[];
 }
+/** The values README's "Scale out" tells a user to set before the first `pulumi up --stack prod`: no SSH key. */
+export const PROD_USER_VALUES: Record<string, unknown> = {
+  "activity-api:allowedCidrs": USER_VALUES["activity-api:allowedCidrs"],
+};
 
 export interface Registration {
   type: string;
@@ -90,6 +94,26 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     case "pulumi:pulumi:StackReference":
       // A stack with no outputs yet, as on its first update.
       return { outputs: {}, secretOutputNames: [] };
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return {
+        arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:loadbalancer/app/${name}-3c4d5e6/50dc6c495c0c9188`,
+        dnsName: `${name}-3c4d5e6-1234567890.${REGION}.elb.amazonaws.com`,
+      };
+    case "aws:lb/targetGroup:TargetGroup":
+      return {
+        arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/${name}-6f7a8b9/73e2d6bc24d8a067`,
+      };
+    case "aws:ecs/cluster:Cluster":
+      return { name: `${name}-2b3c4d5`, arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${name}-2b3c4d5` };
+    case "aws:ecs/service:Service":
+      return { name: `${name}-7e8f9a0` };
+    case "aws:ecs/taskDefinition:TaskDefinition":
+      return { arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${inputs.family}:1` };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return {
+        name: `${name}-0d1e2f3`,
+        arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${name}-0d1e2f3`,
+      };
     default:
       return {};
   }

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { applyProjectConfig, parseProject } from "../helpers/engine-config.js";
-import { ROOT, USER_VALUES } from "../helpers/pulumi.js";
+import { PROD_USER_VALUES, ROOT, USER_VALUES } from "../helpers/pulumi.js";
 
 const project = parseProject(readFileSync(`${ROOT}/Pulumi.yaml`, "utf8"));
 const stackFiles = readdirSync(ROOT).filter((file) => /^Pulumi\.[^.]+\.yaml$/.test(file));
@@ -78,5 +78,14 @@ describe("the engine's config rules", () => {
       .map(([name]) => name);
     expect(required).toEqual(["target"]);
     for (const file of stackFiles) expect(stackFileConfig(file)).toHaveProperty("activity-api:target");
+  });
+
+  it("accept the prod stack with only the values README tells a user to set: no SSH key", () => {
+    const config = applyProjectConfig(project, "prod", {
+      ...stackFileConfig("Pulumi.prod.yaml"),
+      ...PROD_USER_VALUES,
+    });
+    expect(config["activity-api:target"]).toBe("ecs");
+    expect(config).not.toHaveProperty("activity-api:sshPublicKey");
   });
 });
