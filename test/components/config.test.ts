@@ -128,6 +128,11 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
     "activity-api:httpsCidrs must contain 0.0.0.0/0 (or ::/0) for tlsIssuer acme",
   ],
   [
+    "a domain on the ecs target, whose load balancer serves HTTPS itself",
+    { "activity-api:target": "ecs", "activity-api:domain": "api.example.com" },
+    "activity-api:domain is for the Docker hosts' proxy (targets local and aws); on ecs the load balancer serves HTTPS with an ACM certificate: set activity-api:certificateArn",
+  ],
+  [
     "HTTPS CIDRs without a domain",
     { "activity-api:httpsCidrs": ["0.0.0.0/0"] },
     "activity-api:httpsCidrs is set but activity-api:domain is not",

@@ -1,7 +1,7 @@
 /**
  * The AWS stacks on the real engine, as far as they go without AWS (the AWS provider cannot be installed here):
- * the engine must accept the test stack's configuration with only what README tells a user to set, and run the
- * program until its first AWS resource; and every preview command that needs no AWS must work against the real
+ * the engine must accept the test and prod stacks' configuration with only what README tells a user to set,
+ * and run the program until its first AWS resource; and every preview command that needs no AWS must work against the real
  * CLI on a file backend.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -52,6 +52,24 @@ describe("the test stack on the real engine", () => {
     expect(await copy.run("git", "diff", "--stat", "Pulumi.test.yaml").then((diff) => diff.stdout)).toMatch(
       /1 file changed, \d+ insertions?\(\+\), 1 deletion/,
     );
+  });
+});
+
+describe("the prod stack on the real engine", () => {
+  it("accepts README's set-up and runs the program until it needs AWS", async () => {
+    // README, "Scale out".
+    for (const args of [
+      ["stack", "select", "prod", "--create"],
+      ["config", "set", "--stack", "prod", "--path", "allowedCidrs[0]", "192.0.2.10/32"],
+    ]) {
+      const step = await copy.run("pulumi", ...args);
+      expect(step.code, step.stderr).toBe(0);
+    }
+    const preview = await copy.run("pulumi", "preview", "--stack", "prod", "--policy-pack", "policy");
+    const output = `${preview.stdout}\n${preview.stderr}`;
+    expect(output).not.toMatch(CONFIG_REFUSED);
+    expect(output).toMatch(/pulumi:providers:aws\s+activity-aws/);
+    expect(output).toMatch(NEEDS_AWS);
   });
 });
 
