@@ -233,6 +233,25 @@ export const noPublicAppPort: ResourceValidationPolicy = {
   }),
 };
 
+/** The only ports that may face the whole Internet: the front proxy's (HTTP, HTTPS, and the app's host port). */
+export const WEB_PORTS: readonly number[] = [80, 443, APP_HOST_PORT];
+
+export const noPublicPortsButWeb: ResourceValidationPolicy = {
+  name: "no-public-ports-but-web",
+  description: `Only the front proxy's ports (${WEB_PORTS.join(", ")}) may be open to the whole Internet.`,
+  enforcementLevel: "mandatory",
+  validateResource: validateIngress(({ property, cidr, opening }, report) => {
+    // Every port at once is no-public-all-ports' finding, and port 22 no-public-ssh's.
+    if (opensAllPorts(opening) || covers(opening, 22, "tcp")) return;
+    const webPort = opening.kind === "ports" && opening.protocol === "tcp" && opening.from === opening.to;
+    if (webPort && WEB_PORTS.includes(opening.from)) return;
+    report(
+      `${property} opens ${describeOpening(opening)} to ${cidr}; only the front proxy's TCP ports ` +
+        `${WEB_PORTS.join(", ")} may face the Internet (80 and 443 for a domain's certificate), each on its own.`,
+    );
+  }),
+};
+
 // ---------------------------------------------------------------------------------------------------------
 // EC2 instances (rule 3).
 // ---------------------------------------------------------------------------------------------------------
@@ -791,6 +810,7 @@ export const policies: Policies = [
   noPublicSsh,
   noPublicAllPorts,
   noPublicAppPort,
+  noPublicPortsButWeb,
   ec2InstanceMetadataV2,
   ec2EncryptedVolumes,
   ec2RootVolumeGp3,

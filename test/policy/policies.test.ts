@@ -20,6 +20,7 @@ import {
   iamLeastPrivilege,
   noPublicAllPorts,
   noPublicAppPort,
+  noPublicPortsButWeb,
   noPublicSsh,
   policies,
   requiredTags,
@@ -65,6 +66,7 @@ describe("the pack", () => {
       ["no-public-ssh", "mandatory"],
       ["no-public-all-ports", "mandatory"],
       ["no-public-app-port", "advisory"],
+      ["no-public-ports-but-web", "mandatory"],
       ["ec2-instance-metadata-v2", "mandatory"],
       ["ec2-encrypted-volumes", "mandatory"],
       ["ec2-root-volume-gp3", "advisory"],
@@ -244,6 +246,37 @@ describe("no-public-app-port (advisory): the app's host port is not open to the 
         type: "ingress",
       }),
     ).toEqual([appPort("cidrBlocks", `TCP port ${HOST_PORT}`, "0.0.0.0/0")]);
+  });
+});
+
+describe("no-public-ports-but-web: only the front proxy's ports face the whole Internet", () => {
+  it("accepts the DockerHost's rules, with a domain's 80 and 443 open to the world for its certificate", async () => {
+    const ingress = ingressRules(["0.0.0.0/0", "::/0"], HOST_PORT, { mode: "ssm" }, ["0.0.0.0/0", "::/0"]);
+    expect(ingress.map((rule) => rule.fromPort)).toEqual([HOST_PORT, HOST_PORT, 80, 443, 80, 443]);
+    expect(await check(noPublicPortsButWeb, TYPES.securityGroup, { ingress })).toEqual([]);
+  });
+
+  it("flags any other public port, and a range even when it holds a web port", async () => {
+    const props = {
+      ingress: [
+        tcp(5432, "0.0.0.0/0"),
+        { protocol: "tcp", fromPort: 80, toPort: 8080, ipv6CidrBlocks: ["::/0"] },
+        tcp(8000, "10.0.0.0/8"),
+      ],
+    };
+    expect(await check(noPublicPortsButWeb, TYPES.securityGroup, props)).toEqual([
+      expect.stringMatching(
+        /^ingress\[0\]\.cidrBlocks opens TCP port 5432 to 0\.0\.0\.0\/0; only the front proxy's/,
+      ),
+      expect.stringMatching(/^ingress\[1\]\.ipv6CidrBlocks opens TCP ports 80-8080 to ::\/0;/),
+    ]);
+  });
+
+  it("leaves port 22 and every-port rules to the policies that name them", async () => {
+    const props = {
+      ingress: [tcp(22, "0.0.0.0/0"), { protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+    };
+    expect(await check(noPublicPortsButWeb, TYPES.securityGroup, props)).toEqual([]);
   });
 });
 

@@ -437,6 +437,8 @@ describe("the policy pack over the prod stack", () => {
       findings.map(({ policy, enforcementLevel, resource }) => [policy, enforcementLevel, resource]),
     ).toEqual([
       ["no-public-app-port", "advisory", "activity-lb-in-0"],
+      // The container port, open to the world: only the proxy's (or load balancer's) web ports may be.
+      ["no-public-ports-but-web", "mandatory", "activity-task-from-lb"],
       ["ecs-tasks-behind-load-balancer", "mandatory", "activity-service"],
     ]);
   });
