@@ -26,12 +26,36 @@ export type HostAccess =
   /** Plain SSH to the host's public IP, port 22 open only to `sshCidrs`. */
   | { mode: "ssh"; sshCidrs: string[] };
 
+/** A branch preview's metadata, which npm run preview sets, list and prune read, and tags carry. */
 export interface PreviewSettings {
   branch: string;
   pullRequest: number | undefined;
   createdAt: string;
   expiresAt: string;
+  /** Pinned: prune leaves it, expired or not. */
+  keep: boolean;
 }
+
+/** The stack that serves the app itself (dev, test, prod). */
+export interface AppRole {
+  kind: "app";
+}
+/** The long-lived host of every preview of a target: a Docker host and a proxy routing by host name. */
+export interface PreviewHostRole {
+  kind: "previewHost";
+  /** Previews answer at `<label>.<domain>`; undefined: localhost locally, `<public IP>.sslip.io` on AWS. */
+  domain: string | undefined;
+  /** The proxy's port on the host. */
+  port: number;
+}
+/** One branch's preview: an app container and its own table, on the preview host `hostStack`. */
+export interface PreviewRole {
+  kind: "preview";
+  /** The host stack's name, e.g. previews-local. */
+  hostStack: string;
+  metadata: PreviewSettings;
+}
+export type StackRole = AppRole | PreviewHostRole | PreviewRole;
 
 /** HTTPS through the FrontProxy: `domain` on 443, with 80 redirecting to it. */
 export interface HttpsSettings {
@@ -50,6 +74,7 @@ interface CommonSettings {
   baseImage: string | undefined;
   /** HTTPS for a domain; undefined: HTTP on 10001 only. */
   https: HttpsSettings | undefined;
+  role: StackRole;
 }
 
 /** `dev`: everything on the local Docker engine, DynamoDB Local beside the app; no AWS at all. */
@@ -66,21 +91,28 @@ interface AwsBaseSettings extends CommonSettings {
   keepImages: number;
 }
 
-/** `test` and previews: ECR, an EC2 host with Docker, regional DynamoDB. */
+/** `test` and the AWS preview host: ECR, an EC2 host with Docker, regional DynamoDB. */
 export interface AwsSettings extends AwsBaseSettings {
   target: "aws";
+  role: AppRole | PreviewHostRole;
   instanceType: string;
   /** Who may reach 80 and 443 when `https` is set (empty otherwise). */
   httpsCidrs: string[];
   hostAccess: HostAccess;
   sshPublicKey: string;
   sshPrivateKeyPath: string | undefined;
-  preview: PreviewSettings | undefined;
+}
+
+/** A branch preview on the AWS preview host: its own table and repository; the host is the host stack's. */
+export interface AwsPreviewSettings extends AwsBaseSettings {
+  target: "aws";
+  role: PreviewRole;
 }
 
 /** `prod`: the same image on ECS Fargate behind an Application Load Balancer, autoscaled; regional DynamoDB. */
 export interface EcsSettings extends AwsBaseSettings {
   target: "ecs";
+  role: AppRole;
   /** Tasks that always run, spread over the region's availability zones; at least 2. */
   minTasks: number;
   /** The most tasks autoscaling may run. */
@@ -94,7 +126,7 @@ export interface EcsSettings extends AwsBaseSettings {
   certificateArn: string | undefined;
 }
 
-export type StackSettings = LocalSettings | AwsSettings | EcsSettings;
+export type StackSettings = LocalSettings | AwsSettings | AwsPreviewSettings | EcsSettings;
 
 /** Reads one raw config value by its full key (`namespace:name`); undefined when unset. */
 export type ConfigSource = (key: string) => string | undefined;
@@ -298,20 +330,68 @@ function parseTimestamp(fullKey: string, value: string): string {
   return value;
 }
 
-function readPreview(read: ConfigSource): PreviewSettings | undefined {
+/** A name npm run preview gives: the host stack of a target, previews-local or previews-aws. */
+const HOST_STACK = /^previews-(local|aws)$/;
+
+/** What the stack is, from the keys npm run preview sets: previewHost on a host, previewHostStack on a preview. */
+function readRole(read: ConfigSource): StackRole {
+  const isHost = parseBoolean(key("previewHost"), required(read, key("previewHost"), DEFAULTED));
+  const hostStack = read(key("previewHostStack"));
   const branch = read(key("previewBranch"));
-  if (branch === undefined) return undefined;
-  const why = `when ${key("previewBranch")} is set (npm run preview sets them together)`;
+  if (isHost) {
+    if (hostStack !== undefined) {
+      throw new ConfigError(
+        `${key("previewHost")} and ${key("previewHostStack")} cannot both be set: a stack is a host or a preview`,
+      );
+    }
+    const domain = read(key("previewDomain"));
+    return {
+      kind: "previewHost",
+      domain: domain === undefined || domain === "" ? undefined : validatePreviewDomain(domain),
+      port: parseInteger(key("previewPort"), required(read, key("previewPort"), DEFAULTED), 1024, 65535),
+    };
+  }
+  if (hostStack === undefined) {
+    if (branch !== undefined) {
+      throw new ConfigError(
+        `${key("previewBranch")} is set but ${key("previewHostStack")} is not: a preview runs on a preview host (npm run preview sets both)`,
+      );
+    }
+    return { kind: "app" };
+  }
+  if (!HOST_STACK.test(hostStack)) {
+    throw new ConfigError(
+      `${key("previewHostStack")} "${hostStack}" is not a preview host: use previews-local or previews-aws`,
+    );
+  }
+  const why = `when ${key("previewHostStack")} is set (npm run preview sets them together)`;
   const pullRequest = read(key("previewPullRequest"));
   return {
-    branch,
-    pullRequest:
-      pullRequest === undefined
-        ? undefined
-        : parseInteger(key("previewPullRequest"), pullRequest, 1, 2 ** 31),
-    createdAt: parseTimestamp(key("previewCreatedAt"), required(read, key("previewCreatedAt"), why)),
-    expiresAt: parseTimestamp(key("previewExpiresAt"), required(read, key("previewExpiresAt"), why)),
+    kind: "preview",
+    hostStack,
+    metadata: {
+      branch: required(read, key("previewBranch"), why),
+      pullRequest:
+        pullRequest === undefined
+          ? undefined
+          : parseInteger(key("previewPullRequest"), pullRequest, 1, 2 ** 31),
+      createdAt: parseTimestamp(key("previewCreatedAt"), required(read, key("previewCreatedAt"), why)),
+      expiresAt: parseTimestamp(key("previewExpiresAt"), required(read, key("previewExpiresAt"), why)),
+      keep: parseBoolean(key("previewKeep"), required(read, key("previewKeep"), DEFAULTED)),
+    },
   };
+}
+
+/** `localhost`, or a domain name: the suffix of every preview's host name. */
+function validatePreviewDomain(value: string): string {
+  if (value === "localhost") return value;
+  try {
+    return validateDomain(value);
+  } catch {
+    throw new ConfigError(
+      `${key("previewDomain")} "${value}" is not a domain name such as previews.example.com (or localhost)`,
+    );
+  }
 }
 
 function readHostAccess(read: ConfigSource): HostAccess {
@@ -355,20 +435,34 @@ export function readSettings(
     imageTag: tag === undefined || tag === "" ? undefined : validateImageTag(tag),
     baseImage: baseImage === undefined || baseImage === "" ? undefined : validateBaseImage(baseImage),
     https: readHttps(read),
+    role: readRole(read),
   };
+  if (common.role.kind !== "app" && common.https !== undefined) {
+    throw new ConfigError(
+      `${key("domain")} serves the app itself; previews answer at <label>.<previewDomain> over HTTP`,
+    );
+  }
   if (target === "local") return { target, ...common };
   if (target !== "aws" && target !== "ecs")
     throw new ConfigError(`${key("target")} "${target}" is not allowed: use local, aws or ecs`);
   const base = { ...common, ...readAwsBase(read, target, warn) };
+  const { role } = common;
   if (target === "ecs") {
+    if (role.kind !== "app") {
+      throw new ConfigError(
+        `previews run on the Docker targets: ${key("target")} must be local or aws for a preview stack`,
+      );
+    }
     if (common.https !== undefined) {
       throw new ConfigError(
         `${key("domain")} is for the Docker hosts' proxy (targets local and aws); on ecs the load balancer serves ` +
           `HTTPS with an ACM certificate: set ${key("certificateArn")}`,
       );
     }
-    return { target, ...base, ...readEcs(read, base) };
+    return { target, ...base, role, ...readEcs(read, base) };
   }
+  // A preview runs on the host stack's host: no host, so no key or instance of its own.
+  if (role.kind === "preview") return { target, ...base, role };
 
   const forAws = "when target is aws";
   const sshPrivateKeyPath = read(key("sshPrivateKeyPath"));
@@ -386,7 +480,7 @@ export function readSettings(
       ),
     ),
     sshPrivateKeyPath: sshPrivateKeyPath === "" ? undefined : sshPrivateKeyPath,
-    preview: readPreview(read),
+    role,
   };
 }
 
@@ -538,7 +632,7 @@ function readEcs(
 
 /** Tags every AWS resource carries (through the provider's defaultTags). Values fit AWS's tag rules. */
 export function stackTags(settings: StackSettings): Record<string, string> {
-  const preview = settings.target === "aws" ? settings.preview : undefined;
+  const preview = settings.role.kind === "preview" ? settings.role.metadata : undefined;
   return {
     project: PROJECT,
     stack: settings.stack,

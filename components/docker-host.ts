@@ -17,7 +17,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { HOST_PORT } from "../app/src/contract.js";
 import type { RegistryAuth } from "./app-image.js";
 import type { HostAccess } from "./config.js";
-import { appDataPolicy, imagePullPolicy, serviceTrustPolicy } from "./iam.js";
+import { serviceTrustPolicy } from "./iam.js";
+import { RoleGrant, type RoleGrantArgs } from "./role-grant.js";
 
 /** Amazon Linux 2023's current x86_64 AMI, published by AWS as a public SSM parameter. */
 export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
@@ -65,10 +66,11 @@ export interface DockerHostArgs {
   sshPublicKey: string;
   /** Private key file for ssh `-i`. @default unset: ssh-agent and ssh's default identities */
   sshPrivateKeyPath?: string;
-  /** The app's table: its ARN (and its indexes') is all the role may read and write. */
-  tableArn: pulumi.Input<string>;
-  /** The app's image repository: all the role may pull from. */
-  repositoryArn: pulumi.Input<string>;
+  /**
+   * The app the host serves: its role may use that app's table and pull from its repository (RoleGrant).
+   * @default unset: the role grants no app (a preview host, whose previews grant themselves)
+   */
+  app?: Omit<RoleGrantArgs, "role">;
   /** Credentials the host's engine pulls images with. @default none (public images only) */
   registryAuth?: pulumi.Input<RegistryAuth>;
   /** A subnet with a route to the Internet. @default a default subnet of the region's default VPC */
@@ -123,6 +125,30 @@ export function sshOptions(access: HostAccess, region: string, privateKeyPath: s
   ];
 }
 
+/**
+ * A Docker provider bound to a host's engine over SSH: the host's own, and a preview's (from the preview host's
+ * outputs), with the credentials its pulls need.
+ */
+export function hostDockerProvider(
+  name: string,
+  args: {
+    dockerHost: pulumi.Input<string>;
+    sshOpts: pulumi.Input<string[]>;
+    registryAuth?: pulumi.Input<RegistryAuth>;
+  },
+  opts?: pulumi.CustomResourceOptions,
+): docker.Provider {
+  return new docker.Provider(
+    name,
+    {
+      host: args.dockerHost,
+      sshOpts: args.sshOpts,
+      ...(args.registryAuth === undefined ? {} : { registryAuth: [args.registryAuth] }),
+    },
+    opts,
+  );
+}
+
 export class DockerHost extends pulumi.ComponentResource {
   public readonly instanceId: pulumi.Output<string>;
   public readonly publicIp: pulumi.Output<string>;
@@ -130,6 +156,9 @@ export class DockerHost extends pulumi.ComponentResource {
   public readonly roleName: pulumi.Output<string>;
   /** A Docker provider bound to the host's engine; resources on it wait for Docker to be ready. */
   public readonly provider: docker.Provider;
+  /** Where Docker answers over SSH, `ssh://ec2-user@<instance id or IP>`, and the ssh options it needs. */
+  public readonly dockerHost: pulumi.Output<string>;
+  public readonly sshOpts: string[];
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activity:host:DockerHost", name, {}, opts);
@@ -142,8 +171,7 @@ export class DockerHost extends pulumi.ComponentResource {
       access = { mode: "ssm" },
       sshPublicKey,
       sshPrivateKeyPath,
-      tableArn,
-      repositoryArn,
+      app,
       registryAuth,
       rootVolumeGb = 20,
       readyTimeoutSeconds = 600,
@@ -186,19 +214,9 @@ export class DockerHost extends pulumi.ComponentResource {
         { role: role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
         { parent: this },
       ),
-      new aws.iam.RolePolicy(
-        `${name}-host-data-policy`,
-        { role: role.id, policy: pulumi.output(tableArn).apply((arn) => JSON.stringify(appDataPolicy(arn))) },
-        { parent: this },
-      ),
-      new aws.iam.RolePolicy(
-        `${name}-host-pull-policy`,
-        {
-          role: role.id,
-          policy: pulumi.output(repositoryArn).apply((arn) => JSON.stringify(imagePullPolicy(arn))),
-        },
-        { parent: this },
-      ),
+      ...(app === undefined
+        ? []
+        : [new RoleGrant(`${name}-host`, { role: role.id, ...app }, { parent: this })]),
     ];
     const profile = new aws.iam.InstanceProfile(
       `${name}-host-profile`,
@@ -270,13 +288,11 @@ export class DockerHost extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.provider = new docker.Provider(
+    this.dockerHost = pulumi.interpolate`ssh://${destination}`;
+    this.sshOpts = options;
+    this.provider = hostDockerProvider(
       `${name}-host-docker`,
-      {
-        host: pulumi.interpolate`ssh://${destination}`,
-        sshOpts: options,
-        ...(registryAuth === undefined ? {} : { registryAuth: [registryAuth] }),
-      },
+      { dockerHost: this.dockerHost, sshOpts: options, registryAuth },
       { parent: this, dependsOn: [ready] },
     );
     this.instanceId = instance.id;
@@ -284,6 +300,7 @@ export class DockerHost extends pulumi.ComponentResource {
     this.securityGroupId = securityGroup.id;
     this.roleName = role.name;
     this.registerOutputs({
+      dockerHost: this.dockerHost,
       instanceId: this.instanceId,
       publicIp: this.publicIp,
       securityGroupId: this.securityGroupId,

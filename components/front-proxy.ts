@@ -82,13 +82,27 @@ export function caddyfile(options: CaddyfileOptions): string {
           `\trespond "No preview at this address: use http://<preview-label>.${upstream.domain}:<port>/" 404`,
           "}",
         ];
+  // When no container answers within the retries (the app not running, or no preview by that name), an
+  // answer in the API's own error shape rather than Caddy's empty 502.
+  const unreachable =
+    upstream.kind === "app"
+      ? "the API is not answering; retry shortly"
+      : "no preview answers at this address: none by that name, or it is not running";
+  const routesWithErrors = [
+    ...routes,
+    "handle_errors 502 503 504 {",
+    "\theader Content-Type application/json",
+    "\theader Retry-After 2",
+    `\trespond \`{"statusCode":503,"error":"Service Unavailable","message":"${unreachable}"}\` 503`,
+    "}",
+  ];
   const block = (lines: string[]) => [...lines.map(indent), "}"];
   const site = (address: string, lines: string[]) => [`${address} {`, ...block(lines)];
   const sites = [
-    site(`http://:${HOST_PORT}`, routes),
+    site(`http://:${HOST_PORT}`, routesWithErrors),
     ...(domain === undefined
       ? []
-      : [site(domain, [...(tlsIssuer === "internal" ? ["tls internal"] : []), ...routes])]),
+      : [site(domain, [...(tlsIssuer === "internal" ? ["tls internal"] : []), ...routesWithErrors])]),
   ];
   return `${[["{", ...block(globals)], ...sites].map((lines) => lines.join("\n")).join("\n\n")}\n`;
 }
@@ -102,8 +116,11 @@ function escapeRegExp(text: string): string {
 }
 
 export interface FrontProxyArgs {
-  /** What the proxy routes to. @default { kind: "app", alias: "api" } */
-  upstream?: ProxyUpstream;
+  /**
+   * What the proxy routes to; a preview domain may be an output (the AWS preview host's public IP).
+   * @default { kind: "app", alias: "api" }
+   */
+  upstream?: { kind: "app"; alias: string } | { kind: "previews"; domain: pulumi.Input<string> };
   /** A domain to serve over HTTPS on 443, with 80 redirecting to it. @default unset: HTTP on 10001 only */
   domain?: string;
   /** Who issues the domain's certificate. @default "acme" */
@@ -138,6 +155,13 @@ export class FrontProxy extends pulumi.ComponentResource {
       memoryMb = 128,
     } = args;
 
+    const previewDomain = upstream.kind === "previews" ? upstream.domain : "";
+    const routes = pulumi
+      .output(previewDomain)
+      .apply(
+        (suffix): ProxyUpstream =>
+          upstream.kind === "app" ? upstream : { kind: "previews", domain: suffix },
+      );
     const network = new docker.Network(`${name}-net`, { driver: "bridge" }, { parent: this });
     // Certificates and the local CA outlive a replaced proxy container (and Let's Encrypt's rate limits).
     const data = new docker.Volume(`${name}-proxy-data`, {}, { parent: this });
@@ -161,7 +185,12 @@ export class FrontProxy extends pulumi.ComponentResource {
         image: pulled.imageId,
         // The configuration travels in the environment and is written to the tmpfs at start: Docker refuses to
         // copy a file (the provider's `uploads`) into a container whose root file system is read-only.
-        envs: [`${CADDYFILE_ENV}=${caddyfile({ upstream, domain, tlsIssuer, acmeEmail })}`],
+        envs: [
+          routes.apply(
+            (resolved) =>
+              `${CADDYFILE_ENV}=${caddyfile({ upstream: resolved, domain, tlsIssuer, acmeEmail })}`,
+          ),
+        ],
         command: [
           "sh",
           "-c",

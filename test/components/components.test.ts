@@ -28,8 +28,10 @@ describe("DockerHost", () => {
     access: { mode: "ssh" as const, sshCidrs: ["198.51.100.0/28"] },
     sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA ci@runner",
     sshPrivateKeyPath: "/home/ci/.ssh/deploy",
-    tableArn: "arn:aws:dynamodb:us-east-2:123456789012:table/t",
-    repositoryArn: "arn:aws:ecr:us-east-2:123456789012:repository/r",
+    app: {
+      tableArn: "arn:aws:dynamodb:us-east-2:123456789012:table/t",
+      repositoryArn: "arn:aws:ecr:us-east-2:123456789012:repository/r",
+    },
     subnetId: "subnet-0given",
     rootVolumeGb: 40,
   };
@@ -79,6 +81,15 @@ describe("DockerHost", () => {
     ]) {
       expect(run.registrations.map((registration) => registration.name)).toContain(name);
     }
+  });
+
+  it("grants no app on a preview host's role: each preview grants itself", async () => {
+    const { app: _, ...previewHostArgs } = hostArgs;
+    const run = await declare(() => ({ host: new DockerHost("edge", previewHostArgs).instanceId }));
+    expect(run.ofType("aws:iam/rolePolicy:RolePolicy")).toEqual([]);
+    expect(run.ofType("activity:iam:RoleGrant")).toEqual([]);
+    const docker = run.named("pulumi:providers:docker", "edge-host-docker");
+    expect(docker.inputs.registryAuth).toBeUndefined();
   });
 
   it("refuses an empty allowedCidrs before creating anything", async () => {

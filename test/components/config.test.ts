@@ -152,18 +152,53 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
     'activity-api:baseImage "Node 24" is not an image reference',
   ],
   [
-    "a preview without expiry",
+    "a preview's metadata without its host",
     { "activity-api:previewBranch": "main" },
+    "activity-api:previewBranch is set but activity-api:previewHostStack is not: a preview runs on a preview host",
+  ],
+  [
+    "a preview without expiry",
+    { "activity-api:previewHostStack": "previews-aws", "activity-api:previewBranch": "main" },
     "activity-api:previewCreatedAt is required",
   ],
   [
     "a preview with a bad date",
     {
+      "activity-api:previewHostStack": "previews-aws",
       "activity-api:previewBranch": "main",
       "activity-api:previewCreatedAt": "yesterday",
       "activity-api:previewExpiresAt": "2026-12-01T00:00:00Z",
     },
     'activity-api:previewCreatedAt "yesterday" is not an ISO 8601 date-time',
+  ],
+  [
+    "a preview on a stack that is no preview host",
+    { "activity-api:previewHostStack": "test", "activity-api:previewBranch": "main" },
+    'activity-api:previewHostStack "test" is not a preview host: use previews-local or previews-aws',
+  ],
+  [
+    "a stack that is both a host and a preview",
+    { "activity-api:previewHost": "true", "activity-api:previewHostStack": "previews-aws" },
+    "activity-api:previewHost and activity-api:previewHostStack cannot both be set",
+  ],
+  [
+    "a preview host on a port below 1024",
+    { "activity-api:previewHost": "true", "activity-api:previewPort": 80 },
+    'activity-api:previewPort "80" must be an integer from 1024 to 65535',
+  ],
+  [
+    "a preview host with a bad domain",
+    { "activity-api:previewHost": "true", "activity-api:previewDomain": "Previews" },
+    'activity-api:previewDomain "Previews" is not a domain name',
+  ],
+  [
+    "HTTPS on a preview host",
+    {
+      "activity-api:previewHost": "true",
+      "activity-api:domain": "api.example.com",
+      "activity-api:tlsIssuer": "internal",
+    },
+    "activity-api:domain serves the app itself; previews answer at <label>.<previewDomain> over HTTP",
   ],
 ];
 
@@ -189,7 +224,7 @@ describe("readSettings", () => {
       forceDeleteImages: false,
       keepImages: 10,
       imageTag: undefined,
-      preview: undefined,
+      role: { kind: "app" },
       https: undefined,
       httpsCidrs: [],
     });
@@ -232,6 +267,7 @@ describe("readSettings", () => {
 
   it("tags a preview's resources with its branch, pull request and expiry", () => {
     const settings = settingsFor({
+      "activity-api:previewHostStack": "previews-aws",
       "activity-api:previewBranch": "feature/add-login",
       "activity-api:previewPullRequest": 42,
       "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
@@ -255,7 +291,36 @@ describe("readSettings", () => {
       namePrefix: "activity",
       imageTag: undefined,
       baseImage: undefined,
+      https: undefined,
+      role: { kind: "app" },
     });
+  });
+
+  it("reads a preview host, and a preview that needs no host settings of its own", () => {
+    const host = settingsFor({ "activity-api:previewHost": "true", "activity-api:instanceType": "t3.micro" });
+    expect(host).toMatchObject({
+      target: "aws",
+      instanceType: "t3.micro",
+      role: { kind: "previewHost", domain: undefined, port: 10080 },
+    });
+    const preview = settingsFor({
+      "activity-api:sshPublicKey": undefined,
+      "activity-api:previewHostStack": "previews-aws",
+      "activity-api:previewBranch": "feature/x",
+      "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
+      "activity-api:previewExpiresAt": "2026-11-28T10:00:00.000Z",
+      "activity-api:previewKeep": "true",
+    });
+    expect(preview).toMatchObject({
+      target: "aws",
+      role: {
+        kind: "preview",
+        hostStack: "previews-aws",
+        metadata: { branch: "feature/x", pullRequest: undefined, keep: true },
+      },
+    });
+    expect(preview).not.toHaveProperty("sshPublicKey");
+    expect(preview).not.toHaveProperty("instanceType");
   });
 });
 
@@ -350,6 +415,8 @@ describe("readSettings for the ecs target (the prod stack)", () => {
       namePrefix: "activity",
       imageTag: undefined,
       baseImage: undefined,
+      https: undefined,
+      role: { kind: "app" },
       region: "eu-west-1",
       allowedCidrs: ["198.51.100.7/32", "2001:db8::/64"],
       deletionProtection: true,
@@ -392,7 +459,7 @@ describe("the program with a bad value", () => {
     pulumi.runtime.setAllConfig(
       stackConfig("test", { ...USER_VALUES, "activity-api:allowedCidrs": ["10.1.2.3/8"] }),
     );
-    const failure = import("../../index.js");
+    const failure = import("../../index.js").then((program) => program.default());
     await expect(failure).rejects.toBeInstanceOf(pulumi.RunError);
     await expect(failure).rejects.toThrow('activity-api:allowedCidrs entry "10.1.2.3/8" has host bits set');
     expect(registrations).toEqual([]);

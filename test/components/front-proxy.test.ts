@@ -33,6 +33,11 @@ http://:10001 {
 \t\t\tdial_timeout 1s
 \t\t}
 \t}
+\thandle_errors 502 503 504 {
+\t\theader Content-Type application/json
+\t\theader Retry-After 2
+\t\trespond \`{"statusCode":503,"error":"Service Unavailable","message":"the API is not answering; retry shortly"}\` 503
+\t}
 }
 `);
   });

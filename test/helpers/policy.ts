@@ -128,6 +128,32 @@ export interface RegisteredResource {
   name: string;
   inputs: Record<string, unknown>;
   custom: boolean;
+  /** The provider reference, `<provider URN>::<id>`, when the resource names one. */
+  provider?: string | undefined;
+}
+
+/**
+ * What the AWS provider computes when it checks a resource's inputs, which the engine then hands the pack and
+ * the mocks never compute: `tagsAll`, the resource's `tags` over its provider's `defaultTags`.
+ */
+function withTagsAll(registrations: readonly RegisteredResource[]): RegisteredResource[] {
+  const defaultTags = new Map<string, Record<string, string>>();
+  for (const provider of registrations.filter(
+    (registration) => registration.type === "pulumi:providers:aws",
+  )) {
+    const raw = provider.inputs.defaultTags;
+    const parsed = (typeof raw === "string" ? JSON.parse(raw) : raw) as
+      | { tags?: Record<string, string> }
+      | undefined;
+    if (parsed?.tags) defaultTags.set(provider.name, parsed.tags);
+  }
+  return registrations.map((registration) => {
+    const providerName = /::pulumi:providers:aws::([^:]+)::/.exec(registration.provider ?? "")?.[1];
+    const inherited = providerName === undefined ? undefined : defaultTags.get(providerName);
+    if (inherited === undefined || registration.inputs.tagsAll !== undefined) return registration;
+    const own = (registration.inputs.tags ?? {}) as Record<string, string>;
+    return { ...registration, inputs: { ...registration.inputs, tagsAll: { ...inherited, ...own } } };
+  });
 }
 
 export interface Finding {
@@ -148,7 +174,7 @@ export async function analyze(
   registrations: readonly RegisteredResource[],
   options: { configOf?: (policy: ResourceValidationPolicy | StackValidationPolicy) => object } = {},
 ): Promise<Finding[]> {
-  const custom = registrations.filter((registration) => registration.custom);
+  const custom = withTagsAll(registrations).filter((registration) => registration.custom);
   const findings: Finding[] = [];
   const level = (policy: ResourceValidationPolicy | StackValidationPolicy) =>
     policy.enforcementLevel ?? "advisory";

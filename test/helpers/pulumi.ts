@@ -64,8 +64,16 @@ function digest(text: string): string {
   return `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
 
+/** Other stacks' outputs, by the name a StackReference gives (`organization/activity-api/<stack>`). */
+export type StackOutputs = Record<string, Record<string, unknown>>;
+
 /** Outputs a real provider would compute, for the resources this program reads outputs of. */
-function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function computedState(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  stacks: StackOutputs,
+): Record<string, unknown> {
   switch (type) {
     case "aws:dynamodb/table:Table":
       return { name: `${name}-4f2a9c1`, arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}-4f2a9c1` };
@@ -92,8 +100,8 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: `${name}-9a8b7c6` };
     case "pulumi:pulumi:StackReference":
-      // A stack with no outputs yet, as on its first update.
-      return { outputs: {}, secretOutputNames: [] };
+      // A stack not in `stacks` has no outputs yet, as on its first update.
+      return { outputs: stacks[String(inputs.name)] ?? {}, secretOutputNames: [] };
     case "aws:lb/loadBalancer:LoadBalancer":
       return {
         arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:loadbalancer/app/${name}-3c4d5e6/50dc6c495c0c9188`,
@@ -149,6 +157,7 @@ export interface Invoke {
 /** Installs the mocks for `stack`; every registration and invoke is appended to the lists returned. */
 export async function installMocks(
   stack: string,
+  stacks: StackOutputs = {},
 ): Promise<{ registrations: Registration[]; invokes: Invoke[] }> {
   const registrations: Registration[] = [];
   const invokes: Invoke[] = [];
@@ -169,7 +178,7 @@ export async function installMocks(
         });
         return {
           id: `${args.name}-id`,
-          state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) },
+          state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs, stacks) },
         };
       },
       call: (args) => {
@@ -251,8 +260,9 @@ export async function runDeclarations(
   stack: string,
   config: Record<string, string>,
   declare: () => Promise<Record<string, pulumi.Input<unknown>>>,
+  stacks: StackOutputs = {},
 ): Promise<ProgramRun> {
-  const { registrations, invokes } = await installMocks(stack);
+  const { registrations, invokes } = await installMocks(stack, stacks);
   pulumi.runtime.setAllConfig(config);
   const declared = await declare();
   const outputs: Record<string, unknown> = {};
@@ -273,11 +283,17 @@ export async function runDeclarations(
 }
 
 /** Runs index.ts for `stack` with its real config (plus `overrides`) under mocks; resolves once it settles. */
-export function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+export function runProgram(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+  stacks: StackOutputs = {},
+): Promise<ProgramRun> {
   vi.resetModules();
   return runDeclarations(
     stack,
     stackConfig(stack, overrides),
-    async () => (await import("../../index.js")) as Record<string, pulumi.Input<unknown>>,
+    // As the Node.js language host runs a program whose module exports a default function: its result.
+    async () => (await import("../../index.js")).default(),
+    stacks,
   );
 }

@@ -5,6 +5,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { APP_PORT, APP_UID, HOST_PORT } from "../../app/src/contract.js";
 import { AL2023_AMI_PARAMETER } from "../../components/docker-host.js";
+import { policies } from "../../policy/policies.js";
+import { analyze } from "../helpers/policy.js";
 import { type ProgramRun, type Registration, runProgram, USER_VALUES } from "../helpers/pulumi.js";
 
 const isAws = (registration: Registration) =>
@@ -340,6 +342,11 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
     expect(custom.length).toBeGreaterThan(8);
     for (const resource of custom)
       expect(resource.provider).toContain("pulumi:providers:aws::activity-aws::");
+  });
+
+  it("passes the policy pack, every mandatory rule", async () => {
+    const findings = await analyze(policies, test.registrations);
+    expect(findings.filter((finding) => finding.enforcementLevel === "mandatory")).toEqual([]);
   });
 
   it("waits for Docker on the host before the provider is used, through the same SSM-tunnelled SSH", async () => {
