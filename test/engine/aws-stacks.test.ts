@@ -7,8 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyProject, type ProjectCopy, requireEngine } from "./harness.js";
 
-/** What the engine says when the program reaches its first AWS resource, here where no AWS plugin exists. */
-const NEEDS_AWS = /Could not automatically download and install resource plugin 'pulumi-resource-aws'/;
+/**
+ * What the engine says when the program reaches its first AWS resource: here, where no AWS plugin can be
+ * installed, that it cannot install it; where it can (a GitHub runner), that there are no AWS credentials.
+ */
+const NEEDS_AWS =
+  /Could not automatically download and install resource plugin 'pulumi-resource-aws'|No valid credential sources found/;
 /** What the engine said for every stack before issue 9: it never ran the program. */
 const CONFIG_REFUSED = /validating stack config|missing configuration value/;
 
