@@ -5,6 +5,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -128,6 +129,54 @@ export async function requireEngine(): Promise<string> {
   }
 }
 
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * One HTTP request, answered or rejected within `timeoutMs`. A `*.localhost` host is reached on 127.0.0.1 with
+ * its name in the Host header, as browsers and curl resolve it (Node's resolver does not).
+ */
+export function request(
+  url: string,
+  options: { method?: string; body?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
+  const target = new URL(url);
+  const local = target.hostname === "localhost" || target.hostname.endsWith(".localhost");
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      {
+        host: local ? "127.0.0.1" : target.hostname,
+        port: target.port || 80,
+        path: `${target.pathname}${target.search}`,
+        method: options.method ?? "GET",
+        headers: {
+          host: target.host,
+          ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+          ...options.headers,
+        },
+        timeout: options.timeoutMs ?? 3000,
+      },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => {
+          body += chunk;
+        });
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+        );
+        response.on("error", reject);
+      },
+    );
+    outgoing.on("timeout", () => outgoing.destroy(new Error("no answer in time")));
+    outgoing.on("error", reject);
+    outgoing.end(options.body);
+  });
+}
+
 export interface ProbeReport {
   requests: number;
   failures: number;
@@ -150,12 +199,9 @@ export function probe(url: string): { stop(): Promise<ProbeReport> } {
       const started = performance.now();
       let outcome: string;
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
-        await response.arrayBuffer();
-        outcome = String(response.status);
+        outcome = String((await request(url)).status);
       } catch (error) {
-        outcome =
-          (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : String(error);
+        outcome = (error as Error).message;
       }
       report.requests += 1;
       if (outcome === "200") {
