@@ -1,7 +1,8 @@
 /**
  * The thin Automation API adapter, run against a stand-in `pulumi` executable that records its arguments and
  * answers with the JSON the real CLI prints (shapes from pulumi/pulumi's `stack history`, `stack export` and
- * `config --json`, not from a real CLI run: none can run here).
+ * `config --json`; the lock and already-exists errors as Pulumi 3.274.1 prints them on a file backend, against
+ * which the adapter was also run by hand, preview-local.* stack names included).
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
