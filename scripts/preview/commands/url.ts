@@ -36,7 +36,7 @@ export const urlCommand: Command = {
     const workspace = await deps.openWorkspace();
     if (!(await workspace.listStacks()).includes(names.stackName)) {
       throw new Error(
-        `branch ${names.branch} has no ${target} preview (no stack ${names.stackName}); run up first`,
+        `branch ${names.branch} has no preview on ${target} (no stack ${names.stackName}); run up first`,
       );
     }
     deps.out(requireOutput(await workspace.outputs(names.stackName), "apiUrl"));

@@ -24,7 +24,7 @@ describe("preview url", () => {
     h.clearOutput();
     expect(await h.run("url", "--target", "local")).toBe(1);
     expect(h.err).toEqual([
-      `preview url: branch feature/from-git has no local preview (no stack ${previewNames("feature/from-git", "local").stackName}); run up first`,
+      `preview url: branch feature/from-git has no preview on local (no stack ${previewNames("feature/from-git", "local").stackName}); run up first`,
     ]);
     expect(h.out).toEqual([]);
   });
