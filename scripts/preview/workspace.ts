@@ -31,6 +31,14 @@ export class StackMissingError extends Error {
   }
 }
 
+/** The stack exists already (Automation API StackAlreadyExistsError): another run created it meanwhile. */
+export class StackExistsError extends Error {
+  constructor(stackName: string, cause?: unknown) {
+    super(`stack ${stackName} already exists`, { cause });
+    this.name = "StackExistsError";
+  }
+}
+
 /**
  * A Pulumi CLI command failed. Its output was already streamed as progress, so the message is only the CLI's own
  * diagnosis (its first `error:` line); the Automation API's raw error, which repeats the whole output, is the
@@ -68,6 +76,7 @@ export type OnOutput = (chunk: string) => void;
 export interface PreviewWorkspace {
   /** Short names of all stacks of this project. */
   listStacks(): Promise<string[]>;
+  /** Throws {@link StackExistsError} when another run created it first. */
   createStack(stackName: string): Promise<void>;
   /** The stack's config as its Pulumi.<stack>.yaml holds it; empty on a checkout that never set it. */
   getConfig(stackName: string): Promise<ConfigMap>;
@@ -80,7 +89,7 @@ export interface PreviewWorkspace {
   setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void>;
   lastUpdate(stackName: string): Promise<LastUpdate | undefined>;
   outputs(stackName: string): Promise<Record<string, unknown>>;
-  /** Runs `pulumi up`, streaming progress, and returns the stack outputs. */
+  /** Runs `pulumi up`, streaming progress, and returns the stack outputs; {@link StackLockedError} if locked. */
   up(stackName: string, onOutput: OnOutput): Promise<Record<string, unknown>>;
   pendingOperations(stackName: string): Promise<PendingOperation[]>;
   /** Refreshes the stack, dropping pending operations (pending creates included) from its state. */
@@ -223,6 +232,8 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
       if (error instanceof this.automation.ConcurrentUpdateError)
         throw new StackLockedError(stackName, error);
       if (error instanceof this.automation.StackNotFoundError) throw new StackMissingError(stackName, error);
+      if (error instanceof this.automation.StackAlreadyExistsError)
+        throw new StackExistsError(stackName, error);
       if (error instanceof this.automation.CommandError) {
         const diagnosis = commandDiagnosis(error.message);
         const where = stackName === "*" ? "listing the stacks" : `on stack ${stackName}`;
