@@ -77,16 +77,19 @@ describe("the prod stack on the real engine", () => {
   });
 });
 
-describe("npm run preview on the real CLI and a file backend", () => {
+describe("npm run preview --target aws on the real CLI and a file backend", () => {
   const preview = (...args: string[]) => copy.run("npm", "run", "--silent", "preview", "--", ...args);
 
   it("lists no preview, finds no URL, and destroys or prunes nothing, cleanly", async () => {
     const list = await preview("list");
-    expect([list.code, list.stdout.trim()]).toEqual([0, "No preview stacks."]);
+    expect([list.code, list.stdout.trim()]).toEqual([
+      0,
+      "No aws previews.\nHost previews-aws: none; the next up creates it.",
+    ]);
     const url = await preview("url", "--branch", "feature/engine");
     expect(url.code).toBe(1);
     expect(url.stderr.trim()).toMatch(
-      /^preview url: branch feature\/engine has no preview .*; run up first$/,
+      /^preview url: branch feature\/engine has no preview on aws .*; run up first$/,
     );
     const destroy = await preview("destroy", "--branch", "feature/engine");
     expect(destroy.code, destroy.stderr).toBe(0);
@@ -96,21 +99,19 @@ describe("npm run preview on the real CLI and a file backend", () => {
     expect(prune.stdout).toContain("Nothing to prune.");
   });
 
-  it("creates a preview stack, runs it until it needs AWS, fails with one line, then lists and destroys it", async () => {
+  it("creates the shared host first, runs it until it needs AWS, fails with one line, and removes the host", async () => {
+    // The test stack's file, with the key README tells a user to set (the first describe set it), is what the
+    // host copies.
     const up = await preview("up", "--branch", "feature/engine");
     expect(up.code).toBe(1);
-    expect(up.stderr.trim().split("\n")).toEqual([
-      expect.stringMatching(
-        /^preview up: pulumi failed on stack preview-feature-engine-\w+: Could not automatically download/,
-      ),
-    ]);
+    expect(up.stdout).toContain("Deploying the aws preview host previews-aws");
+    expect(up.stderr.trim().split("\n").at(-1)).toMatch(/^preview up: pulumi failed on stack previews-aws: /);
+    expect(`${up.stdout}\n${up.stderr}`).not.toMatch(CONFIG_REFUSED);
+    expect(up.stderr).toMatch(NEEDS_AWS);
     const list = await preview("list");
-    expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(
-      /preview-feature-engine-\w+\s+feature\/engine\s+0m\s+in 2d 23h\s+-\s+update failed/,
-    );
-    const destroy = await preview("destroy", "--branch", "feature/engine");
-    expect(destroy.code, destroy.stderr).toBe(0);
-    expect((await preview("list")).stdout.trim()).toBe("No preview stacks.");
+    expect(list.stdout).toContain("Host previews-aws: its stack exists but is not deployed");
+    const host = await preview("host", "destroy");
+    expect(host.code, host.stderr).toBe(0);
+    expect((await preview("list")).stdout).toContain("Host previews-aws: none");
   });
 });

@@ -4,12 +4,15 @@
  * shapes pass the policy pack, fit AWS's name and tag limits and touch nothing of the test stack or of another
  * preview; the local shapes need no AWS at all.
  */
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
 import { caddyfile } from "../../components/front-proxy.js";
 import { policies } from "../../policy/policies.js";
+import { hostStackConfig, previewStackConfig } from "../../scripts/preview/config.js";
 import { AUTONAME_SUFFIX, AWS_NAME_LIMITS, AWS_TAG, previewNames } from "../../scripts/preview/naming.js";
 import { analyze } from "../helpers/policy.js";
-import { type ProgramRun, runProgram, type StackOutputs, USER_VALUES } from "../helpers/pulumi.js";
+import { type ProgramRun, ROOT, runProgram, type StackOutputs, USER_VALUES } from "../helpers/pulumi.js";
 
 /** The AWS limit each auto-named resource type's physical name must meet (see naming.ts for the sources). */
 const LIMIT_OF_TYPE: Record<string, string> = {
@@ -47,35 +50,56 @@ const LOCAL_HOST: StackOutputs = {
   },
 };
 
-/** The config npm run preview sets on a branch's stack (README, "Preview environments"). */
-function previewConfig(branch: string, target: "local" | "aws"): Record<string, unknown> {
-  return {
-    "activity-api:target": target,
-    "activity-api:namePrefix": previewNames(branch).resourcePrefix,
-    "activity-api:previewHostStack": `previews-${target}`,
-    "activity-api:previewBranch": previewNames(branch).branchLabel,
-    "activity-api:previewPullRequest": "7",
-    "activity-api:previewCreatedAt": "2026-11-25T12:00:00.000Z",
-    "activity-api:previewExpiresAt": "2026-11-28T12:00:00.000Z",
-    ...(target === "aws"
-      ? {
-          "aws:region": "eu-west-1",
-          "activity-api:allowedCidrs": USER_VALUES["activity-api:allowedCidrs"],
-          "activity-api:deletionProtection": "false",
-          "activity-api:forceDeleteImages": "true",
-        }
-      : { "aws:region": undefined, "activity-api:allowedCidrs": undefined }),
-  };
+/** Config paths as the Automation API sets them (`key[0]`), folded back into the values the program reads. */
+function asProgramConfig(config: Record<string, { value: string }>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [path, { value }] of Object.entries(config)) {
+    const item = /^(.*)\[(\d+)\]$/.exec(path);
+    if (item?.[1]) {
+      const list = (result[item[1]] ?? []) as string[];
+      list[Number(item[2])] = value;
+      result[item[1]] = list;
+    } else {
+      result[path] = value;
+    }
+  }
+  return result;
 }
 
-const hostConfig = (target: "local" | "aws") => ({
-  "activity-api:target": target,
-  "activity-api:previewHost": "true",
-  "activity-api:namePrefix": "previews",
-  ...(target === "aws"
-    ? { "aws:region": "eu-west-1", ...USER_VALUES, "activity-api:instanceType": "t3.micro" }
-    : {}),
+/** The test stack's file with the values README tells a user to set, as previews copy it. */
+const TEST_STACK_YAML = stringify({
+  config: {
+    ...(parse(readFileSync(`${ROOT}/Pulumi.test.yaml`, "utf8")) as { config: object }).config,
+    ...USER_VALUES,
+  },
 });
+
+/** Exactly the config `npm run preview -- up` sets on a branch's stack (scripts/preview/config.ts). */
+function previewConfig(branch: string, target: "local" | "aws"): Record<string, unknown> {
+  const names = previewNames(branch);
+  const { config } = previewStackConfig(target, {
+    testStackYaml: TEST_STACK_YAML,
+    resourcePrefix: names.resourcePrefix,
+    metadata: {
+      branchLabel: names.branchLabel,
+      pullRequest: 7,
+      createdAt: new Date("2026-11-25T12:00:00.000Z"),
+      expiresAt: new Date("2026-11-28T12:00:00.000Z"),
+      keep: false,
+    },
+  });
+  return asProgramConfig(config);
+}
+
+/** Exactly the config `npm run preview -- up` sets on a target's host stack. */
+function hostConfig(target: "local" | "aws"): Record<string, unknown> {
+  const { config } = hostStackConfig(target, {
+    testStackYaml: TEST_STACK_YAML,
+    instanceType: "t3.micro",
+    previewDomain: undefined,
+  });
+  return asProgramConfig(config);
+}
 
 const BRANCHES = ["feature/Add-Login", `feature/${"x".repeat(292)}`, "émoji-🚀-ünïcödé", "--leading..dots"];
 
