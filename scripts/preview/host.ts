@@ -86,7 +86,12 @@ export async function ensureHost(
     if (host.outputs !== undefined) return host.outputs;
     try {
       if (!host.exists) await workspace.createStack(host.stackName);
-      await workspace.setConfig(host.stackName, config);
+      // Written only where this checkout's copy lacks it: a second run in the same checkout would otherwise
+      // rewrite the file the first run's `up` is reading (seen on the real engine: "Stack 'previews-local' is
+      // missing configuration value 'target'"). A run in another checkout (a CI job) has its own copy to write.
+      if (!holds(await workspace.getConfig(host.stackName), config)) {
+        await workspace.setConfig(host.stackName, config);
+      }
       if (!announced)
         deps.out(`Deploying the ${target} preview host ${host.stackName}, which every preview joins`);
       announced = true;
@@ -118,4 +123,12 @@ export async function ensureHost(
       await deps.sleep(wait.pollMs);
     }
   }
+}
+
+/** Whether `current` already sets every path of `wanted` to the same value. */
+function holds(current: ConfigMap, wanted: ConfigMap): boolean {
+  return Object.entries(wanted).every(
+    ([path, { value, secret }]) =>
+      current[path]?.value === value && (current[path]?.secret ?? false) === (secret ?? false),
+  );
 }

@@ -302,8 +302,10 @@ describe("a host another run is creating", () => {
     expect(h.err).toEqual([
       "previews-local is held by another run (creating or updating it); waiting up to 15 min",
     ]);
-    // Ten-second polls until the other run let go at 95 s; its deployment was used as it was.
+    // Ten-second polls until the other run let go at 95 s; its deployment was used as it was, and the config
+    // it was reading never rewritten under it.
     expect(h.workspace.calls.filter((call) => call === "up previews-local")).toHaveLength(10);
+    expect(h.workspace.calls).not.toContain("setConfig previews-local");
     expect(h.workspace.stacks.get("previews-local")?.history).toHaveLength(1);
     expect(h.out.at(-1)).toMatch(
       /^Preview of second is up: http:\/\/pv-second-[0-9a-f]{8}\.localhost:10080$/,
