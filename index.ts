@@ -1,6 +1,8 @@
 /**
- * The program: reads the stack's settings, composes the components for its target (the local Docker engine,
- * or AWS), and exports what a user needs to reach the API. No resource logic lives here.
+ * The program: reads the stack's settings, composes the components for what the stack is (the app on the
+ * local Docker engine, on an EC2 Docker host or on ECS Fargate; the shared host of previews; or one branch's
+ * preview on that host), and returns what a user needs to reach it as the stack's outputs. No resource logic
+ * lives here.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -8,47 +10,57 @@ import { DEFAULT_TABLE_NAME, HOST_PORT } from "./app/src/contract.js";
 import { ActivityTable } from "./components/activity-table.js";
 import { AppContainer } from "./components/app-container.js";
 import { AppImage, contentTag } from "./components/app-image.js";
-import { type AwsSettings, type LocalSettings, loadSettings, stackTags } from "./components/config.js";
-import { DockerHost } from "./components/docker-host.js";
+import {
+  type AwsPreviewSettings,
+  type AwsSettings,
+  type EcsSettings,
+  type LocalSettings,
+  loadSettings,
+  type PreviewHostRole,
+  type PreviewRole,
+  type StackSettings,
+  stackTags,
+} from "./components/config.js";
+import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
 import { DynamoDbLocal } from "./components/dynamodb-local.js";
+import { FargateService } from "./components/fargate-service.js";
+import { FrontProxy, PREVIEW_ALIAS_PREFIX } from "./components/front-proxy.js";
+import { RoleGrant } from "./components/role-grant.js";
 
-interface Deployment {
-  apiUrl: pulumi.Input<string>;
-  imageRef: pulumi.Input<string>;
-  tableName: pulumi.Input<string>;
-  hostId: pulumi.Input<string>;
+type Outputs = Record<string, pulumi.Input<unknown>>;
+
+/** A preview host's DynamoDB Local on this machine: beside the dev stack's 8000. */
+const PREVIEW_HOST_DYNAMODB_PORT = 8001;
+
+/** Another stack of this project, by its short name (organization/project/stack on every backend). */
+function stackReference(stack: string): pulumi.StackReference {
+  return new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`);
 }
 
-/** dev: the app and DynamoDB Local on the local engine; no AWS resource, no credentials. */
-function deployLocally(settings: LocalSettings, tag: string): Deployment {
-  const name = settings.namePrefix;
-  const database = new DynamoDbLocal(name);
-  const image = new AppImage(name, { tag, baseImage: settings.baseImage, registry: { kind: "local" } });
-  new AppContainer(name, {
-    image: image.imageRef,
-    appEnv: "development",
-    tableName: DEFAULT_TABLE_NAME,
-    dynamodbEndpoint: database.endpoint,
-    network: database.networkName,
-  });
-  return {
-    apiUrl: `http://localhost:${HOST_PORT}`,
-    imageRef: image.imageRef,
-    tableName: DEFAULT_TABLE_NAME,
-    hostId: "local-docker-engine",
-  };
+/** The release this stack served after its last successful update: named if the new one fails. */
+function servingRelease(): pulumi.Output<string | undefined> {
+  return stackReference(pulumi.getStack()).getOutput("release") as pulumi.Output<string | undefined>;
 }
 
-/** test and previews: the image in ECR, the app on an EC2 Docker host, the regional table. */
-function deployToAws(settings: AwsSettings, tag: string): Deployment {
-  const name = settings.namePrefix;
-  // Every AWS resource is tagged through this provider's defaultTags.
-  const awsProvider = new aws.Provider(`${name}-aws`, {
+/** The provider that tags every AWS resource of the stack, through its defaultTags. */
+function awsProvider(settings: AwsSettings | AwsPreviewSettings | EcsSettings): {
+  providers: aws.Provider[];
+} {
+  const provider = new aws.Provider(`${settings.namePrefix}-aws`, {
     region: settings.region as aws.Region,
     defaultTags: { tags: stackTags(settings) },
   });
-  const onAws = { providers: [awsProvider] };
-  const table = new ActivityTable(name, { deletionProtection: settings.deletionProtection }, onAws);
+  return { providers: [provider] };
+}
+
+/** The regional table and the image in ECR, which every AWS target has. */
+function tableAndImage(
+  settings: AwsSettings | AwsPreviewSettings | EcsSettings,
+  tag: string,
+  options: pulumi.ComponentResourceOptions,
+) {
+  const name = settings.namePrefix;
+  const table = new ActivityTable(name, { deletionProtection: settings.deletionProtection }, options);
   const image = new AppImage(
     name,
     {
@@ -56,43 +68,263 @@ function deployToAws(settings: AwsSettings, tag: string): Deployment {
       baseImage: settings.baseImage,
       registry: { kind: "ecr", keepImages: settings.keepImages, forceDelete: settings.forceDeleteImages },
     },
-    onAws,
+    options,
   );
-  const host = new DockerHost(
-    name,
+  return { table, image };
+}
+
+/** The EC2 Docker host of the test stack and of the AWS preview host. */
+function ec2Host(
+  settings: AwsSettings,
+  options: pulumi.ComponentResourceOptions,
+  app?: ActivityTableAndImage,
+) {
+  const port = settings.role.kind === "previewHost" ? settings.role.port : HOST_PORT;
+  return new DockerHost(
+    settings.namePrefix,
     {
       region: settings.region,
       instanceType: settings.instanceType,
       allowedCidrs: settings.allowedCidrs,
+      httpsCidrs: settings.httpsCidrs,
+      appPort: port,
       access: settings.hostAccess,
       sshPublicKey: settings.sshPublicKey,
       sshPrivateKeyPath: settings.sshPrivateKeyPath,
-      tableArn: table.arn,
-      repositoryArn: image.repositoryArn as pulumi.Output<string>,
-      registryAuth: image.registryAuth,
+      ...(app && {
+        app: { tableArn: app.table.arn, repositoryArn: app.image.repositoryArn as pulumi.Output<string> },
+        registryAuth: app.image.registryAuth,
+      }),
     },
-    onAws,
+    options,
   );
-  new AppContainer(
+}
+type ActivityTableAndImage = ReturnType<typeof tableAndImage>;
+
+/** dev: the proxy, the app and DynamoDB Local on the local engine; no AWS resource, no credentials. */
+function deployLocally(settings: LocalSettings, tag: string): Outputs {
+  const name = settings.namePrefix;
+  const proxy = new FrontProxy(name, { ...settings.https });
+  const database = new DynamoDbLocal(name, { network: proxy.networkName });
+  const image = new AppImage(name, { tag, baseImage: settings.baseImage, registry: { kind: "local" } });
+  const app = new AppContainer(name, {
+    image: image.imageRef,
+    release: tag,
+    appEnv: "development",
+    tableName: DEFAULT_TABLE_NAME,
+    dynamodbEndpoint: database.endpoint,
+    network: proxy.networkName,
+    servingRelease: servingRelease(),
+  });
+  return {
+    apiUrl: `http://localhost:${HOST_PORT}`,
+    imageRef: image.imageRef,
+    tableName: DEFAULT_TABLE_NAME,
+    hostId: "local-docker-engine",
+    release: app.release,
+    proxyContainer: proxy.containerName,
+    ...(settings.https && { httpsUrl: `https://${settings.https.domain}` }),
+  };
+}
+
+/** test: the image in ECR, the proxy and the app on an EC2 Docker host, the regional table. */
+function deployToAws(settings: AwsSettings, tag: string): Outputs {
+  const name = settings.namePrefix;
+  const options = awsProvider(settings);
+  const { table, image } = tableAndImage(settings, tag, options);
+  const host = ec2Host(settings, options, { table, image });
+  const onHost = { providers: [host.provider] };
+  const proxy = new FrontProxy(name, { ...settings.https }, onHost);
+  const app = new AppContainer(
     name,
-    { image: image.imageRef, pull: true, appEnv: "test", tableName: table.name, region: settings.region },
-    { providers: [host.provider] },
+    {
+      image: image.imageRef,
+      release: tag,
+      pull: true,
+      appEnv: "test",
+      tableName: table.name,
+      region: settings.region,
+      network: proxy.networkName,
+      servingRelease: servingRelease(),
+    },
+    onHost,
   );
   return {
     apiUrl: pulumi.interpolate`http://${host.publicIp}:${HOST_PORT}`,
     imageRef: image.imageRef,
     tableName: table.name,
     hostId: host.instanceId,
+    release: app.release,
+    proxyContainer: proxy.containerName,
+    ...(settings.https && { httpsUrl: `https://${settings.https.domain}` }),
   };
 }
 
-const settings = loadSettings();
-const tag = settings.imageTag ?? contentTag(".");
-const deployment = settings.target === "local" ? deployLocally(settings, tag) : deployToAws(settings, tag);
+/** prod: the image in ECR, on ECS Fargate behind a load balancer, autoscaled; the regional table. */
+function deployToEcs(settings: EcsSettings, tag: string): Outputs {
+  const options = awsProvider(settings);
+  const { table, image } = tableAndImage(settings, tag, options);
+  const service = new FargateService(
+    settings.namePrefix,
+    {
+      image: image.imageRef,
+      repositoryArn: image.repositoryArn as pulumi.Output<string>,
+      tableName: table.name,
+      tableArn: table.arn,
+      region: settings.region,
+      appEnv: "production",
+      allowedCidrs: settings.allowedCidrs,
+      minTasks: settings.minTasks,
+      maxTasks: settings.maxTasks,
+      cpu: settings.taskCpu,
+      memory: settings.taskMemory,
+      logRetentionDays: settings.logRetentionDays,
+      certificateArn: settings.certificateArn,
+      deletionProtection: settings.deletionProtection,
+    },
+    options,
+  );
+  return {
+    apiUrl: service.url,
+    imageRef: image.imageRef,
+    tableName: table.name,
+    // No host: the service, whose tasks come and go.
+    hostId: pulumi.interpolate`${service.clusterName}/${service.serviceName}`,
+  };
+}
 
-/** Where the API answers: GET {apiUrl}/activity/1. */
-export const apiUrl = deployment.apiUrl;
-/** The image every environment runs, pinned by digest. */
-export const imageRef = deployment.imageRef;
-export const tableName = deployment.tableName;
-export const hostId = deployment.hostId;
+/**
+ * A preview host: the proxy routing `<label>.<previewDomain>` to each preview's container, on the local engine
+ * beside a shared DynamoDB Local, or on an EC2 host whose role each preview grants itself on. Its outputs are
+ * what previews (through a StackReference) and npm run preview read.
+ */
+function deployPreviewHost(settings: LocalSettings | AwsSettings, role: PreviewHostRole): Outputs {
+  const name = settings.namePrefix;
+  const { port } = role;
+  if (settings.target === "local") {
+    const previewDomain = role.domain ?? "localhost";
+    const proxy = new FrontProxy(name, {
+      upstream: { kind: "previews", domain: previewDomain },
+      httpPort: port,
+    });
+    const database = new DynamoDbLocal(name, {
+      network: proxy.networkName,
+      hostPort: PREVIEW_HOST_DYNAMODB_PORT,
+    });
+    return {
+      previewDomain,
+      previewPort: port,
+      networkName: proxy.networkName,
+      dynamodbEndpoint: database.endpoint,
+      dynamodbHostEndpoint: database.hostEndpoint,
+    };
+  }
+  const options = awsProvider(settings);
+  const host = ec2Host(settings, options);
+  const previewDomain = role.domain ?? pulumi.interpolate`${host.publicIp}.sslip.io`;
+  const proxy = new FrontProxy(
+    name,
+    { upstream: { kind: "previews", domain: previewDomain }, httpPort: port },
+    { providers: [host.provider] },
+  );
+  return {
+    previewDomain,
+    previewPort: port,
+    networkName: proxy.networkName,
+    region: settings.region,
+    instanceType: settings.instanceType,
+    publicIp: host.publicIp,
+    dockerHost: host.dockerHost,
+    sshOpts: host.sshOpts,
+    roleName: host.roleName,
+  };
+}
+
+/**
+ * One branch's preview on its target's preview host: the app's container under the alias `preview-<label>`
+ * on the host's network, with a table of its own (in the host's DynamoDB Local, or on AWS with its own
+ * repository and its own grant on the host's role). Nothing of another preview is touched.
+ */
+function deployPreview(
+  settings: LocalSettings | AwsPreviewSettings,
+  role: PreviewRole,
+  tag: string,
+): Outputs {
+  const label = settings.namePrefix;
+  const host = stackReference(role.hostStack);
+  const fromHost = (output: string) => host.requireOutput(output) as pulumi.Output<string>;
+  const alias = `${PREVIEW_ALIAS_PREFIX}${label}`;
+  const apiUrl = pulumi.interpolate`http://${label}.${fromHost("previewDomain")}:${fromHost("previewPort")}`;
+  if (settings.target === "local") {
+    const tableName = `${DEFAULT_TABLE_NAME}-${label}`;
+    const image = new AppImage(label, {
+      tag,
+      baseImage: settings.baseImage,
+      registry: { kind: "local", repository: `activity-api-${label}` },
+    });
+    const app = new AppContainer(label, {
+      image: image.imageRef,
+      release: tag,
+      appEnv: "development",
+      tableName,
+      dynamodbEndpoint: fromHost("dynamodbEndpoint"),
+      network: fromHost("networkName"),
+      alias,
+      servingRelease: servingRelease(),
+    });
+    return { apiUrl, imageRef: image.imageRef, release: app.release, tableName };
+  }
+  const options = awsProvider(settings);
+  const { table, image } = tableAndImage(settings, tag, options);
+  new RoleGrant(
+    label,
+    {
+      role: fromHost("roleName"),
+      tableArn: table.arn,
+      repositoryArn: image.repositoryArn as pulumi.Output<string>,
+    },
+    options,
+  );
+  const onHost = hostDockerProvider(`${label}-host-docker`, {
+    dockerHost: fromHost("dockerHost"),
+    sshOpts: host.requireOutput("sshOpts") as pulumi.Output<string[]>,
+    registryAuth: image.registryAuth,
+  });
+  const app = new AppContainer(
+    label,
+    {
+      image: image.imageRef,
+      release: tag,
+      pull: true,
+      appEnv: "test",
+      tableName: table.name,
+      region: settings.region,
+      network: fromHost("networkName"),
+      alias,
+      servingRelease: servingRelease(),
+    },
+    { providers: [onHost] },
+  );
+  return { apiUrl, imageRef: image.imageRef, release: app.release, tableName: table.name };
+}
+
+function deploy(settings: StackSettings, tag: string): Outputs {
+  const { role } = settings;
+  if (settings.target === "ecs") return deployToEcs(settings, tag);
+  // readSettings pairs each role with its settings: a preview has no host of its own, a host no preview.
+  if (role.kind === "preview")
+    return deployPreview(settings as LocalSettings | AwsPreviewSettings, role, tag);
+  const docker = settings as LocalSettings | AwsSettings;
+  if (role.kind === "previewHost") return deployPreviewHost(docker, role);
+  return docker.target === "local" ? deployLocally(docker, tag) : deployToAws(docker, tag);
+}
+
+/**
+ * The stack's outputs, by what the stack is. The app's stacks: `apiUrl` (GET {apiUrl}/activity/1), `imageRef`
+ * (the image, pinned by digest), `tableName`, `hostId`, and on Docker targets `release` (the release serving
+ * now: the tag of the container that last became healthy), `proxyContainer` and, with a domain, `httpsUrl`.
+ */
+export default function program(): Outputs {
+  const settings = loadSettings();
+  return deploy(settings, settings.imageTag ?? contentTag("."));
+}

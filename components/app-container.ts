@@ -1,16 +1,27 @@
 /**
- * AppContainer: runs the activity API image on any Docker provider (the local engine, or an EC2 host's over
- * SSH) with its environment, the host-port mapping (10001 to the app's port), a readiness healthcheck that the
- * deployment waits for, bounded logs, and the hardening the image allows.
+ * AppContainer: runs one release of the activity API image on any Docker provider (the local engine, or an EC2
+ * host's over SSH) behind the FrontProxy: no host port, a DNS alias on the proxy's network, a readiness
+ * healthcheck that the deployment waits for, bounded logs, and the hardening the image allows. A new release
+ * starts beside the old one and the old one is stopped only once the new one is healthy; a release that never
+ * becomes healthy fails the update and leaves the old one serving.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { APP_PORT, APP_UID, type AppEnv, ENV, HOST_PORT, READY_PATH } from "../app/src/contract.js";
+import { APP_PORT, APP_UID, type AppEnv, ENV, READY_PATH } from "../app/src/contract.js";
+import { APP_ALIAS } from "./front-proxy.js";
+
+/** The label that names a container's release (its image tag). */
+export const RELEASE_LABEL = "activity.release";
 
 export interface AppContainerArgs {
   /** The image, pinned by digest (AppImage.imageRef). */
   image: pulumi.Input<string>;
-  /** Pull `image` onto the engine first (a remote host); a locally built image needs no pull. @default false */
+  /** The release the image is: its tag, e.g. 0.1.0-d6c1d784addc. Labelled on the container, and exported. */
+  release: string;
+  /**
+   * Pull `image` onto the engine first (a remote host), and remove it there once a newer release replaces this
+   * one; a locally built image needs no pull. @default false
+   */
   pull?: boolean;
   /** APP_ENV: `test` switches the app to regional DynamoDB; `development` lets it create its table. */
   appEnv: AppEnv;
@@ -20,12 +31,15 @@ export interface AppContainerArgs {
   region?: pulumi.Input<string>;
   /** DYNAMODB_ENDPOINT, for DynamoDB Local in dev only. @default unset: the regional endpoint */
   dynamodbEndpoint?: pulumi.Input<string>;
-  /** A Docker network to join, e.g. DynamoDB Local's. @default the default bridge */
-  network?: pulumi.Input<string>;
-  /** Host port. @default 10001 (HOST_PORT) */
-  hostPort?: number;
-  /** Host address the port is bound to. @default "0.0.0.0" */
-  hostIp?: string;
+  /** The FrontProxy's network, which the container joins. */
+  network: pulumi.Input<string>;
+  /** The DNS alias the proxy finds the app under on that network. @default "api" (APP_ALIAS) */
+  alias?: string;
+  /**
+   * The release serving before this update (the stack's previous `release` output), named in the message of
+   * a release that fails. @default unset: the message names none
+   */
+  servingRelease?: pulumi.Input<string | undefined>;
   /** Memory limit in MiB. @default 512 */
   memoryMb?: number;
   /** Seconds the deployment waits for the container to become healthy. @default 120 */
@@ -48,35 +62,69 @@ export function appEnvironment(
     .map(([name, value]) => pulumi.interpolate`${name}=${value}`);
 }
 
+/** What a failed release's `up` says, in one paragraph a user can act on. */
+export function failedReleaseMessage(failed: {
+  release: string;
+  container: string;
+  serving: string | undefined;
+  waitedSeconds: number;
+}): string {
+  const still =
+    failed.serving === undefined
+      ? "No earlier release was serving."
+      : `Release ${failed.serving} is still serving: nothing was switched and its container was not touched.`;
+  return (
+    `Release ${failed.release} did not become healthy within ${failed.waitedSeconds} s, so the update failed. ${still} ` +
+    `The failed container ${failed.container} takes no traffic and stays for inspection (docker logs ${failed.container}) ` +
+    "until the next `pulumi up` replaces it."
+  );
+}
+
 export class AppContainer extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   /** The image the container runs. */
   public readonly image: pulumi.Output<string>;
+  /** The release the container runs, read back from it: known only once it is healthy. */
+  public readonly release: pulumi.Output<string>;
 
   constructor(name: string, args: AppContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activity:app:AppContainer", name, {}, opts);
-    const {
-      pull = false,
-      hostPort = HOST_PORT,
-      hostIp = "0.0.0.0",
-      memoryMb = 512,
-      healthyTimeoutSeconds = 120,
-    } = args;
+    const { pull = false, alias = APP_ALIAS, memoryMb = 512, healthyTimeoutSeconds = 120 } = args;
 
+    const { release } = args;
+    // Named for the release, as AppImage's local image is: a release owns the image it pulled.
     const image = pull
-      ? new docker.RemoteImage(`${name}-app-image`, { name: args.image, keepLocally: true }, { parent: this })
-          .imageId
+      ? new docker.RemoteImage(
+          `${name}-app-image-${release}`,
+          { name: args.image, keepLocally: false },
+          { parent: this },
+        ).imageId
       : pulumi.output(args.image);
+    const serving = pulumi.output(args.servingRelease);
+    const explainFailure = new pulumi.ErrorHook(`${name}-failed-release`, async (failure) => {
+      if (failure.failedOperation === "create") {
+        pulumi.log.error(
+          failedReleaseMessage({
+            release,
+            container: String(failure.newInputs?.name ?? failure.name),
+            serving: await promiseOf(serving),
+            waitedSeconds: healthyTimeoutSeconds,
+          }),
+          this,
+        );
+      }
+      return false;
+    });
 
     const container = new docker.Container(
       `${name}-app`,
       {
         image,
         envs: appEnvironment(args),
-        ports: [{ internal: APP_PORT, external: hostPort, ip: hostIp }],
-        ...(args.network === undefined
-          ? {}
-          : { networksAdvanced: [{ name: args.network, aliases: ["api"] }] }),
+        labels: [{ label: RELEASE_LABEL, value: release }],
+        // No host port: the FrontProxy owns it and finds the app by this alias, so that two releases can run
+        // side by side during a rollout.
+        networksAdvanced: [{ name: args.network, aliases: [alias] }],
         restart: "unless-stopped",
         // Readiness, not just liveness: the deployment succeeds only once the app reaches its table.
         healthcheck: {
@@ -96,15 +144,35 @@ export class AppContainer extends pulumi.ComponentResource {
         capabilities: { drops: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
         memory: memoryMb,
+        // No swap: memory plus swap equals the limit. Left unset, Docker sets swap to twice the memory limit and
+        // reports that back, so every refresh found drift (memorySwap 1024 => 0) and every `up` updated the
+        // container.
+        memorySwap: memoryMb,
+        // SIGTERM, then the app's 8 s drain, before Docker's SIGKILL.
         destroyGraceSeconds: 10,
         mustRun: true,
       },
-      // The host port is fixed: the old container must free it before its replacement starts.
-      { parent: this, deleteBeforeReplace: true },
+      {
+        parent: this,
+        // The Docker provider replaces every container delete-first (pulumi-docker provider/resources.go:
+        // DeleteBeforeReplace: true for docker_container), which made each release an outage and a release
+        // that never starts a lasting one. Said explicitly, false overrides it: the new container is created
+        // and must be healthy before the old one is deleted, at the end of the update.
+        deleteBeforeReplace: false,
+        hooks: { onError: [explainFailure] },
+      },
     );
 
     this.containerName = container.name;
     this.image = image;
-    this.registerOutputs({ containerName: this.containerName, image: this.image });
+    this.release = container.labels.apply(
+      (labels) => labels?.find((label) => label.label === RELEASE_LABEL)?.value ?? "",
+    );
+    this.registerOutputs({ containerName: this.containerName, image: this.image, release: this.release });
   }
+}
+
+/** An output's value, for the error hook, which runs outside the program's output graph. */
+function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
 }

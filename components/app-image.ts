@@ -91,7 +91,7 @@ export function ecrRepositoryArn(url: string): string {
 }
 
 export class AppImage extends pulumi.ComponentResource {
-  /** The image pinned by digest: `repository@sha256:…` when pushed, the local image id in dev. */
+  /** The image pinned by digest: `repository@sha256:…` when pushed, the local image id (`sha256:…`) in dev. */
   public readonly imageRef: pulumi.Output<string>;
   /** The tagged name, for people: `repository:tag`. */
   public readonly imageName: pulumi.Output<string>;
@@ -126,7 +126,17 @@ export class AppImage extends pulumi.ComponentResource {
         { imageName: `${registry.repository ?? "activity-api"}:${tag}`, build, skipPush: true },
         { parent: this },
       );
-      this.imageRef = image.repoDigest;
+      // docker.Image never deletes what it built. This resource owns the built image in the local engine: found
+      // there, never pulled, and removed once no release of the stack uses it (or on destroy), so that neither
+      // updates nor `destroy` leave one image per source change behind. Its name carries the tag: a release
+      // owns its image. Under one name, a revert to the tag an update had just failed to replace would leave
+      // two owners of one image, and the old one's removal fails on the container of the new one.
+      const local = new docker.RemoteImage(
+        `${name}-local-image-${tag}`,
+        { name: image.imageName, keepLocally: false },
+        { parent: this },
+      );
+      this.imageRef = local.imageId;
       this.imageName = image.imageName;
     } else {
       const repository = new awsx.ecr.Repository(

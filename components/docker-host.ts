@@ -17,6 +17,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { HOST_PORT } from "../app/src/contract.js";
 import type { RegistryAuth } from "./app-image.js";
 import type { HostAccess } from "./config.js";
+import { serviceTrustPolicy } from "./iam.js";
+import { RoleGrant, type RoleGrantArgs } from "./role-grant.js";
 
 /** Amazon Linux 2023's current x86_64 AMI, published by AWS as a public SSM parameter. */
 export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
@@ -52,8 +54,10 @@ export interface DockerHostArgs {
   region: string;
   /** An x86_64 EC2 instance type (the image is linux/amd64). @default "t3.small" */
   instanceType?: string;
-  /** CIDRs allowed to reach `appPort`; nothing else is opened but SSH in `ssh` mode. */
+  /** CIDRs allowed to reach `appPort`; nothing else is opened but 80/443 to `httpsCidrs` and SSH in `ssh` mode. */
   allowedCidrs: string[];
+  /** CIDRs allowed to reach the proxy's 80 and 443 (a domain served over HTTPS). @default [] (both closed) */
+  httpsCidrs?: string[];
   /** The host port the app is published on. @default 10001 (HOST_PORT) */
   appPort?: number;
   /** How Docker on the deployer's side reaches the host. @default { mode: "ssm" } */
@@ -62,10 +66,11 @@ export interface DockerHostArgs {
   sshPublicKey: string;
   /** Private key file for ssh `-i`. @default unset: ssh-agent and ssh's default identities */
   sshPrivateKeyPath?: string;
-  /** The app's table: its ARN (and its indexes') is all the role may read and write. */
-  tableArn: pulumi.Input<string>;
-  /** The app's image repository: all the role may pull from. */
-  repositoryArn: pulumi.Input<string>;
+  /**
+   * The app the host serves: its role may use that app's table and pull from its repository (RoleGrant).
+   * @default unset: the role grants no app (a preview host, whose previews grant themselves)
+   */
+  app?: Omit<RoleGrantArgs, "role">;
   /** Credentials the host's engine pulls images with. @default none (public images only) */
   registryAuth?: pulumi.Input<RegistryAuth>;
   /** A subnet with a route to the Internet. @default a default subnet of the region's default VPC */
@@ -76,53 +81,16 @@ export interface DockerHostArgs {
   readyTimeoutSeconds?: number;
 }
 
-interface Statement {
-  Effect: "Allow";
-  Action: string[];
-  Resource: string | string[];
-}
-export interface PolicyDocument {
-  Version: "2012-10-17";
-  Statement: Statement[];
-}
-
-/** The app's DynamoDB item actions, on its table and the table's indexes only. */
-export function appDataPolicy(tableArn: string): PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Action: [
-          "dynamodb:GetItem",
-          "dynamodb:PutItem",
-          "dynamodb:UpdateItem",
-          "dynamodb:DeleteItem",
-          "dynamodb:Query",
-        ],
-        Resource: [tableArn, `${tableArn}/index/*`],
-      },
-    ],
-  };
-}
-
-/** Pulling from one repository; GetAuthorizationToken has no resource-level permissions, so AWS requires "*". */
-export function imagePullPolicy(repositoryArn: string): PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      { Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
-      {
-        Effect: "Allow",
-        Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-        Resource: repositoryArn,
-      },
-    ],
-  };
-}
-
-/** One ingress rule per CIDR: the app port from `allowedCidrs`, and port 22 from `sshCidrs` in ssh mode. */
-export function ingressRules(allowedCidrs: string[], appPort: number, access: HostAccess) {
+/**
+ * One ingress rule per CIDR and port: the app port from `allowedCidrs`, 80 and 443 from `httpsCidrs`, and port
+ * 22 from `sshCidrs` in ssh mode.
+ */
+export function ingressRules(
+  allowedCidrs: string[],
+  appPort: number,
+  access: HostAccess,
+  httpsCidrs: string[] = [],
+) {
   const rule = (cidr: string, port: number, description: string) => ({
     protocol: "tcp",
     fromPort: port,
@@ -132,6 +100,10 @@ export function ingressRules(allowedCidrs: string[], appPort: number, access: Ho
   });
   return [
     ...allowedCidrs.map((cidr) => rule(cidr, appPort, "activity API")),
+    ...httpsCidrs.flatMap((cidr) => [
+      rule(cidr, 80, "HTTP, redirected to HTTPS (and ACME validation)"),
+      rule(cidr, 443, "activity API over HTTPS"),
+    ]),
     ...(access.mode === "ssh"
       ? access.sshCidrs.map((cidr) => rule(cidr, 22, "SSH for the Docker provider"))
       : []),
@@ -153,6 +125,30 @@ export function sshOptions(access: HostAccess, region: string, privateKeyPath: s
   ];
 }
 
+/**
+ * A Docker provider bound to a host's engine over SSH: the host's own, and a preview's (from the preview host's
+ * outputs), with the credentials its pulls need.
+ */
+export function hostDockerProvider(
+  name: string,
+  args: {
+    dockerHost: pulumi.Input<string>;
+    sshOpts: pulumi.Input<string[]>;
+    registryAuth?: pulumi.Input<RegistryAuth>;
+  },
+  opts?: pulumi.CustomResourceOptions,
+): docker.Provider {
+  return new docker.Provider(
+    name,
+    {
+      host: args.dockerHost,
+      sshOpts: args.sshOpts,
+      ...(args.registryAuth === undefined ? {} : { registryAuth: [args.registryAuth] }),
+    },
+    opts,
+  );
+}
+
 export class DockerHost extends pulumi.ComponentResource {
   public readonly instanceId: pulumi.Output<string>;
   public readonly publicIp: pulumi.Output<string>;
@@ -160,6 +156,9 @@ export class DockerHost extends pulumi.ComponentResource {
   public readonly roleName: pulumi.Output<string>;
   /** A Docker provider bound to the host's engine; resources on it wait for Docker to be ready. */
   public readonly provider: docker.Provider;
+  /** Where Docker answers over SSH, `ssh://ec2-user@<instance id or IP>`, and the ssh options it needs. */
+  public readonly dockerHost: pulumi.Output<string>;
+  public readonly sshOpts: string[];
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activity:host:DockerHost", name, {}, opts);
@@ -167,12 +166,12 @@ export class DockerHost extends pulumi.ComponentResource {
       region,
       instanceType = "t3.small",
       allowedCidrs,
+      httpsCidrs = [],
       appPort = HOST_PORT,
       access = { mode: "ssm" },
       sshPublicKey,
       sshPrivateKeyPath,
-      tableArn,
-      repositoryArn,
+      app,
       registryAuth,
       rootVolumeGb = 20,
       readyTimeoutSeconds = 600,
@@ -205,12 +204,7 @@ export class DockerHost extends pulumi.ComponentResource {
       `${name}-host-role`,
       {
         description: "Instance role of the activity API host",
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
-        }),
+        assumeRolePolicy: JSON.stringify(serviceTrustPolicy("ec2.amazonaws.com")),
       },
       { parent: this },
     );
@@ -220,19 +214,9 @@ export class DockerHost extends pulumi.ComponentResource {
         { role: role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
         { parent: this },
       ),
-      new aws.iam.RolePolicy(
-        `${name}-host-data-policy`,
-        { role: role.id, policy: pulumi.output(tableArn).apply((arn) => JSON.stringify(appDataPolicy(arn))) },
-        { parent: this },
-      ),
-      new aws.iam.RolePolicy(
-        `${name}-host-pull-policy`,
-        {
-          role: role.id,
-          policy: pulumi.output(repositoryArn).apply((arn) => JSON.stringify(imagePullPolicy(arn))),
-        },
-        { parent: this },
-      ),
+      ...(app === undefined
+        ? []
+        : [new RoleGrant(`${name}-host`, { role: role.id, ...app }, { parent: this })]),
     ];
     const profile = new aws.iam.InstanceProfile(
       `${name}-host-profile`,
@@ -244,8 +228,8 @@ export class DockerHost extends pulumi.ComponentResource {
       `${name}-host-sg`,
       {
         vpcId,
-        description: "activity API host: the app port from allowed CIDRs only",
-        ingress: ingressRules(allowedCidrs, appPort, access),
+        description: "activity API host: the proxy's ports from allowed CIDRs only",
+        ingress: ingressRules(allowedCidrs, appPort, access, httpsCidrs),
         egress: [443, 80].map((port) => ({
           protocol: "tcp",
           fromPort: port,
@@ -304,13 +288,11 @@ export class DockerHost extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.provider = new docker.Provider(
+    this.dockerHost = pulumi.interpolate`ssh://${destination}`;
+    this.sshOpts = options;
+    this.provider = hostDockerProvider(
       `${name}-host-docker`,
-      {
-        host: pulumi.interpolate`ssh://${destination}`,
-        sshOpts: options,
-        ...(registryAuth === undefined ? {} : { registryAuth: [registryAuth] }),
-      },
+      { dockerHost: this.dockerHost, sshOpts: options, registryAuth },
       { parent: this, dependsOn: [ready] },
     );
     this.instanceId = instance.id;
@@ -318,6 +300,7 @@ export class DockerHost extends pulumi.ComponentResource {
     this.securityGroupId = securityGroup.id;
     this.roleName = role.name;
     this.registerOutputs({
+      dockerHost: this.dockerHost,
       instanceId: this.instanceId,
       publicIp: this.publicIp,
       securityGroupId: this.securityGroupId,

@@ -1,6 +1,6 @@
 /**
- * DynamoDbLocal: the dev stack's database, the official DynamoDB Local image in a container on a network of
- * its own, which the app joins to reach it by name. Published on 127.0.0.1 only, for a developer's tools.
+ * DynamoDbLocal: a local stack's database, the official DynamoDB Local image in a container on the network the
+ * app shares with the FrontProxy, reached by name. Published on 127.0.0.1 only, for a developer's tools.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,6 +9,8 @@ export const DYNAMODB_LOCAL_IMAGE = "amazon/dynamodb-local:2.6.1";
 export const DYNAMODB_LOCAL_PORT = 8000;
 
 export interface DynamoDbLocalArgs {
+  /** The network to join (FrontProxy.networkName). */
+  network: pulumi.Input<string>;
   /** The image, pinned. @default "amazon/dynamodb-local:2.6.1" */
   image?: string;
   /** Host port published on 127.0.0.1. @default 8000 */
@@ -18,18 +20,15 @@ export interface DynamoDbLocalArgs {
 }
 
 export class DynamoDbLocal extends pulumi.ComponentResource {
-  /** The network the app must join. */
-  public readonly networkName: pulumi.Output<string>;
   /** The endpoint for containers on that network, e.g. http://dynamodb:8000. */
   public readonly endpoint: pulumi.Output<string>;
   /** The endpoint from the developer's machine, e.g. http://127.0.0.1:8000. */
   public readonly hostEndpoint: pulumi.Output<string>;
 
-  constructor(name: string, args: DynamoDbLocalArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: DynamoDbLocalArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activity:data:DynamoDbLocal", name, {}, opts);
     const { image = DYNAMODB_LOCAL_IMAGE, hostPort = DYNAMODB_LOCAL_PORT, alias = "dynamodb" } = args;
 
-    const network = new docker.Network(`${name}-dynamodb-net`, { driver: "bridge" }, { parent: this });
     const pulled = new docker.RemoteImage(
       `${name}-dynamodb-image`,
       { name: image, keepLocally: true },
@@ -42,7 +41,7 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
         // The image's entrypoint is java; -sharedDb so that any credentials see the same tables.
         command: ["-jar", "DynamoDBLocal.jar", "-sharedDb", "-inMemory"],
         ports: [{ internal: DYNAMODB_LOCAL_PORT, external: hostPort, ip: "127.0.0.1" }],
-        networksAdvanced: [{ name: network.name, aliases: [alias] }],
+        networksAdvanced: [{ name: args.network, aliases: [alias] }],
         restart: "unless-stopped",
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
@@ -50,11 +49,9 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
       { parent: this, deleteBeforeReplace: true },
     );
 
-    this.networkName = network.name;
     this.endpoint = pulumi.output(`http://${alias}:${DYNAMODB_LOCAL_PORT}`);
     this.hostEndpoint = pulumi.output(`http://127.0.0.1:${hostPort}`);
     this.registerOutputs({
-      networkName: this.networkName,
       endpoint: this.endpoint,
       hostEndpoint: this.hostEndpoint,
     });

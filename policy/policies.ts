@@ -233,6 +233,25 @@ export const noPublicAppPort: ResourceValidationPolicy = {
   }),
 };
 
+/** The only ports that may face the whole Internet: the front proxy's (HTTP, HTTPS, and the app's host port). */
+export const WEB_PORTS: readonly number[] = [80, 443, APP_HOST_PORT];
+
+export const noPublicPortsButWeb: ResourceValidationPolicy = {
+  name: "no-public-ports-but-web",
+  description: `Only the front proxy's ports (${WEB_PORTS.join(", ")}) may be open to the whole Internet.`,
+  enforcementLevel: "mandatory",
+  validateResource: validateIngress(({ property, cidr, opening }, report) => {
+    // Every port at once is no-public-all-ports' finding, and port 22 no-public-ssh's.
+    if (opensAllPorts(opening) || covers(opening, 22, "tcp")) return;
+    const webPort = opening.kind === "ports" && opening.protocol === "tcp" && opening.from === opening.to;
+    if (webPort && WEB_PORTS.includes(opening.from)) return;
+    report(
+      `${property} opens ${describeOpening(opening)} to ${cidr}; only the front proxy's TCP ports ` +
+        `${WEB_PORTS.join(", ")} may face the Internet (80 and 443 for a domain's certificate), each on its own.`,
+    );
+  }),
+};
+
 // ---------------------------------------------------------------------------------------------------------
 // EC2 instances (rule 3).
 // ---------------------------------------------------------------------------------------------------------
@@ -553,11 +572,245 @@ export const requiredTags: ResourceValidationPolicy = {
   ],
 };
 
+// ---------------------------------------------------------------------------------------------------------
+// ECS services and their load balancer (rule 8, the prod stack). @pulumi/awsguard has no rule on ECS, and its
+// load balancer rules match only the aws v4 `elasticloadbalancingv2` and `applicationloadbalancing` tokens.
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * The app's readiness path. app/src/contract.ts owns the value (READY_PATH); like APP_HOST_PORT, a test keeps
+ * the two equal, as the pack cannot import it.
+ */
+export const APP_READY_PATH = "/ready";
+
+export const ecsDeploymentCircuitBreaker: ResourceValidationPolicy = {
+  name: "ecs-deployment-circuit-breaker",
+  description: "ECS services stop a failing rollout and roll it back (the deployment circuit breaker).",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.ecs.Service, (service, _args, report) => {
+    // The breaker belongs to ECS's own rolling deployments; CodeDeploy and external controllers have theirs.
+    const controller = known(() => service.deploymentController?.type);
+    if (controller === UNKNOWN || (controller !== undefined && controller !== "ECS")) return;
+    const enable = known(() => service.deploymentCircuitBreaker?.enable);
+    const rollback = known(() => service.deploymentCircuitBreaker?.rollback);
+    if (enable === UNKNOWN || rollback === UNKNOWN || (enable === true && rollback === true)) return;
+    report(
+      `deploymentCircuitBreaker is ${show(enable === undefined ? undefined : { enable, rollback })}; set ` +
+        "{ enable: true, rollback: true } so that a rollout whose tasks keep failing stops and the service " +
+        "returns to its last working deployment.",
+    );
+  }),
+};
+
+export const ecsServiceRedundancy: ResourceValidationPolicy = {
+  name: "ecs-service-redundancy",
+  description: "ECS services run at least 2 tasks, in subnets of at least 2 availability zones.",
+  // Advisory: a scratch service may run one task on purpose.
+  enforcementLevel: "advisory",
+  validateResource: validateResourceOfType(aws.ecs.Service, (service, _args, report) => {
+    const desired = known(() => service.desiredCount);
+    if (desired !== UNKNOWN && (desired ?? 1) < 2) {
+      report(
+        `desiredCount is ${show(desired)}; run at least 2 tasks, so that losing one task or one ` +
+          "availability zone leaves the API up.",
+      );
+    }
+    const subnets = known(() => service.networkConfiguration?.subnets);
+    if (Array.isArray(subnets) && subnets.length < 2) {
+      report(
+        `networkConfiguration.subnets lists ${subnets.length} subnet; give subnets in at least 2 ` +
+          "availability zones, so that ECS can spread the tasks over them.",
+      );
+    }
+  }),
+};
+
+/** The CIDR sources of an ingress rule, each with the property that names it. */
+function cidrSources(entries: [string, () => unknown][]): { property: string; cidr: string }[] {
+  return entries.flatMap(([property, read]) => {
+    const value = known(read);
+    const list = Array.isArray(value) ? indexesOf(value).map((index) => known(() => value[index])) : [value];
+    return list
+      .filter((cidr): cidr is string => typeof cidr === "string" && cidr !== "")
+      .map((cidr) => ({ property, cidr }));
+  });
+}
+
+/** CIDRs and prefix lists that an ingress rule, of any of the three kinds, admits. */
+function ingressCidrs(resource: PolicyResource): { property: string; cidr: string }[] {
+  const props = resource.props as Record<string, unknown>;
+  if (resource.isType(aws.ec2.SecurityGroup)) {
+    const rules = known(() => props.ingress);
+    if (!Array.isArray(rules)) return [];
+    return indexesOf(rules).flatMap((index) => {
+      const rule = (path: string) => () => (rules[index] as Record<string, unknown> | undefined)?.[path];
+      return cidrSources([
+        [`ingress[${index}].cidrBlocks`, rule("cidrBlocks")],
+        [`ingress[${index}].ipv6CidrBlocks`, rule("ipv6CidrBlocks")],
+        [`ingress[${index}].prefixListIds`, rule("prefixListIds")],
+      ]);
+    });
+  }
+  if (resource.isType(aws.vpc.SecurityGroupIngressRule)) {
+    return cidrSources([
+      ["cidrIpv4", () => props.cidrIpv4],
+      ["cidrIpv6", () => props.cidrIpv6],
+      ["prefixListId", () => props.prefixListId],
+    ]);
+  }
+  if (resource.isType(aws.ec2.SecurityGroupRule) && known(() => props.type) === "ingress") {
+    return cidrSources([
+      ["cidrBlocks", () => props.cidrBlocks],
+      ["ipv6CidrBlocks", () => props.ipv6CidrBlocks],
+      ["prefixListIds", () => props.prefixListIds],
+    ]);
+  }
+  return [];
+}
+
+const dependsOn = (resource: PolicyResource, property: string, target: PolicyResource) =>
+  (resource.propertyDependencies[property] ?? []).some((source) => source.urn === target.urn);
+
+export const ecsTasksBehindLoadBalancer: StackValidationPolicy = {
+  name: "ecs-tasks-behind-load-balancer",
+  description:
+    "The security groups of ECS services admit no CIDR or prefix list: only other security groups, such as " +
+    "the load balancer's.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    const rules = args.resources.filter(
+      (resource) =>
+        resource.isType(aws.vpc.SecurityGroupIngressRule) || resource.isType(aws.ec2.SecurityGroupRule),
+    );
+    for (const service of args.resources.filter((resource) => resource.isType(aws.ecs.Service))) {
+      // The groups the service's networkConfiguration names; groups made elsewhere are not in view.
+      const groups = (service.propertyDependencies.networkConfiguration ?? []).filter((source) =>
+        source.isType(aws.ec2.SecurityGroup),
+      );
+      for (const group of groups) {
+        const admitted = [
+          ...ingressCidrs(group).map((source) => ({ ...source, where: "" })),
+          ...rules
+            .filter((rule) => dependsOn(rule, "securityGroupId", group))
+            .flatMap((rule) =>
+              ingressCidrs(rule).map((source) => ({ ...source, where: ` (rule "${rule.name}")` })),
+            ),
+        ];
+        for (const { property, cidr, where } of admitted) {
+          report(
+            `ECS service "${service.name}" runs its tasks in security group "${group.name}", whose ` +
+              `${property}${where} admits ${cidr}; admit only the load balancer's security group ` +
+              "(referencedSecurityGroupId), so that nothing reaches the tasks but through it.",
+            service.urn,
+          );
+        }
+      }
+    }
+  },
+};
+
+/** A task definition's container definitions (a JSON string), or undefined while unknown or malformed. */
+function containersOf(read: () => unknown): Record<string, unknown>[] | undefined {
+  const text = known(read);
+  if (typeof text !== "string") return undefined;
+  try {
+    const containers: unknown = JSON.parse(text);
+    return Array.isArray(containers) ? (containers as Record<string, unknown>[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const containerLabel = (container: Record<string, unknown>, index: number) =>
+  typeof container.name === "string" ? `container "${container.name}"` : `containerDefinitions[${index}]`;
+
+export const ecsNoRegistryCredentials: ResourceValidationPolicy = {
+  name: "ecs-no-registry-credentials",
+  description: "ECS containers pull with the execution role: no repositoryCredentials (a registry secret).",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (task, _args, report) => {
+    (containersOf(() => task.containerDefinitions) ?? []).forEach((container, index) => {
+      if (container.repositoryCredentials === undefined) return;
+      report(
+        `${containerLabel(container, index)} has repositoryCredentials; pull from ECR with the task's ` +
+          "execution role instead, so that no registry password is stored anywhere.",
+      );
+    });
+  }),
+};
+
+export const ecsImagePinned: ResourceValidationPolicy = {
+  name: "ecs-image-pinned",
+  description: "ECS containers name their image by digest (`repository@sha256:...`), never by a tag alone.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (task, _args, report) => {
+    (containersOf(() => task.containerDefinitions) ?? []).forEach((container, index) => {
+      const image = container.image;
+      if (typeof image !== "string" || /@sha256:[0-9a-f]{64}$/.test(image)) return;
+      report(
+        `${containerLabel(container, index)} runs image ${JSON.stringify(image)}; name it by digest ` +
+          "(AppImage.imageRef), so that every task runs exactly the image that was built and tested.",
+      );
+    });
+  }),
+};
+
+export const lbTargetGroupReadiness: ResourceValidationPolicy = {
+  name: "lb-target-group-readiness",
+  description: `HTTP target groups health-check the app's readiness path ${APP_READY_PATH}.`,
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.lb.TargetGroup, (group, _args, report) => {
+    const protocol = known(() => group.protocol);
+    if (protocol !== "HTTP" && protocol !== "HTTPS") return;
+    const enabled = known(() => group.healthCheck?.enabled);
+    const path = known(() => group.healthCheck?.path);
+    if (enabled === UNKNOWN || path === UNKNOWN || (enabled !== false && path === APP_READY_PATH)) return;
+    report(
+      `healthCheck is ${enabled === false ? "disabled" : `on path ${show(path)}`}; check ${APP_READY_PATH}, ` +
+        "which answers 200 only while the task reaches its table, so that the load balancer sends nothing " +
+        "to a task that would answer 503.",
+    );
+  }),
+};
+
+/** AWS's TLS policies that refuse TLS 1.0 and 1.1. */
+const TLS12_POLICY = /^ELBSecurityPolicy-(TLS13-1-[23]-|TLS-1-2-|FS-1-2-)/;
+
+export const lbHttpsTls12: ResourceValidationPolicy = {
+  name: "lb-https-tls12",
+  description: "HTTPS listeners use a TLS policy that refuses TLS 1.0 and 1.1.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.lb.Listener, (listener, _args, report) => {
+    if (known(() => listener.protocol) !== "HTTPS") return;
+    const policy = known(() => listener.sslPolicy);
+    if (policy === UNKNOWN || (typeof policy === "string" && TLS12_POLICY.test(policy))) return;
+    report(
+      `sslPolicy is ${show(policy)} (unset means "ELBSecurityPolicy-2016-08", which accepts TLS 1.0); use ` +
+        '"ELBSecurityPolicy-TLS13-1-2-2021-06" or another TLS 1.2+ policy.',
+    );
+  }),
+};
+
+export const logGroupRetention: ResourceValidationPolicy = {
+  name: "log-group-retention",
+  description: "CloudWatch log groups expire their events (retentionInDays is set).",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.cloudwatch.LogGroup, (group, _args, report) => {
+    const days = known(() => group.retentionInDays);
+    if (days === UNKNOWN || (typeof days === "number" && days > 0)) return;
+    report(
+      `retentionInDays is ${show(days)} (unset or 0 keeps every event forever, billed monthly); set a ` +
+        "retention such as 30.",
+    );
+  }),
+};
+
 /** Every policy of the pack, in the order of the rules above. */
 export const policies: Policies = [
   noPublicSsh,
   noPublicAllPorts,
   noPublicAppPort,
+  noPublicPortsButWeb,
   ec2InstanceMetadataV2,
   ec2EncryptedVolumes,
   ec2RootVolumeGp3,
@@ -567,4 +820,12 @@ export const policies: Policies = [
   dynamodbTableProtection,
   dynamodbOnDemand,
   requiredTags,
+  ecsDeploymentCircuitBreaker,
+  ecsServiceRedundancy,
+  ecsTasksBehindLoadBalancer,
+  ecsNoRegistryCredentials,
+  ecsImagePinned,
+  lbTargetGroupReadiness,
+  lbHttpsTls12,
+  logGroupRetention,
 ];

@@ -12,8 +12,8 @@ Usage: scripts/dev-stack.sh <up|down>
   down   destroy the dev stack's containers, network and images
 
 State goes to .pulumi/ in the repository (override with PULUMI_BACKEND_URL). The dev stack holds
-no secret; the passphrase is empty unless PULUMI_CONFIG_PASSPHRASE is set. Users with a Pulumi
-backend of their own can run `pulumi up --stack dev` directly instead.
+no secret and always uses the empty passphrase, whose salt Pulumi.dev.yaml carries. Users with a
+Pulumi backend of their own can run `pulumi up --stack dev` directly instead.
 USAGE
 }
 
@@ -33,7 +33,11 @@ docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer: start Do
 [ -d node_modules ] || fail "dependencies are not installed: run npm ci first"
 
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi}"
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
+# The empty passphrase, whatever the environment holds for other stacks: Pulumi.dev.yaml's encryptionsalt is
+# the one it makes, so a passphrase of the user's would be refused, and a missing salt would be written into
+# the tracked file.
+export PULUMI_CONFIG_PASSPHRASE=""
+unset PULUMI_CONFIG_PASSPHRASE_FILE
 mkdir -p .pulumi
 
 pulumi stack select dev --create --secrets-provider passphrase

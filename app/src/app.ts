@@ -55,6 +55,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     http: { headersTimeout: requestTimeout, connectionsCheckingInterval: TIMEOUT_SWEEP_MS },
     genReqId: requestId,
+    // While draining, a request that still reaches the app (on a connection its proxy opened before the stop)
+    // is answered, with Connection: close, rather than refused with 503: a client behind the proxy would see
+    // that 503, while the old release can still serve it.
+    return503OnClosing: false,
     // Probes run every few seconds: their request lines would drown the log.
     logController: new LogController({
       requestIdLogLabel: "requestId",

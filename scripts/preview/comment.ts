@@ -1,6 +1,7 @@
 /**
- * Renders the pull-request comment for a preview; its first line is a hidden marker naming the stack, which
- * the workflow uses to find and update its own comment instead of adding a new one on every push.
+ * Renders the pull request's receipt for a preview: one sticky comment, updated in place. Its first line is a
+ * hidden marker naming the stack, which the workflow finds its own comment by instead of adding a new one on
+ * every push.
  */
 
 export interface DeployedPreview {
@@ -10,8 +11,14 @@ export interface DeployedPreview {
   readonly url: string;
   /** `registry/repository@sha256:...`, the program's `imageRef` output. */
   readonly imageRef: string;
-  readonly expiresAt: Date;
   readonly commitSha: string | undefined;
+  /** The health probe's verdict at deploy time, e.g. "ready (200 in 35 ms)". */
+  readonly health: string;
+  readonly expiresAt: Date;
+  /** Pinned with --keep: prune leaves it. */
+  readonly keep: boolean;
+  /** The cost meter's line for this preview, e.g. "$0.17/day (host t3.small ...)". */
+  readonly cost: string;
 }
 
 /** The first line of every comment about `stackName`, and nothing else's. */
@@ -21,13 +28,18 @@ export function commentMarker(stackName: string): string {
 
 export function renderDeployedComment(preview: DeployedPreview): string {
   const digest = /@(sha256:[0-9a-f]{64})$/.exec(preview.imageRef)?.[1];
+  const expires = preview.keep
+    ? `kept: pinned with \`--keep\`, prune leaves it (its TTL would end ${preview.expiresAt.toISOString()})`
+    : `${preview.expiresAt.toISOString()} (each push renews it; prune destroys it after)`;
   const rows = [
     ["URL", preview.url],
     ["Image", digest ? `\`${digest}\` (\`${preview.imageRef}\`)` : `\`${preview.imageRef}\``],
+    ["Commit", preview.commitSha ? `\`${preview.commitSha}\`` : "unknown"],
+    ["Health at deploy", escapeCell(preview.health)],
+    ["Expires", expires],
+    ["Estimated cost", escapeCell(preview.cost)],
     ["Stack", `\`${preview.stackName}\``],
     ["Branch", `\`${preview.branchLabel}\``],
-    ["Commit", preview.commitSha ? `\`${preview.commitSha}\`` : "unknown"],
-    ["Expires", `${preview.expiresAt.toISOString()} (each push extends it; prune destroys it after)`],
   ];
   return [
     commentMarker(preview.stackName),
@@ -48,4 +60,9 @@ export function renderDestroyedComment(stackName: string, when: Date): string {
     `Stack \`${stackName}\` and all its resources were removed at ${when.toISOString()}.`,
     "",
   ].join("\n");
+}
+
+/** A probe's error message may hold a "|", which would end the table cell. */
+function escapeCell(text: string): string {
+  return text.replaceAll("|", "\\|").replaceAll("\n", " ");
 }

@@ -1,22 +1,31 @@
 /**
- * Derives a preview stack's configuration from the test stack's Pulumi.test.yaml plus the preview overrides,
- * and reads the preview's metadata (branch, pull request, created and expiry times) back from a stack's
- * config.
+ * Derives the configuration of a target's preview host and of a branch's preview (on AWS from the test
+ * stack's Pulumi.test.yaml plus the previews' overrides), and reads a preview's metadata (branch, pull
+ * request, created and expiry times, pin) back from a stack's config.
  */
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parse } from "yaml";
+import { HOST_STACK_NAMES, type Target } from "./naming.js";
 
-/** The program's config keys that a preview sets (the contract with index.ts). */
+/** The program's config keys that the tool sets on a preview host or a branch preview (the contract with index.ts). */
 export const CONFIG_KEYS = {
+  target: "activity-api:target",
   namePrefix: "activity-api:namePrefix",
   instanceType: "activity-api:instanceType",
   deletionProtection: "activity-api:deletionProtection",
   forceDeleteImages: "activity-api:forceDeleteImages",
+  previewHost: "activity-api:previewHost",
+  previewDomain: "activity-api:previewDomain",
+  previewHostStack: "activity-api:previewHostStack",
   previewBranch: "activity-api:previewBranch",
   previewPullRequest: "activity-api:previewPullRequest",
   previewCreatedAt: "activity-api:previewCreatedAt",
   previewExpiresAt: "activity-api:previewExpiresAt",
+  previewKeep: "activity-api:previewKeep",
 } as const;
+
+/** The host stack's `namePrefix`: one host per target, so a fixed one. */
+export const HOST_NAME_PREFIX = "previews";
 
 /**
  * Stack tags that mirror the metadata where the backend keeps tags (Pulumi Cloud; the DIY backends refuse
@@ -27,6 +36,7 @@ export const PREVIEW_TAG_KEYS = {
   pullRequest: "preview:pull-request",
   createdAt: "preview:created-at",
   expiresAt: "preview:expires-at",
+  keep: "preview:keep",
 } as const;
 
 /** What a preview records about itself, so that list and prune work on any backend. */
@@ -36,12 +46,8 @@ export interface PreviewMetadata {
   readonly pullRequest: number | undefined;
   readonly createdAt: Date;
   readonly expiresAt: Date;
-}
-
-export interface PreviewOverrides {
-  readonly resourcePrefix: string;
-  readonly instanceType: string;
-  readonly metadata: PreviewMetadata;
+  /** Pinned with `up --keep`: prune leaves it, whatever its expiry or branch. */
+  readonly keep: boolean;
 }
 
 export interface SkippedKey {
@@ -70,40 +76,88 @@ export class ConfigError extends Error {
 
 type Plain = string | number | boolean | null | Plain[] | { [key: string]: Plain };
 
+export interface HostStackOptions {
+  /** aws: the test stack's Pulumi.test.yaml, whose account settings (region, CIDRs, host access) the host takes. */
+  readonly testStackYaml: string | undefined;
+  /** aws: the host's EC2 instance type. */
+  readonly instanceType: string;
+  /** aws: the domain previews are served under; unset lets the program choose (`<publicIp>.sslip.io`). */
+  readonly previewDomain: string | undefined;
+}
+
 /**
- * Copies every key of the test stack's config except secrets, then applies the preview overrides. Secrets (`{
- * secure: ... }`, at any depth) are skipped rather than copied: their ciphertext is bound to the test stack's
- * secrets provider and would be unreadable, and copying the plaintext would need the test stack's key in
- * every preview job. The CLI names each skipped key so that a program which needs one fails with an
- * explanation.
+ * The config of a target's preview host. Locally it is only what makes the program build a host: the rest
+ * are the program's defaults (proxy port 10080, `localhost` as the domain). On AWS the host is an EC2 Docker
+ * host like the test stack's, so it takes Pulumi.test.yaml's settings, with the previews' disposable
+ * overrides (no deletion protection, images deleted with the stack).
  */
-export function derivePreviewConfig(testStackYaml: string, overrides: PreviewOverrides): DerivedConfig {
-  const testConfig = readConfigSection(testStackYaml);
-  const config: ConfigMap = {};
-  const skipped: SkippedKey[] = [];
-  const overridden = new Set<string>(Object.values(CONFIG_KEYS));
-  for (const [key, value] of Object.entries(testConfig)) {
-    if (overridden.has(key)) continue;
-    checkKey(key);
-    if (containsSecret(value)) skipped.push({ key, reason: "secret (set it on the preview stack by hand)" });
-    else if (isEmpty(value)) skipped.push({ key, reason: "empty value" });
-    else flatten(key, value, config);
-  }
-  const { metadata } = overrides;
-  const previewValues: Record<string, string> = {
+export function hostStackConfig(target: Target, options: HostStackOptions): DerivedConfig {
+  const values: Record<string, string> = {
+    [CONFIG_KEYS.target]: target,
+    [CONFIG_KEYS.previewHost]: "true",
+    [CONFIG_KEYS.namePrefix]: HOST_NAME_PREFIX,
+  };
+  if (target === "local") return withValues({ config: {}, skipped: [] }, values);
+  values[CONFIG_KEYS.instanceType] = options.instanceType;
+  values[CONFIG_KEYS.deletionProtection] = "false";
+  values[CONFIG_KEYS.forceDeleteImages] = "true";
+  if (options.previewDomain !== undefined) values[CONFIG_KEYS.previewDomain] = options.previewDomain;
+  return withValues(copyTestConfig(options.testStackYaml ?? ""), values);
+}
+
+export interface PreviewStackOptions {
+  /** aws: the test stack's Pulumi.test.yaml, whose settings (region, CIDRs, ...) the preview takes. */
+  readonly testStackYaml: string | undefined;
+  readonly resourcePrefix: string;
+  readonly metadata: PreviewMetadata;
+}
+
+/** Keys only a host has: a branch preview runs on its target's host and never gets them. */
+const HOST_ONLY_KEYS: readonly string[] = [
+  CONFIG_KEYS.instanceType,
+  CONFIG_KEYS.previewDomain,
+  CONFIG_KEYS.previewHost,
+];
+
+/**
+ * The config of one branch's preview: its names, the host stack it joins (the program reads the host's
+ * outputs through a StackReference), its metadata; on AWS also the test stack's settings, without the
+ * host-only keys, with the disposable overrides.
+ */
+export function previewStackConfig(target: Target, options: PreviewStackOptions): DerivedConfig {
+  const values: Record<string, string> = {
+    [CONFIG_KEYS.target]: target,
+    [CONFIG_KEYS.previewHostStack]: HOST_STACK_NAMES[target],
+    [CONFIG_KEYS.namePrefix]: options.resourcePrefix,
+    ...metadataValues(options.metadata),
+    [CONFIG_KEYS.previewKeep]: String(options.metadata.keep),
+  };
+  if (target === "local") return withValues({ config: {}, skipped: [] }, values);
+  values[CONFIG_KEYS.deletionProtection] = "false";
+  values[CONFIG_KEYS.forceDeleteImages] = "true";
+  return withValues(copyTestConfig(options.testStackYaml ?? "", HOST_ONLY_KEYS), values);
+}
+
+/**
+ * The config of a preview that had an EC2 host of its own, before previews shared one.
+ * @deprecated Kept only for test/preview/program.test.ts until it moves to {@link previewStackConfig}.
+ */
+export function derivePreviewConfig(
+  testStackYaml: string,
+  overrides: {
+    readonly resourcePrefix: string;
+    readonly instanceType: string;
+    readonly metadata: Omit<PreviewMetadata, "keep">;
+  },
+): DerivedConfig {
+  return withValues(copyTestConfig(testStackYaml), {
+    [CONFIG_KEYS.target]: "aws",
     [CONFIG_KEYS.namePrefix]: overrides.resourcePrefix,
     [CONFIG_KEYS.instanceType]: overrides.instanceType,
     [CONFIG_KEYS.deletionProtection]: "false",
     [CONFIG_KEYS.forceDeleteImages]: "true",
-    [CONFIG_KEYS.previewBranch]: metadata.branchLabel,
-    [CONFIG_KEYS.previewCreatedAt]: metadata.createdAt.toISOString(),
-    [CONFIG_KEYS.previewExpiresAt]: metadata.expiresAt.toISOString(),
-  };
-  if (metadata.pullRequest !== undefined) {
-    previewValues[CONFIG_KEYS.previewPullRequest] = String(metadata.pullRequest);
-  }
-  for (const [key, value] of Object.entries(previewValues)) config[key] = { value, secret: false };
-  return { config, skipped };
+    ...metadataValues(overrides.metadata),
+  });
 }
 
 export function previewTags(metadata: PreviewMetadata): Record<string, string> {
@@ -111,6 +165,7 @@ export function previewTags(metadata: PreviewMetadata): Record<string, string> {
     [PREVIEW_TAG_KEYS.branch]: metadata.branchLabel,
     [PREVIEW_TAG_KEYS.createdAt]: metadata.createdAt.toISOString(),
     [PREVIEW_TAG_KEYS.expiresAt]: metadata.expiresAt.toISOString(),
+    [PREVIEW_TAG_KEYS.keep]: String(metadata.keep),
   };
   if (metadata.pullRequest !== undefined) tags[PREVIEW_TAG_KEYS.pullRequest] = String(metadata.pullRequest);
   return tags;
@@ -132,7 +187,47 @@ export function readPreviewMetadata(config: ConfigMap): PreviewMetadata | undefi
   const pullRequestText = text(CONFIG_KEYS.previewPullRequest);
   const pullRequest =
     pullRequestText !== undefined && /^\d+$/.test(pullRequestText) ? Number(pullRequestText) : undefined;
-  return { branchLabel, pullRequest, createdAt, expiresAt };
+  return { branchLabel, pullRequest, createdAt, expiresAt, keep: text(CONFIG_KEYS.previewKeep) === "true" };
+}
+
+function metadataValues(metadata: Omit<PreviewMetadata, "keep">): Record<string, string> {
+  const values: Record<string, string> = {
+    [CONFIG_KEYS.previewBranch]: metadata.branchLabel,
+    [CONFIG_KEYS.previewCreatedAt]: metadata.createdAt.toISOString(),
+    [CONFIG_KEYS.previewExpiresAt]: metadata.expiresAt.toISOString(),
+  };
+  if (metadata.pullRequest !== undefined)
+    values[CONFIG_KEYS.previewPullRequest] = String(metadata.pullRequest);
+  return values;
+}
+
+/** The copied config with `values` set over it, each as a plain string. */
+function withValues(copied: DerivedConfig, values: Readonly<Record<string, string>>): DerivedConfig {
+  const config: ConfigMap = { ...copied.config };
+  for (const [key, value] of Object.entries(values)) config[key] = { value, secret: false };
+  return { config, skipped: copied.skipped };
+}
+
+/**
+ * Copies every key of the test stack's config except secrets and the keys the tool sets itself (or, in
+ * `excluded`, must not set). Secrets (`{ secure: ... }`, at any depth) are skipped rather than copied: their
+ * ciphertext is bound to the test stack's secrets provider and would be unreadable, and copying the plaintext
+ * would need the test stack's key in every preview job. The CLI names each skipped key so that a program
+ * which needs one fails with an explanation.
+ */
+function copyTestConfig(testStackYaml: string, excluded: readonly string[] = []): DerivedConfig {
+  const testConfig = readConfigSection(testStackYaml);
+  const config: ConfigMap = {};
+  const skipped: SkippedKey[] = [];
+  const notCopied = new Set<string>([...Object.values(CONFIG_KEYS), ...excluded]);
+  for (const [key, value] of Object.entries(testConfig)) {
+    if (notCopied.has(key)) continue;
+    checkKey(key);
+    if (containsSecret(value)) skipped.push({ key, reason: "secret (set it on the preview stack by hand)" });
+    else if (isEmpty(value)) skipped.push({ key, reason: "empty value" });
+    else flatten(key, value, config);
+  }
+  return { config, skipped };
 }
 
 function readConfigSection(testStackYaml: string): Record<string, Plain> {

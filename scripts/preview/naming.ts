@@ -1,11 +1,33 @@
 /**
- * Maps a git branch name to the names its preview environment uses: the Pulumi stack name, the prefix of
- * every AWS resource name, and a label that is safe as a tag value.
+ * Maps a git branch name to the names its preview environment uses on a target: the Pulumi stack name, the
+ * prefix of every resource name (also the host name the preview host routes to it), and a label that is safe
+ * as a tag value; and names the stack of each target's shared preview host.
  */
 import { createHash } from "node:crypto";
 
+/** Where previews run: the local Docker engine, or an EC2 Docker host on AWS. */
+export type Target = "local" | "aws";
+export const TARGETS: readonly Target[] = ["aws", "local"];
+export const DEFAULT_TARGET: Target = "aws";
+
+/**
+ * The long-lived stack of each target's preview host (its Docker host and front proxy). They do not start with
+ * "preview-", so nothing that handles previews (prune, destroy) can mistake one for a preview.
+ */
+export const HOST_STACK_NAMES: Readonly<Record<Target, string>> = {
+  local: "previews-local",
+  aws: "previews-aws",
+};
+
 /** Preview stacks are exactly the stacks whose name starts with this; no other stack is ever destroyed. */
 export const PREVIEW_STACK_PREFIX = "preview-";
+
+/**
+ * Local previews' stacks start with this. An AWS preview's slug holds only [a-z0-9-], never ".", so no branch
+ * name can give an AWS stack a local one's name (a branch "local/x" gives `preview-local-x-<hash>`): both
+ * targets may share one backend, and each command sees only its target's stacks.
+ */
+const LOCAL_STACK_PREFIX = `${PREVIEW_STACK_PREFIX}local.`;
 
 /** Pulumi's stack-name rule (pulumi/pulumi `validateStackName`: `^[a-zA-Z0-9-_.]{1,100}$`). */
 export const PULUMI_STACK_NAME = { max: 100, pattern: /^[A-Za-z0-9_.-]+$/ } as const;
@@ -120,31 +142,50 @@ export class BranchNameError extends Error {
 export interface PreviewNames {
   /** The branch exactly as given; the hash is taken of this, so names differing only in case stay apart. */
   readonly branch: string;
-  /** `preview-<slug>-<hash12>`, or `preview-<hash12>` when nothing of the name survives as ASCII. */
+  readonly target: Target;
+  /**
+   * aws: `preview-<slug>-<hash12>`, or `preview-<hash12>` when nothing of the name survives as ASCII;
+   * local: `preview-local.<slug>-<hash12>` (or `preview-local.<hash12>`).
+   */
   readonly stackName: string;
-  /** `pv-<slug>-<hash8>` (or `pv-<hash8>`): the `activity-api:namePrefix` of every resource. */
+  /**
+   * `pv-<slug>-<hash8>` (or `pv-<hash8>`), the same on both targets: the `activity-api:namePrefix` of every
+   * resource, and the DNS label the preview host routes (`<prefix>.<previewDomain>`). Both targets may use it
+   * at once: they are different hosts.
+   */
   readonly resourcePrefix: string;
   /** The branch with characters tags refuse replaced by "_", cut to 256 bytes with the hash kept. */
   readonly branchLabel: string;
 }
 
-/** Derives the names of a branch's preview; throws {@link BranchNameError} for a name that cannot be used. */
-export function previewNames(branch: string): PreviewNames {
+/**
+ * Derives the names of a branch's preview on `target` (aws unless given); throws {@link BranchNameError} for
+ * a name that cannot be used.
+ */
+export function previewNames(branch: string, target: Target = DEFAULT_TARGET): PreviewNames {
   checkBranch(branch);
   const hash = createHash("sha256").update(branch, "utf8").digest("hex");
   const stackSlug = slugify(branch, STACK_SLUG_MAX);
   const prefixSlug = slugify(branch, PREFIX_SLUG_MAX);
+  const stackLead = target === "local" ? LOCAL_STACK_PREFIX : PREVIEW_STACK_PREFIX;
   return {
     branch,
-    stackName: joinName(PREVIEW_STACK_PREFIX, stackSlug, hash.slice(0, STACK_HASH_LENGTH)),
+    target,
+    stackName: joinName(stackLead, stackSlug, hash.slice(0, STACK_HASH_LENGTH)),
     resourcePrefix: joinName(PREFIX_LEAD, prefixSlug, hash.slice(0, PREFIX_HASH_LENGTH)),
     branchLabel: labelOf(branch, hash),
   };
 }
 
-/** True only for names starting with exactly "preview-": "preview", "Preview-x" and "xpreview-y" are not. */
+/** True only for names starting with exactly "preview-": "preview", "Preview-x", "previews-aws" are not. */
 export function isPreviewStackName(stackName: string): boolean {
   return stackName.startsWith(PREVIEW_STACK_PREFIX);
+}
+
+/** The target a preview stack belongs to, from its name alone; undefined for a stack that is no preview. */
+export function previewTargetOf(stackName: string): Target | undefined {
+  if (!isPreviewStackName(stackName)) return undefined;
+  return stackName.startsWith(LOCAL_STACK_PREFIX) ? "local" : "aws";
 }
 
 /**

@@ -1,13 +1,18 @@
 /**
  * Pure decisions about previews' lives: when one expires, which ones prune destroys (and which it must never
- * touch), and the cost guard that refuses a new preview beyond the configured number or instance types.
+ * touch), and the guards that refuse a new preview beyond the configured number or instance types.
  */
 import type { PreviewMetadata } from "./config.js";
-import { isPreviewStackName, previewNames } from "./naming.js";
+import { previewNames, previewTargetOf, type Target } from "./naming.js";
 
 export const DEFAULT_TTL_HOURS = 72;
 export const DEFAULT_MAX_LIVE = 5;
-export const DEFAULT_INSTANCE_TYPE = "t3.micro";
+/**
+ * The shared host's type. Not t3.micro: its 1 GiB holds the proxy, Docker and only a few app containers (each
+ * may use up to 512 MiB, and an update runs two releases side by side); t3.small's 2 GiB holds the default
+ * five previews.
+ */
+export const DEFAULT_INSTANCE_TYPE = "t3.small";
 // x86_64 only: the image is linux/amd64, and the program refuses Graviton (arm64) types.
 export const DEFAULT_ALLOWED_INSTANCE_TYPES: readonly string[] = [
   "t3.micro",
@@ -31,29 +36,31 @@ export type PruneReason = "expired" | "branch deleted";
 export interface PrunePlan {
   /** Previews to destroy, oldest first, each with every reason that applies. */
   readonly destroy: readonly { readonly stack: StackRecord; readonly reasons: readonly PruneReason[] }[];
-  /** Previews that stay, with why (a live branch and time left, or no metadata to judge by). */
+  /** Previews that stay, with why (pinned, a live branch and time left, or no metadata to judge by). */
   readonly keep: readonly { readonly stack: StackRecord; readonly why: string }[];
-  /** Stacks that are not previews: prune never touches them, whatever their config says. */
+  /** Stacks that are not previews of the target (hosts included): prune never touches them. */
   readonly protected: readonly string[];
 }
 
 /**
- * Plans a prune. `liveBranches` are the raw names of the branches that still exist; a preview whose stack
- * name is not the stack name of one of them belongs to a deleted branch (names are deterministic, so no
- * metadata is needed for this). Without the list, only expiry counts.
+ * Plans a prune of `target`'s previews. `liveBranches` are the raw names of the branches that still exist; a
+ * preview whose stack name is not the stack name of one of them belongs to a deleted branch (names are
+ * deterministic, so no metadata is needed for this). Without the list, only expiry counts. A pinned preview
+ * (`up --keep`) stays whatever applies to it.
  */
 export function planPrune(
   stacks: readonly StackRecord[],
   now: Date,
   liveBranches: readonly string[] | undefined,
+  target: Target,
 ): PrunePlan {
   const liveStackNames =
-    liveBranches && new Set(liveBranches.map((branch) => previewNames(branch).stackName));
+    liveBranches && new Set(liveBranches.map((branch) => previewNames(branch, target).stackName));
   const destroy: { stack: StackRecord; reasons: PruneReason[] }[] = [];
   const keep: { stack: StackRecord; why: string }[] = [];
   const protectedStacks: string[] = [];
   for (const stack of stacks) {
-    if (!isPreviewStackName(stack.stackName)) {
+    if (previewTargetOf(stack.stackName) !== target) {
       protectedStacks.push(stack.stackName);
       continue;
     }
@@ -61,7 +68,10 @@ export function planPrune(
     const expiresAt = stack.metadata?.expiresAt;
     if (expiresAt !== undefined && expiresAt.getTime() <= now.getTime()) reasons.push("expired");
     if (liveStackNames && !liveStackNames.has(stack.stackName)) reasons.push("branch deleted");
-    if (reasons.length > 0) destroy.push({ stack, reasons });
+    if (stack.metadata?.keep) {
+      const otherwise = reasons.length > 0 ? ` (otherwise: ${reasons.join(", ")})` : "";
+      keep.push({ stack, why: `pinned with up --keep${otherwise}; up --no-keep unpins it` });
+    } else if (reasons.length > 0) destroy.push({ stack, reasons });
     else if (expiresAt === undefined)
       keep.push({ stack, why: "no preview metadata, so no expiry to judge by" });
     else keep.push({ stack, why: `expires ${expiresAt.toISOString()}` });
@@ -81,20 +91,23 @@ export class CostGuardError extends Error {
 const OLDEST_NAMED = 3;
 
 /**
- * Refuses to create `target` when `maxLive` previews already exist. An existing preview may always be
- * updated: it is already counted. Expired previews count too, since they cost money until prune removes them.
+ * Refuses to create the preview `stackName` when `maxLive` previews of its target already exist (previews of
+ * the other target are on another host and do not count). An existing preview may always be updated: it is
+ * already counted. Expired previews count too, since they cost money until prune removes them.
  */
-export function checkCostGuard(target: string, stacks: readonly StackRecord[], maxLive: number): void {
-  const previews = stacks.filter((stack) => isPreviewStackName(stack.stackName));
-  if (previews.some((stack) => stack.stackName === target)) return;
+export function checkCostGuard(stackName: string, stacks: readonly StackRecord[], maxLive: number): void {
+  const target = previewTargetOf(stackName);
+  const previews = stacks.filter((stack) => previewTargetOf(stack.stackName) === target);
+  if (previews.some((stack) => stack.stackName === stackName)) return;
   if (previews.length < maxLive) return;
   const oldest = byAge(previews, (stack) => stack)
     .slice(0, OLDEST_NAMED)
     .map(describe)
     .join(", ");
   throw new CostGuardError(
-    `${previews.length} previews are live and the maximum is ${maxLive}, so ${target} was not created. ` +
-      `Oldest: ${oldest}. Destroy one (npm run preview -- destroy --branch NAME), run prune, or raise --max-live.`,
+    `${previews.length} ${target} previews are live and the maximum is ${maxLive}, so ${stackName} was not ` +
+      `created. Oldest: ${oldest}. Destroy one (npm run preview -- destroy --target ${target} --branch NAME), ` +
+      "run prune, or raise --max-live.",
   );
 }
 

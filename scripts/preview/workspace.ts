@@ -31,6 +31,31 @@ export class StackMissingError extends Error {
   }
 }
 
+/** The stack exists already (Automation API StackAlreadyExistsError): another run created it meanwhile. */
+export class StackExistsError extends Error {
+  constructor(stackName: string, cause?: unknown) {
+    super(`stack ${stackName} already exists`, { cause });
+    this.name = "StackExistsError";
+  }
+}
+
+/**
+ * A Pulumi CLI command failed. Its output was already streamed as progress, so the message is only the CLI's own
+ * diagnosis (its first `error:` line); the Automation API's raw error, which repeats the whole output, is the
+ * cause, for --debug.
+ */
+export class PulumiCommandError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = "PulumiCommandError";
+  }
+}
+
+/** The first `error:` line of a failed command's output, e.g. "error: Could not automatically download ...". */
+export function commandDiagnosis(output: string): string | undefined {
+  return /^\s*error: (.+)$/m.exec(output)?.[1]?.trim();
+}
+
 export interface LastUpdate {
   readonly kind: string;
   readonly result: string;
@@ -51,6 +76,7 @@ export type OnOutput = (chunk: string) => void;
 export interface PreviewWorkspace {
   /** Short names of all stacks of this project. */
   listStacks(): Promise<string[]>;
+  /** Throws {@link StackExistsError} when another run created it first. */
   createStack(stackName: string): Promise<void>;
   /** The stack's config as its Pulumi.<stack>.yaml holds it; empty on a checkout that never set it. */
   getConfig(stackName: string): Promise<ConfigMap>;
@@ -63,7 +89,7 @@ export interface PreviewWorkspace {
   setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void>;
   lastUpdate(stackName: string): Promise<LastUpdate | undefined>;
   outputs(stackName: string): Promise<Record<string, unknown>>;
-  /** Runs `pulumi up`, streaming progress, and returns the stack outputs. */
+  /** Runs `pulumi up`, streaming progress, and returns the stack outputs; {@link StackLockedError} if locked. */
   up(stackName: string, onOutput: OnOutput): Promise<Record<string, unknown>>;
   pendingOperations(stackName: string): Promise<PendingOperation[]>;
   /** Refreshes the stack, dropping pending operations (pending creates included) from its state. */
@@ -105,7 +131,7 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
   ) {}
 
   async listStacks(): Promise<string[]> {
-    const summaries = await this.workspace.listStacks();
+    const summaries = await this.call("*", () => this.workspace.listStacks());
     // Some backends list "org/project/stack"; every other call here takes the short name.
     return summaries.map((summary) => summary.name.split("/").at(-1) ?? summary.name);
   }
@@ -195,7 +221,10 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
     return this.call(stackName, () => this.automation.Stack.select(stackName, this.workspace));
   }
 
-  /** Translates the SDK's errors into the two the commands act on; everything else passes through. */
+  /**
+   * Translates the SDK's errors: the two the commands act on, and a failed command into one line. `stackName`
+   * is "*" for calls about no one stack.
+   */
   private async call<T>(stackName: string, operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
@@ -203,6 +232,13 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
       if (error instanceof this.automation.ConcurrentUpdateError)
         throw new StackLockedError(stackName, error);
       if (error instanceof this.automation.StackNotFoundError) throw new StackMissingError(stackName, error);
+      if (error instanceof this.automation.StackAlreadyExistsError)
+        throw new StackExistsError(stackName, error);
+      if (error instanceof this.automation.CommandError) {
+        const diagnosis = commandDiagnosis(error.message);
+        const where = stackName === "*" ? "listing the stacks" : `on stack ${stackName}`;
+        throw new PulumiCommandError(`pulumi failed ${where}: ${diagnosis ?? "see its output above"}`, error);
+      }
       throw error;
     }
   }

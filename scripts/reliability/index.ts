@@ -34,7 +34,7 @@ Options:
   -h, --help           show this help
 
 Needs a Docker engine (images are built with BuildKit through testcontainers). Where images cannot be
-pulled: BASE_IMAGE=local/node:24-bookworm-slim TESTCONTAINERS_RYUK_DISABLED=true.
+pulled: sudo bash scripts/offline-images.sh, then TESTCONTAINERS_RYUK_DISABLED=true.
 All traffic stays on loopback and the scenarios' own Docker networks.
 Exit status: 0 every guarantee held, 1 a guarantee broke or a scenario could not run, 2 bad usage.`;
 

@@ -57,22 +57,25 @@ function buildImages(): Promise<[string, string]> {
   return images;
 }
 
-/** The app container's inputs as the program declares them, on `network`, published on a free loopback port. */
+/**
+ * The app container's inputs as the program declares them, on `network`, and published on a free loopback port
+ * so that the scenarios reach the app itself, not the FrontProxy the program puts in front of it.
+ */
 async function declaredAppContainer(image: string, network: string): Promise<ContainerInputs> {
   const run = await runDeclarations("reliability", {}, async () => {
     const declared = new AppContainer("reliability", {
       image,
+      release: "reliability",
       appEnv: "development",
       tableName: TABLE_NAME,
       dynamodbEndpoint: `http://${DATABASE_ALIAS}:${DYNALITE_PORT}`,
       network,
-      hostPort: 0, // the engine picks a free port
-      hostIp: "127.0.0.1",
     });
     return { containerName: declared.containerName };
   });
-  return run.named("docker:index/container:Container", "reliability-app")
+  const inputs = run.named("docker:index/container:Container", "reliability-app")
     .inputs as unknown as ContainerInputs;
+  return { ...inputs, ports: [{ internal: APP_PORT, external: 0, ip: "127.0.0.1" }] };
 }
 
 /**

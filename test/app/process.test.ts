@@ -1,7 +1,7 @@
 /**
- * The real process (app/src/main.ts) started as a child: a bad environment exits 1 with one line, and
- * SIGTERM drains an in-flight request, refuses new connections, and exits 0 within the grace period.
- * `npm start` (app/src/local.ts) prints the server's log lines and nothing else.
+ * The real process (app/src/main.ts) started as a child: a bad environment exits 1 with one line, the port
+ * opens only once the table answers, and SIGTERM drains an in-flight request, refuses new connections, and
+ * exits 0 within the grace period. `npm start` (app/src/local.ts) prints only the server's log lines.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -9,7 +9,8 @@ import { createServer, get, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SEED_ACTIVITY } from "../../app/src/db/development.js";
+import { createDocumentClient } from "../../app/src/db/client.js";
+import { ensureTable, SEED_ACTIVITY } from "../../app/src/db/development.js";
 import { RECOMMENDED_NODE_MAJOR } from "../../app/src/node-version.js";
 import { SHUTDOWN_GRACE_MS } from "../../app/src/server.js";
 import { type Endpoint, startDynalite } from "../helpers/dynamodb.js";
@@ -43,6 +44,20 @@ function fetchFresh(url: string): Promise<{ status: number; body: string }> {
       });
       response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
     }).on("error", reject);
+  });
+}
+
+/** Resolves once the process has logged `text` on stdout. */
+function untilLogged(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    let log = "";
+    const onData = (chunk: Buffer) => {
+      log += chunk;
+      if (!log.includes(text)) return;
+      child.stdout?.off("data", onData);
+      resolve();
+    };
+    child.stdout?.on("data", onData);
   });
 }
 
@@ -123,6 +138,36 @@ describe("the API process", () => {
     expect(warnings).toEqual(
       major < RECOMMENDED_NODE_MAJOR ? [expect.stringContaining(`Node.js ${process.version} is past`)] : [],
     );
+  });
+
+  it("in test mode opens its port only once its table answers, and a stop before that exits 0", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env = { APP_ENV: "test", DYNAMODB_ENDPOINT: engine.url, PORT: String(port), HOST: "127.0.0.1" };
+    const child = startApi({ ...env, TABLE_NAME: "created-later" });
+    try {
+      await untilLogged(child, "port not opened yet");
+      await expect(fetchFresh(`${base}/health`)).rejects.toMatchObject({ code: "ECONNREFUSED" });
+      const database = createDocumentClient({ dynamodbEndpoint: engine.url, region: "us-east-1" }, {});
+      await ensureTable(database, "created-later");
+      database.destroy();
+      let ready: number | undefined;
+      for (let attempt = 0; ready !== 200 && attempt < 100; attempt++) {
+        ready = (await fetchFresh(`${base}/ready`).catch(() => undefined))?.status;
+        if (ready !== 200) await sleep(100);
+      }
+      expect(ready).toBe(200);
+    } finally {
+      child.kill("SIGKILL");
+    }
+
+    const waiting = startApi({ ...env, PORT: String(await freePort()), TABLE_NAME: "never-created" });
+    await untilLogged(waiting, "port not opened yet");
+    const stoppedAt = Date.now();
+    waiting.kill("SIGTERM");
+    const [code] = await once(waiting, "exit");
+    expect(code).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(2000);
   });
 
   it("on SIGTERM finishes the in-flight request, refuses new connections and exits 0", async () => {

@@ -2,13 +2,18 @@
  * Each component on its own under mocks, with non-default args: children named from the component's name,
  * and every documented option taking effect.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ActivityTable } from "../../components/activity-table.js";
-import { AppContainer } from "../../components/app-container.js";
+import { AppContainer, failedReleaseMessage } from "../../components/app-container.js";
 import { AppImage, contentTag, ecrRepositoryArn } from "../../components/app-image.js";
 import { DockerHost } from "../../components/docker-host.js";
 import { DynamoDbLocal } from "../../components/dynamodb-local.js";
+import { FargateService, type FargateServiceArgs, VERIFY_ROLLOUT } from "../../components/fargate-service.js";
 import { ROOT, runDeclarations } from "../helpers/pulumi.js";
 
 const declare = (build: () => Record<string, pulumi.Input<unknown>>) =>
@@ -23,8 +28,10 @@ describe("DockerHost", () => {
     access: { mode: "ssh" as const, sshCidrs: ["198.51.100.0/28"] },
     sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA ci@runner",
     sshPrivateKeyPath: "/home/ci/.ssh/deploy",
-    tableArn: "arn:aws:dynamodb:us-east-2:123456789012:table/t",
-    repositoryArn: "arn:aws:ecr:us-east-2:123456789012:repository/r",
+    app: {
+      tableArn: "arn:aws:dynamodb:us-east-2:123456789012:table/t",
+      repositoryArn: "arn:aws:ecr:us-east-2:123456789012:repository/r",
+    },
     subnetId: "subnet-0given",
     rootVolumeGb: 40,
   };
@@ -74,6 +81,15 @@ describe("DockerHost", () => {
     ]) {
       expect(run.registrations.map((registration) => registration.name)).toContain(name);
     }
+  });
+
+  it("grants no app on a preview host's role: each preview grants itself", async () => {
+    const { app: _, ...previewHostArgs } = hostArgs;
+    const run = await declare(() => ({ host: new DockerHost("edge", previewHostArgs).instanceId }));
+    expect(run.ofType("aws:iam/rolePolicy:RolePolicy")).toEqual([]);
+    expect(run.ofType("activity:iam:RoleGrant")).toEqual([]);
+    const docker = run.named("pulumi:providers:docker", "edge-host-docker");
+    expect(docker.inputs.registryAuth).toBeUndefined();
   });
 
   it("refuses an empty allowedCidrs before creating anything", async () => {
@@ -137,28 +153,68 @@ describe("contentTag and ecrRepositoryArn", () => {
 });
 
 describe("AppContainer", () => {
-  it("binds the given address and port, limits memory, joins the network, and pulls nothing when told not to", async () => {
+  it("publishes no port, joins the network under the given alias, limits memory, and pulls nothing when told not to", async () => {
     const run = await declare(() => ({
       name: new AppContainer("api", {
         image: "sha256:abc",
+        release: "2.0.0-abc",
         appEnv: "production",
         tableName: "t",
         region: "us-east-2",
-        hostIp: "127.0.0.1",
-        hostPort: 8080,
         memoryMb: 256,
         network: "backend",
+        alias: "preview-login",
+        healthyTimeoutSeconds: 30,
       }).containerName,
     }));
     const container = run.named("docker:index/container:Container", "api-app");
     expect(container.inputs).toMatchObject({
       image: "sha256:abc",
-      ports: [{ internal: 4567, external: 8080, ip: "127.0.0.1" }],
       memory: 256,
-      networksAdvanced: [{ name: "backend", aliases: ["api"] }],
+      memorySwap: 256,
+      waitTimeout: 30,
+      labels: [{ label: "activity.release", value: "2.0.0-abc" }],
+      networksAdvanced: [{ name: "backend", aliases: ["preview-login"] }],
       envs: ["APP_ENV=production", "PORT=4567", "TABLE_NAME=t", "AWS_REGION=us-east-2"],
     });
+    expect(container.inputs.ports).toBeUndefined();
+    expect(container.options).toEqual({ deleteBeforeReplace: false, errorHooks: ["api-failed-release"] });
     expect(run.ofType("docker:index/remoteImage:RemoteImage")).toEqual([]);
+  });
+
+  it("pulls a remote image, and lets its replacement remove it from the host", async () => {
+    const run = await declare(() => ({
+      name: new AppContainer("api", {
+        image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r@sha256:abc",
+        release: "1",
+        pull: true,
+        appEnv: "test",
+        tableName: "t",
+        network: "n",
+      }).containerName,
+    }));
+    expect(run.named("docker:index/remoteImage:RemoteImage", "api-app-image-1").inputs).toEqual({
+      name: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r@sha256:abc",
+      keepLocally: false,
+    });
+  });
+
+  it("says, when a release fails, which release is still serving and where to look", () => {
+    expect(
+      failedReleaseMessage({
+        release: "0.2.0-bad",
+        container: "activity-app-1a2b3c",
+        serving: "0.1.0-good",
+        waitedSeconds: 120,
+      }),
+    ).toBe(
+      "Release 0.2.0-bad did not become healthy within 120 s, so the update failed. Release 0.1.0-good is still " +
+        "serving: nothing was switched and its container was not touched. The failed container activity-app-1a2b3c " +
+        "takes no traffic and stays for inspection (docker logs activity-app-1a2b3c) until the next `pulumi up` replaces it.",
+    );
+    expect(
+      failedReleaseMessage({ release: "0.1.0-first", container: "c", serving: undefined, waitedSeconds: 60 }),
+    ).toContain("No earlier release was serving.");
   });
 });
 
@@ -178,6 +234,7 @@ describe("DynamoDbLocal", () => {
   it("runs the given image on the given host port and name", async () => {
     const run = await declare(() => {
       const database = new DynamoDbLocal("db", {
+        network: "shared",
         image: "amazon/dynamodb-local:2.5.2",
         hostPort: 8001,
         alias: "ddb",
@@ -188,8 +245,138 @@ describe("DynamoDbLocal", () => {
     expect(run.named("docker:index/remoteImage:RemoteImage", "db-dynamodb-image").inputs.name).toBe(
       "amazon/dynamodb-local:2.5.2",
     );
-    expect(run.named("docker:index/container:Container", "db-dynamodb").inputs.ports).toEqual([
-      { internal: 8000, external: 8001, ip: "127.0.0.1" },
-    ]);
+    expect(run.named("docker:index/container:Container", "db-dynamodb").inputs).toMatchObject({
+      ports: [{ internal: 8000, external: 8001, ip: "127.0.0.1" }],
+      networksAdvanced: [{ name: "shared", aliases: ["ddb"] }],
+    });
+  });
+});
+
+const serviceArgs: FargateServiceArgs = {
+  image: "123456789012.dkr.ecr.us-east-2.amazonaws.com/r@sha256:0123",
+  repositoryArn: "arn:aws:ecr:us-east-2:123456789012:repository/r",
+  tableName: "t",
+  tableArn: "arn:aws:dynamodb:us-east-2:123456789012:table/t",
+  region: "us-east-2",
+  appEnv: "test",
+  allowedCidrs: ["192.0.2.10/32"],
+  minTasks: 3,
+  maxTasks: 9,
+  targetCpuPercent: 45,
+  cpu: 1024,
+  memory: 3072,
+  logRetentionDays: 7,
+  deletionProtection: false,
+  listenerPort: 8080,
+  network: { vpcId: "vpc-0given", subnetIds: ["subnet-0x", "subnet-0y", "subnet-0z"] },
+  assignPublicIp: false,
+};
+
+describe("FargateService", () => {
+  it("takes every option: network, size, bounds, port, retention, APP_ENV; looks up no default VPC", async () => {
+    const run = await declare(() => ({ url: new FargateService("edge", serviceArgs).url }));
+    const service = run.named("aws:ecs/service:Service", "edge-service");
+    expect(service.inputs).toMatchObject({
+      desiredCount: 3,
+      networkConfiguration: {
+        subnets: ["subnet-0x", "subnet-0y", "subnet-0z"],
+        securityGroups: ["edge-task-sg-id"],
+        assignPublicIp: false,
+      },
+    });
+    expect(run.named("aws:ecs/taskDefinition:TaskDefinition", "edge-task").inputs).toMatchObject({
+      family: "edge-api",
+      cpu: "1024",
+      memory: "3072",
+    });
+    const [container] = JSON.parse(
+      String(run.named("aws:ecs/taskDefinition:TaskDefinition", "edge-task").inputs.containerDefinitions),
+    );
+    expect(container.environment).toContainEqual({ name: "APP_ENV", value: "test" });
+    expect(run.named("aws:appautoscaling/target:Target", "edge-scaling").inputs).toMatchObject({
+      minCapacity: 3,
+      maxCapacity: 9,
+    });
+    expect(
+      run.named("aws:appautoscaling/policy:Policy", "edge-cpu-scaling").inputs
+        .targetTrackingScalingPolicyConfiguration,
+    ).toMatchObject({ targetValue: 45 });
+    expect(run.named("aws:cloudwatch/logGroup:LogGroup", "edge-logs").inputs.retentionInDays).toBe(7);
+    expect(run.named("aws:lb/loadBalancer:LoadBalancer", "edge-lb").inputs).toMatchObject({
+      enableDeletionProtection: false,
+      subnets: ["subnet-0x", "subnet-0y", "subnet-0z"],
+    });
+    expect(run.named("aws:lb/listener:Listener", "edge-http").inputs.port).toBe(8080);
+    expect(
+      run.named("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "edge-lb-in-0").inputs,
+    ).toMatchObject({
+      securityGroupId: "edge-lb-sg-id",
+      fromPort: 8080,
+      cidrIpv4: "192.0.2.10/32",
+    });
+    for (const group of run.ofType("aws:ec2/securityGroup:SecurityGroup")) {
+      expect(group.inputs.vpcId).toBe("vpc-0given");
+    }
+    expect(run.invokes).toEqual([]);
+    expect(run.outputs.url).toBe("http://edge-lb-3c4d5e6-1234567890.eu-west-1.elb.amazonaws.com:8080");
+  });
+
+  it.each([
+    [{ minTasks: 1 }, "FargateService: minTasks 1 is below 2"],
+    [{ minTasks: 4, maxTasks: 3 }, "FargateService: maxTasks 3 is below minTasks 4"],
+    [{ allowedCidrs: [] }, "FargateService: allowedCidrs must list at least one CIDR"],
+    [{ targetCpuPercent: 0 }, "FargateService: targetCpuPercent 0 must be above 0 and at most 100"],
+    [
+      { network: { vpcId: "vpc-0", subnetIds: ["subnet-0x"] } },
+      "FargateService: 1 subnet(s) given; the load balancer and the tasks need subnets in at least two availability zones",
+    ],
+  ])("refuses %o before creating anything", async (change, message) => {
+    await expect(
+      declare(() => ({ url: new FargateService("edge", { ...serviceArgs, ...change }).url })),
+    ).rejects.toThrow(message);
+  });
+});
+
+describe("FargateService's rollout check (VERIFY_ROLLOUT)", () => {
+  const NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/activity-api:8";
+  const OLD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/activity-api:7";
+
+  /** Runs the check with a stub `aws` that records its arguments and prints `primary`. */
+  function verify(primary: string) {
+    const bin = mkdtempSync(join(tmpdir(), "aws-stub-"));
+    writeFileSync(join(bin, "aws"), `#!/bin/sh\necho "$@" > "${bin}/args"\necho "${primary}"\n`, {
+      mode: 0o755,
+    });
+    const result = spawnSync("/bin/bash", ["-c", VERIFY_ROLLOUT], {
+      encoding: "utf8",
+      // stdin from /dev/null: on a socket, bash would take itself for a remote shell and read ~/.bashrc.
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        REGION: "eu-west-1",
+        CLUSTER: "activity-cluster-1",
+        SERVICE: "activity-service-1",
+        TASK_DEFINITION: NEW,
+      },
+    });
+    return { ...result, args: readFileSync(join(bin, "args"), "utf8").trim() };
+  }
+
+  it("passes when the service's primary deployment is the new task definition", () => {
+    const result = verify(NEW);
+    expect(result.status).toBe(0);
+    expect(result.args).toBe(
+      "ecs describe-services --region eu-west-1 --cluster activity-cluster-1 --services activity-service-1 " +
+        "--query services[0].deployments[?status==`PRIMARY`].taskDefinition | [0] --output text",
+    );
+  });
+
+  it("fails, naming both revisions, when the circuit breaker rolled the service back", () => {
+    const result = verify(OLD);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      `ECS rolled activity-service-1 back to ${OLD}: the rollout of ${NEW} failed; its events say why: ` +
+        "aws ecs describe-services --region eu-west-1 --cluster activity-cluster-1 --services activity-service-1\n",
+    );
   });
 });

@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import { readSettings, stackTags } from "../../components/config.js";
-import { installMocks, stackConfig, USER_VALUES } from "../helpers/pulumi.js";
+import { installMocks, PROD_USER_VALUES, stackConfig, USER_VALUES } from "../helpers/pulumi.js";
 
 /** readSettings over the real test stack's config, with `overrides` (undefined removes a key). */
 function settingsFor(overrides: Record<string, unknown>, warn?: (message: string) => void) {
@@ -14,9 +14,14 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   [
     "an unknown target",
     { "activity-api:target": "gcp" },
-    'activity-api:target "gcp" is not allowed: use local or aws',
+    'activity-api:target "gcp" is not allowed: use local, aws or ecs',
   ],
-  ["a missing target", { "activity-api:target": undefined }, "activity-api:target is required"],
+  // The engine itself refuses these before the program runs (test/helpers/engine-config.ts).
+  [
+    "a missing target",
+    { "activity-api:target": undefined },
+    "Stack 'test' is missing configuration value 'target'",
+  ],
   [
     "a bad name prefix",
     { "activity-api:namePrefix": "Activity_1" },
@@ -89,7 +94,7 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   [
     "a non-boolean",
     { "activity-api:deletionProtection": "yes" },
-    'activity-api:deletionProtection "yes" must be true or false',
+    "Stack 'test' with configuration key 'deletionProtection' must be of type 'boolean'",
   ],
   [
     "zero images kept",
@@ -98,23 +103,102 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   ],
   ["the latest tag", { "activity-api:imageTag": "latest" }, 'activity-api:imageTag "latest" is not allowed'],
   [
+    "a domain with capitals",
+    { "activity-api:domain": "API.example.com" },
+    'activity-api:domain "API.example.com" is not a domain name',
+  ],
+  [
+    "a one-label domain",
+    { "activity-api:domain": "intranet" },
+    'activity-api:domain "intranet" is not a domain name',
+  ],
+  [
+    "an unknown TLS issuer",
+    { "activity-api:domain": "api.example.com", "activity-api:tlsIssuer": "self" },
+    'activity-api:tlsIssuer "self" is not allowed: use acme (default) or internal',
+  ],
+  [
+    "ACME without saying 80 and 443 are open to the Internet",
+    { "activity-api:domain": "api.example.com" },
+    "activity-api:domain with tlsIssuer acme needs ports 80 and 443 open to the whole Internet",
+  ],
+  [
+    "ACME with 80 and 443 closed to the Internet",
+    { "activity-api:domain": "api.example.com", "activity-api:httpsCidrs": ["198.51.100.0/24"] },
+    "activity-api:httpsCidrs must contain 0.0.0.0/0 (or ::/0) for tlsIssuer acme",
+  ],
+  [
+    "a domain on the ecs target, whose load balancer serves HTTPS itself",
+    { "activity-api:target": "ecs", "activity-api:domain": "api.example.com" },
+    "activity-api:domain is for the Docker hosts' proxy (targets local and aws); on ecs the load balancer serves HTTPS with an ACM certificate: set activity-api:certificateArn",
+  ],
+  [
+    "HTTPS CIDRs without a domain",
+    { "activity-api:httpsCidrs": ["0.0.0.0/0"] },
+    "activity-api:httpsCidrs is set but activity-api:domain is not",
+  ],
+  [
+    "a bad ACME email",
+    {
+      "activity-api:domain": "api.example.com",
+      "activity-api:acmeEmail": "ops",
+      "activity-api:httpsCidrs": ["0.0.0.0/0"],
+    },
+    'activity-api:acmeEmail "ops" is not an email address',
+  ],
+  [
     "a bad base image",
     { "activity-api:baseImage": "Node 24" },
     'activity-api:baseImage "Node 24" is not an image reference',
   ],
   [
-    "a preview without expiry",
+    "a preview's metadata without its host",
     { "activity-api:previewBranch": "main" },
+    "activity-api:previewBranch is set but activity-api:previewHostStack is not: a preview runs on a preview host",
+  ],
+  [
+    "a preview without expiry",
+    { "activity-api:previewHostStack": "previews-aws", "activity-api:previewBranch": "main" },
     "activity-api:previewCreatedAt is required",
   ],
   [
     "a preview with a bad date",
     {
+      "activity-api:previewHostStack": "previews-aws",
       "activity-api:previewBranch": "main",
       "activity-api:previewCreatedAt": "yesterday",
       "activity-api:previewExpiresAt": "2026-12-01T00:00:00Z",
     },
     'activity-api:previewCreatedAt "yesterday" is not an ISO 8601 date-time',
+  ],
+  [
+    "a preview on a stack that is no preview host",
+    { "activity-api:previewHostStack": "test", "activity-api:previewBranch": "main" },
+    'activity-api:previewHostStack "test" is not a preview host: use previews-local or previews-aws',
+  ],
+  [
+    "a stack that is both a host and a preview",
+    { "activity-api:previewHost": "true", "activity-api:previewHostStack": "previews-aws" },
+    "activity-api:previewHost and activity-api:previewHostStack cannot both be set",
+  ],
+  [
+    "a preview host on a port below 1024",
+    { "activity-api:previewHost": "true", "activity-api:previewPort": 80 },
+    'activity-api:previewPort "80" must be an integer from 1024 to 65535',
+  ],
+  [
+    "a preview host with a bad domain",
+    { "activity-api:previewHost": "true", "activity-api:previewDomain": "Previews" },
+    'activity-api:previewDomain "Previews" is not a domain name',
+  ],
+  [
+    "HTTPS on a preview host",
+    {
+      "activity-api:previewHost": "true",
+      "activity-api:domain": "api.example.com",
+      "activity-api:tlsIssuer": "internal",
+    },
+    "activity-api:domain serves the app itself; previews answer at <label>.<previewDomain> over HTTP",
   ],
 ];
 
@@ -140,7 +224,28 @@ describe("readSettings", () => {
       forceDeleteImages: false,
       keepImages: 10,
       imageTag: undefined,
-      preview: undefined,
+      role: { kind: "app" },
+      https: undefined,
+      httpsCidrs: [],
+    });
+  });
+
+  it("serves a domain with Caddy's own CA to allowedCidrs, or with ACME only when the Internet may reach 80 and 443", () => {
+    expect(
+      settingsFor({ "activity-api:domain": "api.internal.example", "activity-api:tlsIssuer": "internal" }),
+    ).toMatchObject({
+      https: { domain: "api.internal.example", tlsIssuer: "internal", acmeEmail: undefined },
+      httpsCidrs: ["198.51.100.7/32", "2001:db8::/64"],
+    });
+    expect(
+      settingsFor({
+        "activity-api:domain": "api.example.com",
+        "activity-api:acmeEmail": "ops@example.com",
+        "activity-api:httpsCidrs": ["0.0.0.0/0", "::/0"],
+      }),
+    ).toMatchObject({
+      https: { domain: "api.example.com", tlsIssuer: "acme", acmeEmail: "ops@example.com" },
+      httpsCidrs: ["0.0.0.0/0", "::/0"],
     });
   });
 
@@ -162,6 +267,7 @@ describe("readSettings", () => {
 
   it("tags a preview's resources with its branch, pull request and expiry", () => {
     const settings = settingsFor({
+      "activity-api:previewHostStack": "previews-aws",
       "activity-api:previewBranch": "feature/add-login",
       "activity-api:previewPullRequest": 42,
       "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
@@ -185,6 +291,163 @@ describe("readSettings", () => {
       namePrefix: "activity",
       imageTag: undefined,
       baseImage: undefined,
+      https: undefined,
+      role: { kind: "app" },
+    });
+  });
+
+  it("reads a preview host, and a preview that needs no host settings of its own", () => {
+    const host = settingsFor({ "activity-api:previewHost": "true", "activity-api:instanceType": "t3.micro" });
+    expect(host).toMatchObject({
+      target: "aws",
+      instanceType: "t3.micro",
+      role: { kind: "previewHost", domain: undefined, port: 10080 },
+    });
+    const preview = settingsFor({
+      "activity-api:sshPublicKey": undefined,
+      "activity-api:previewHostStack": "previews-aws",
+      "activity-api:previewBranch": "feature/x",
+      "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
+      "activity-api:previewExpiresAt": "2026-11-28T10:00:00.000Z",
+      "activity-api:previewKeep": "true",
+    });
+    expect(preview).toMatchObject({
+      target: "aws",
+      role: {
+        kind: "preview",
+        hostStack: "previews-aws",
+        metadata: { branch: "feature/x", pullRequest: undefined, keep: true },
+      },
+    });
+    expect(preview).not.toHaveProperty("sshPublicKey");
+    expect(preview).not.toHaveProperty("instanceType");
+  });
+});
+
+/** readSettings over the real prod stack's config, with `overrides` (undefined removes a key). */
+function prodSettingsFor(overrides: Record<string, unknown>) {
+  const config = stackConfig("prod", { ...PROD_USER_VALUES, ...overrides });
+  return readSettings((key) => config[key], "prod");
+}
+
+const CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789";
+
+const badForEcs: Array<[string, Record<string, unknown>, string]> = [
+  ["one task", { "activity-api:minTasks": 1 }, 'activity-api:minTasks "1" must be an integer from 2 to 50'],
+  [
+    "a maximum below the minimum",
+    { "activity-api:minTasks": 3, "activity-api:maxTasks": 2 },
+    "activity-api:maxTasks 2 is below minTasks 3; raise maxTasks or lower minTasks",
+  ],
+  [
+    "a runaway maximum",
+    { "activity-api:maxTasks": 500 },
+    'activity-api:maxTasks "500" must be an integer from 2 to 50',
+  ],
+  [
+    "a task count that is not a number",
+    { "activity-api:minTasks": "two" },
+    "Stack 'prod' with configuration key 'minTasks' must be of type 'integer'",
+  ],
+  [
+    "a CPU size Fargate lacks",
+    { "activity-api:taskCpu": 300 },
+    "activity-api:taskCpu 300 is not a Fargate CPU size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384",
+  ],
+  [
+    "memory that does not fit the smallest CPU size",
+    { "activity-api:taskMemory": 4096 },
+    "activity-api:taskMemory 4096 does not fit taskCpu 256; with it Fargate allows 512, 1024 or 2048 MiB",
+  ],
+  [
+    "memory that does not fit a larger CPU size",
+    { "activity-api:taskCpu": 1024, "activity-api:taskMemory": 1024 },
+    "activity-api:taskMemory 1024 does not fit taskCpu 1024; with it Fargate allows 2048 to 8192 in steps of 1024 MiB",
+  ],
+  [
+    "a retention CloudWatch lacks",
+    { "activity-api:logRetentionDays": 10 },
+    "activity-api:logRetentionDays 10 is not a retention CloudWatch Logs offers; use one of 1, 3, 5, 7, 14, 30,",
+  ],
+  [
+    "logs kept forever (0)",
+    { "activity-api:logRetentionDays": 0 },
+    'activity-api:logRetentionDays "0" must be an integer from 1 to 3653',
+  ],
+  [
+    "a certificate ARN that is not one",
+    { "activity-api:certificateArn": "my-cert" },
+    'activity-api:certificateArn "my-cert" is not an ACM certificate ARN',
+  ],
+  [
+    "a certificate of another region",
+    { "activity-api:certificateArn": CERTIFICATE.replace("eu-west-1", "us-east-1") },
+    "activity-api:certificateArn is in us-east-1, but the load balancer is in eu-west-1; request or import the certificate in eu-west-1",
+  ],
+  [
+    "missing CIDRs",
+    { "activity-api:allowedCidrs": undefined },
+    "activity-api:allowedCidrs is required when target is ecs",
+  ],
+  ["a missing region", { "aws:region": undefined }, "aws:region is required when target is ecs"],
+  [
+    "a name prefix too long for a load balancer's name",
+    { "activity-api:namePrefix": "activity-api-production-eu" },
+    'activity-api:namePrefix "activity-api-production-eu" is too long for target ecs: at most 21 characters',
+  ],
+];
+
+describe("readSettings for the ecs target (the prod stack)", () => {
+  it.each(badForEcs)("rejects %s with one line naming the key", (_label, overrides, message) => {
+    expect(() => prodSettingsFor(overrides)).toThrow(message);
+    try {
+      prodSettingsFor(overrides);
+    } catch (error) {
+      expect((error as Error).message).not.toContain("\n");
+    }
+  });
+
+  it("reads the prod stack as README sets it up: no SSH key, no host settings", () => {
+    const settings = prodSettingsFor({});
+    expect(settings).toEqual({
+      target: "ecs",
+      stack: "prod",
+      namePrefix: "activity",
+      imageTag: undefined,
+      baseImage: undefined,
+      https: undefined,
+      role: { kind: "app" },
+      region: "eu-west-1",
+      allowedCidrs: ["198.51.100.7/32", "2001:db8::/64"],
+      deletionProtection: true,
+      forceDeleteImages: false,
+      keepImages: 10,
+      minTasks: 2,
+      maxTasks: 4,
+      taskCpu: 256,
+      taskMemory: 512,
+      logRetentionDays: 30,
+      certificateArn: undefined,
+    });
+  });
+
+  it("accepts a larger task, wider bounds and a certificate of the stack's region", () => {
+    expect(
+      prodSettingsFor({
+        "activity-api:minTasks": 3,
+        "activity-api:maxTasks": 12,
+        "activity-api:taskCpu": 1024,
+        "activity-api:taskMemory": 3072,
+        "activity-api:logRetentionDays": 365,
+        "activity-api:certificateArn": CERTIFICATE,
+      }),
+    ).toMatchObject({
+      minTasks: 3,
+      maxTasks: 12,
+      taskCpu: 1024,
+      taskMemory: 3072,
+      logRetentionDays: 365,
+      certificateArn: CERTIFICATE,
     });
   });
 });
@@ -196,7 +459,7 @@ describe("the program with a bad value", () => {
     pulumi.runtime.setAllConfig(
       stackConfig("test", { ...USER_VALUES, "activity-api:allowedCidrs": ["10.1.2.3/8"] }),
     );
-    const failure = import("../../index.js");
+    const failure = import("../../index.js").then((program) => program.default());
     await expect(failure).rejects.toBeInstanceOf(pulumi.RunError);
     await expect(failure).rejects.toThrow('activity-api:allowedCidrs entry "10.1.2.3/8" has host bits set');
     expect(registrations).toEqual([]);

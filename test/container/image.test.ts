@@ -2,6 +2,8 @@
  * The app image on a real Docker engine: published on host port 10001, talking to a DynamoDB-compatible
  * container over a user-defined network, healthy by its own HEALTHCHECK, non-root, and stopping cleanly.
  */
+
+import { DescribeTableCommand, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import {
   GenericContainer,
   getContainerRuntimeClient,
@@ -12,7 +14,8 @@ import {
 } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { APP_PORT, APP_UID, HOST_PORT } from "../../app/src/contract.js";
-import { SEED_ACTIVITY } from "../../app/src/db/development.js";
+import { createDocumentClient } from "../../app/src/db/client.js";
+import { ensureTable, SEED_ACTIVITY } from "../../app/src/db/development.js";
 import {
   buildAppImage,
   buildDynaliteImage,
@@ -88,21 +91,47 @@ describe("the app container", () => {
     expect(Number(output.trim())).toBe(APP_UID);
   });
 
-  it("in test mode creates nothing: /ready stays 503 for a table it was not given", async () => {
+  it("in test mode creates nothing, and opens its port only once its table exists", async () => {
     const strict = await new GenericContainer(appImage)
       .withNetwork(network)
       .withEnvironment({
         APP_ENV: "test",
         DYNAMODB_ENDPOINT: `http://dynamodb:${DYNALITE_PORT}`,
-        TABLE_NAME: "not-created",
+        TABLE_NAME: "created-later",
       })
       .withExposedPorts(APP_PORT)
-      .withWaitStrategy(Wait.forHealthCheck())
+      .withWaitStrategy(Wait.forLogMessage(/port not opened yet/))
       .start();
-    const url = `http://${strict.getHost()}:${strict.getMappedPort(APP_PORT)}`;
-    expect((await fetch(`${url}/ready`)).status).toBe(503);
-    expect((await fetch(`${url}/activity/1`)).status).toBe(503);
-    await strict.stop();
+    try {
+      const url = `http://${strict.getHost()}:${strict.getMappedPort(APP_PORT)}`;
+      await expect(fetch(`${url}/health`)).rejects.toThrow();
+      const database = createDocumentClient(
+        {
+          dynamodbEndpoint: `http://${dynamo.getHost()}:${dynamo.getMappedPort(DYNALITE_PORT)}`,
+          region: "us-east-1",
+        },
+        {},
+      );
+      await expect(
+        database.send(new DescribeTableCommand({ TableName: "created-later" })),
+      ).rejects.toBeInstanceOf(ResourceNotFoundException);
+      await ensureTable(database, "created-later");
+      // The app retries within 5 s of the table's creation.
+      const deadline = Date.now() + 15_000;
+      let ready: number | undefined;
+      while (ready !== 200 && Date.now() < deadline) {
+        ready = await fetch(`${url}/ready`).then(
+          (response) => response.status,
+          () => undefined,
+        );
+        if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(ready).toBe(200);
+      expect((await fetch(`${url}/activity/1`)).status).toBe(404);
+      database.destroy();
+    } finally {
+      await strict.stop();
+    }
   });
 
   it("exits 0 promptly on docker stop", async () => {

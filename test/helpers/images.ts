@@ -1,7 +1,8 @@
 /**
  * The images container suites run, built through the Docker engine's BuildKit with testcontainers: the app
- * from app/Dockerfile, and a dynalite image standing in for amazon/dynamodb-local. BASE_IMAGE (for example
- * local/node:24-bookworm-slim from scripts/base-image.sh) replaces the official base where it cannot be pulled.
+ * from app/Dockerfile, and the dynalite image standing in for amazon/dynamodb-local. BASE_IMAGE, when set,
+ * replaces the Dockerfiles' base image (a registry mirror, say); offline, scripts/offline-images.sh provides
+ * the official one's stand-in under its own name.
  */
 import { GenericContainer, type StartedNetwork, type StartedTestContainer, Wait } from "testcontainers";
 
@@ -50,6 +51,6 @@ export function startDynaliteContainer(
   if (dataVolume === undefined) return container.start();
   return container
     .withBindMounts([{ source: dataVolume, target: DYNALITE_DATA_DIR }])
-    .withCommand(["--path", DYNALITE_DATA_DIR])
+    .withCommand(["-jar", "DynamoDBLocal.jar", "-sharedDb", "-dbPath", DYNALITE_DATA_DIR])
     .start();
 }

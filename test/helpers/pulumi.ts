@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { parse } from "yaml";
+import { applyProjectConfig, parseProject } from "./engine-config.js";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const PROJECT = "activity-api";
@@ -20,12 +21,38 @@ export const USER_VALUES: Record<string, unknown> = {
   "activity-api:allowedCidrs": ["198.51.100.7/32", "2001:db8::/64"],
 };
 
+/** The resource options a registration carried that tests assert on. */
+export interface RegistrationOptions {
+  /** undefined: not said, so the provider's default applies. */
+  deleteBeforeReplace: boolean | undefined;
+  /** Names of the error hooks bound to the resource. */
+  errorHooks: string[];
+}
+/** The values README's "Scale out" tells a user to set before the first `pulumi up --stack prod`: no SSH key. */
+export const PROD_USER_VALUES: Record<string, unknown> = {
+  "activity-api:allowedCidrs": USER_VALUES["activity-api:allowedCidrs"],
+};
+
 export interface Registration {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
   provider: string | undefined;
   custom: boolean;
+  options: RegistrationOptions;
+}
+
+/** The parts of the SDK's mock monitor that installMocks extends (runtime/mocks.js MockMonitor). */
+interface MockMonitor {
+  registerResource(request: RegisterResourceRequest, callback: unknown): void;
+  registerErrorHook?(request: unknown, callback: (error: null, response: object) => void): void;
+}
+interface RegisterResourceRequest {
+  getType(): string;
+  getName(): string;
+  getDeletebeforereplace(): boolean;
+  getDeletebeforereplacedefined(): boolean;
+  getHooks(): { getOnErrorList(): string[] } | undefined;
 }
 
 /** Resolves an output (or plain value) to its value; undefined when it is unknown. */
@@ -37,8 +64,16 @@ function digest(text: string): string {
   return `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
 
+/** Other stacks' outputs, by the name a StackReference gives (`organization/activity-api/<stack>`). */
+export type StackOutputs = Record<string, Record<string, unknown>>;
+
 /** Outputs a real provider would compute, for the resources this program reads outputs of. */
-function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function computedState(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  stacks: StackOutputs,
+): Record<string, unknown> {
   switch (type) {
     case "aws:dynamodb/table:Table":
       return { name: `${name}-4f2a9c1`, arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}-4f2a9c1` };
@@ -64,6 +99,29 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { name: `${name}-5e6f7a8`, arn: `arn:aws:iam::${ACCOUNT}:role/${name}-5e6f7a8` };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: `${name}-9a8b7c6` };
+    case "pulumi:pulumi:StackReference":
+      // A stack not in `stacks` has no outputs yet, as on its first update.
+      return { outputs: stacks[String(inputs.name)] ?? {}, secretOutputNames: [] };
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return {
+        arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:loadbalancer/app/${name}-3c4d5e6/50dc6c495c0c9188`,
+        dnsName: `${name}-3c4d5e6-1234567890.${REGION}.elb.amazonaws.com`,
+      };
+    case "aws:lb/targetGroup:TargetGroup":
+      return {
+        arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/${name}-6f7a8b9/73e2d6bc24d8a067`,
+      };
+    case "aws:ecs/cluster:Cluster":
+      return { name: `${name}-2b3c4d5`, arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${name}-2b3c4d5` };
+    case "aws:ecs/service:Service":
+      return { name: `${name}-7e8f9a0` };
+    case "aws:ecs/taskDefinition:TaskDefinition":
+      return { arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${inputs.family}:1` };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return {
+        name: `${name}-0d1e2f3`,
+        arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${name}-0d1e2f3`,
+      };
     default:
       return {};
   }
@@ -99,9 +157,11 @@ export interface Invoke {
 /** Installs the mocks for `stack`; every registration and invoke is appended to the lists returned. */
 export async function installMocks(
   stack: string,
+  stacks: StackOutputs = {},
 ): Promise<{ registrations: Registration[]; invokes: Invoke[] }> {
   const registrations: Registration[] = [];
   const invokes: Invoke[] = [];
+  const requested = new Map<string, RegistrationOptions>();
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
@@ -111,10 +171,14 @@ export async function installMocks(
           inputs: args.inputs,
           provider: args.provider,
           custom: args.custom ?? true,
+          options: requested.get(`${args.type}::${args.name}`) ?? {
+            deleteBeforeReplace: undefined,
+            errorHooks: [],
+          },
         });
         return {
           id: `${args.name}-id`,
-          state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) },
+          state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs, stacks) },
         };
       },
       call: (args) => {
@@ -125,7 +189,22 @@ export async function installMocks(
     PROJECT,
     stack,
     false,
+    // The organization a DIY backend reports, as in the program's self-reference organization/<project>/<stack>.
+    "organization",
   );
+  // The SDK's mock monitor neither passes resource options to newResource nor accepts error hooks.
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) => {
+    requested.set(`${request.getType()}::${request.getName()}`, {
+      deleteBeforeReplace: request.getDeletebeforereplacedefined()
+        ? request.getDeletebeforereplace()
+        : undefined,
+      errorHooks: request.getHooks()?.getOnErrorList() ?? [],
+    });
+    register(request, callback);
+  };
+  monitor.registerErrorHook = (_request, callback) => callback(null, {});
   return { registrations, invokes };
 }
 
@@ -134,28 +213,25 @@ function configValue(value: unknown): string {
 }
 
 /**
- * The configuration the CLI would give the program: Pulumi.yaml's defaults, then Pulumi.<stack>.yaml (when
- * it exists), then `overrides`; a value of undefined removes a key.
+ * The configuration the CLI would give the program: Pulumi.<stack>.yaml (when it exists) with `overrides` on
+ * top (a value of undefined removes a key), checked and completed with Pulumi.yaml's defaults by the engine's
+ * own rules, so that a configuration the engine would refuse fails here too, with the engine's message.
  */
 export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
-  const project = parse(readFileSync(`${ROOT}/Pulumi.yaml`, "utf8")) as {
-    config: Record<string, { default?: unknown }>;
-  };
-  const config: Record<string, string> = {};
-  for (const [name, schema] of Object.entries(project.config)) {
-    if (schema.default !== undefined) config[`${PROJECT}:${name}`] = configValue(schema.default);
-  }
+  const project = parseProject(readFileSync(`${ROOT}/Pulumi.yaml`, "utf8"));
   let stackFile: { config?: Record<string, unknown> } = {};
   try {
     stackFile = parse(readFileSync(`${ROOT}/Pulumi.${stack}.yaml`, "utf8")) ?? {};
   } catch {
     // A preview stack has no file of its own: npm run preview sets its config through the Automation API.
   }
-  for (const [key, value] of Object.entries({ ...stackFile.config, ...overrides })) {
-    if (value === undefined) delete config[key];
-    else config[key] = configValue(value);
+  const values: Record<string, unknown> = { ...stackFile.config };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete values[key];
+    else values[key] = value;
   }
-  return config;
+  const merged = applyProjectConfig(project, stack, values);
+  return Object.fromEntries(Object.entries(merged).map(([key, value]) => [key, configValue(value)]));
 }
 
 /** Waits until no new registration arrives for a few event-loop turns (outputs resolve asynchronously). */
@@ -184,8 +260,9 @@ export async function runDeclarations(
   stack: string,
   config: Record<string, string>,
   declare: () => Promise<Record<string, pulumi.Input<unknown>>>,
+  stacks: StackOutputs = {},
 ): Promise<ProgramRun> {
-  const { registrations, invokes } = await installMocks(stack);
+  const { registrations, invokes } = await installMocks(stack, stacks);
   pulumi.runtime.setAllConfig(config);
   const declared = await declare();
   const outputs: Record<string, unknown> = {};
@@ -206,11 +283,17 @@ export async function runDeclarations(
 }
 
 /** Runs index.ts for `stack` with its real config (plus `overrides`) under mocks; resolves once it settles. */
-export function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+export function runProgram(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+  stacks: StackOutputs = {},
+): Promise<ProgramRun> {
   vi.resetModules();
   return runDeclarations(
     stack,
     stackConfig(stack, overrides),
-    async () => (await import("../../index.js")) as Record<string, pulumi.Input<unknown>>,
+    // As the Node.js language host runs a program whose module exports a default function: its result.
+    async () => (await import("../../index.js")).default(),
+    stacks,
   );
 }

@@ -3,17 +3,11 @@
  * @pulumi/policy's server gives a policy: the props behind its unknown-checking proxy, the type token the
  * engine sends, and isType/asType/notApplicable as the server implements them.
  */
-import {
-  type PolicyResource,
-  type ResourceValidationArgs,
-  type ResourceValidationPolicy,
-  type StackValidationPolicy,
-  unknownCheckingProxy,
-} from "@pulumi/policy";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc.js";
 import { describe, expect, it } from "vitest";
 import { HOST_PORT } from "../../app/src/contract.js";
-import { appDataPolicy, imagePullPolicy, ingressRules } from "../../components/docker-host.js";
+import { ingressRules } from "../../components/docker-host.js";
+import { appDataPolicy, imagePullPolicy } from "../../components/iam.js";
 import {
   APP_HOST_PORT,
   dynamodbOnDemand,
@@ -26,10 +20,12 @@ import {
   iamLeastPrivilege,
   noPublicAllPorts,
   noPublicAppPort,
+  noPublicPortsButWeb,
   noPublicSsh,
   policies,
   requiredTags,
 } from "../../policy/policies.js";
+import { check, checkStack, stackResource } from "../helpers/policy.js";
 
 /** The engine's value for "unknown during preview"; the props proxy throws when a policy reads it. */
 const UNKNOWN = unknownValue;
@@ -46,107 +42,6 @@ const TYPES = {
   lifecyclePolicy: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
   table: "aws:dynamodb/table:Table",
 } as const;
-
-/** What the server's notApplicable throws; a validation of another resource type calls it. */
-class NotApplicable extends Error {}
-
-const OPTIONS = {
-  protect: false,
-  ignoreChanges: [],
-  aliases: [],
-  customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-  additionalSecretOutputs: [],
-};
-
-const urnOf = (type: string, name: string) => `urn:pulumi:test::activity-api::${type}::${name}`;
-
-/** The server's isTypeOf: SDK-generated resource classes carry their type token. */
-const isTypeOf = (type: string, resourceClass: unknown) =>
-  (resourceClass as { __pulumiType?: unknown }).__pulumiType === type;
-
-function resourceArgs(type: string, props: Record<string, unknown>): ResourceValidationArgs {
-  const proxied = unknownCheckingProxy(props);
-  return {
-    type,
-    props: proxied,
-    urn: urnOf(type, "example"),
-    name: "example",
-    opts: OPTIONS,
-    stackTags: new Map(),
-    isType: (resourceClass) => isTypeOf(type, resourceClass),
-    asType: ((resourceClass: unknown) =>
-      isTypeOf(type, resourceClass) ? proxied : undefined) as ResourceValidationArgs["asType"],
-    getConfig: <T extends object>() => ({}) as T,
-    notApplicable: (reason) => {
-      throw new NotApplicable(reason);
-    },
-  };
-}
-
-/**
- * Runs a policy's validations in order, as the server does, and returns the messages reported; undefined when
- * every validation declared itself not applicable to the type. An UnknownValueError escapes and fails the
- * test: the server would turn it into a "can't run policy during preview" diagnostic.
- */
-async function check(
-  policy: ResourceValidationPolicy,
-  type: string,
-  props: Record<string, unknown>,
-): Promise<string[] | undefined> {
-  const args = resourceArgs(type, props);
-  const messages: string[] = [];
-  let applies = false;
-  const validations = [policy.validateResource ?? []].flat();
-  for (const validation of validations) {
-    try {
-      await validation(args, (message) => messages.push(message));
-      applies = true;
-    } catch (error) {
-      if (!(error instanceof NotApplicable)) throw error;
-    }
-  }
-  return applies ? messages : undefined;
-}
-
-function stackResource(
-  type: string,
-  name: string,
-  props: Record<string, unknown>,
-  propertyDependencies: Record<string, PolicyResource[]> = {},
-): PolicyResource {
-  const proxied = unknownCheckingProxy(props);
-  return {
-    type,
-    props: proxied,
-    urn: urnOf(type, name),
-    name,
-    opts: OPTIONS,
-    dependencies: Object.values(propertyDependencies).flat(),
-    propertyDependencies,
-    isType: (resourceClass) => isTypeOf(type, resourceClass),
-    asType: ((resourceClass: unknown) =>
-      isTypeOf(type, resourceClass) ? proxied : undefined) as PolicyResource["asType"],
-  };
-}
-
-async function checkStack(
-  policy: StackValidationPolicy,
-  resources: PolicyResource[],
-): Promise<{ message: string; urn: string | undefined }[]> {
-  const violations: { message: string; urn: string | undefined }[] = [];
-  await policy.validateStack(
-    {
-      resources,
-      stackTags: new Map(),
-      getConfig: <T extends object>() => ({}) as T,
-      notApplicable: (reason) => {
-        throw new NotApplicable(reason);
-      },
-    },
-    (message, urn) => violations.push({ message, urn }),
-  );
-  return violations;
-}
 
 const tcp = (port: number, cidr: string) => ({
   protocol: "tcp",
@@ -171,6 +66,7 @@ describe("the pack", () => {
       ["no-public-ssh", "mandatory"],
       ["no-public-all-ports", "mandatory"],
       ["no-public-app-port", "advisory"],
+      ["no-public-ports-but-web", "mandatory"],
       ["ec2-instance-metadata-v2", "mandatory"],
       ["ec2-encrypted-volumes", "mandatory"],
       ["ec2-root-volume-gp3", "advisory"],
@@ -180,6 +76,14 @@ describe("the pack", () => {
       ["dynamodb-table-protection", "mandatory"],
       ["dynamodb-on-demand", "advisory"],
       ["required-tags", "mandatory"],
+      ["ecs-deployment-circuit-breaker", "mandatory"],
+      ["ecs-service-redundancy", "advisory"],
+      ["ecs-tasks-behind-load-balancer", "mandatory"],
+      ["ecs-no-registry-credentials", "mandatory"],
+      ["ecs-image-pinned", "mandatory"],
+      ["lb-target-group-readiness", "mandatory"],
+      ["lb-https-tls12", "mandatory"],
+      ["log-group-retention", "mandatory"],
     ]);
   });
 
@@ -342,6 +246,37 @@ describe("no-public-app-port (advisory): the app's host port is not open to the 
         type: "ingress",
       }),
     ).toEqual([appPort("cidrBlocks", `TCP port ${HOST_PORT}`, "0.0.0.0/0")]);
+  });
+});
+
+describe("no-public-ports-but-web: only the front proxy's ports face the whole Internet", () => {
+  it("accepts the DockerHost's rules, with a domain's 80 and 443 open to the world for its certificate", async () => {
+    const ingress = ingressRules(["0.0.0.0/0", "::/0"], HOST_PORT, { mode: "ssm" }, ["0.0.0.0/0", "::/0"]);
+    expect(ingress.map((rule) => rule.fromPort)).toEqual([HOST_PORT, HOST_PORT, 80, 443, 80, 443]);
+    expect(await check(noPublicPortsButWeb, TYPES.securityGroup, { ingress })).toEqual([]);
+  });
+
+  it("flags any other public port, and a range even when it holds a web port", async () => {
+    const props = {
+      ingress: [
+        tcp(5432, "0.0.0.0/0"),
+        { protocol: "tcp", fromPort: 80, toPort: 8080, ipv6CidrBlocks: ["::/0"] },
+        tcp(8000, "10.0.0.0/8"),
+      ],
+    };
+    expect(await check(noPublicPortsButWeb, TYPES.securityGroup, props)).toEqual([
+      expect.stringMatching(
+        /^ingress\[0\]\.cidrBlocks opens TCP port 5432 to 0\.0\.0\.0\/0; only the front proxy's/,
+      ),
+      expect.stringMatching(/^ingress\[1\]\.ipv6CidrBlocks opens TCP ports 80-8080 to ::\/0;/),
+    ]);
+  });
+
+  it("leaves port 22 and every-port rules to the policies that name them", async () => {
+    const props = {
+      ingress: [tcp(22, "0.0.0.0/0"), { protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+    };
+    expect(await check(noPublicPortsButWeb, TYPES.securityGroup, props)).toEqual([]);
   });
 });
 

@@ -1,12 +1,15 @@
-/** A preview's config is the test stack's (real file format) plus the preview overrides, never secrets. */
+/**
+ * The host's and a preview's config: on AWS the test stack's (real file format) plus the overrides, never
+ * secrets; locally only what the contract with the program names.
+ */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   CONFIG_KEYS,
   ConfigError,
-  derivePreviewConfig,
+  hostStackConfig,
   type PreviewMetadata,
-  type PreviewOverrides,
+  previewStackConfig,
   previewTags,
   readPreviewMetadata,
 } from "../../scripts/preview/config.js";
@@ -19,39 +22,102 @@ const metadata: PreviewMetadata = {
   pullRequest: undefined,
   createdAt: new Date("2030-01-01T10:00:00.000Z"),
   expiresAt: new Date("2030-01-04T10:00:00.000Z"),
+  keep: false,
 };
-const overrides: PreviewOverrides = {
-  resourcePrefix: "pv-feature-add-login-dddb1d05",
-  instanceType: "t3.micro",
-  metadata,
-};
+const resourcePrefix = "pv-feature-add-login-dddb1d05";
+const awsPreview = (yaml: string, extra: Partial<PreviewMetadata> = {}) =>
+  previewStackConfig("aws", { testStackYaml: yaml, resourcePrefix, metadata: { ...metadata, ...extra } });
 
 const plain = (value: string) => ({ value, secret: false });
 
-describe("derivePreviewConfig", () => {
-  it("copies the test stack's config and applies the preview overrides", () => {
-    const { config, skipped } = derivePreviewConfig(testStackYaml, overrides);
+describe("hostStackConfig", () => {
+  it("gives the local host only what makes it a host: the program's defaults do the rest", () => {
+    expect(
+      hostStackConfig("local", {
+        testStackYaml: undefined,
+        instanceType: "t3.small",
+        previewDomain: undefined,
+      }),
+    ).toEqual({
+      config: {
+        "activity-api:target": plain("local"),
+        "activity-api:previewHost": plain("true"),
+        "activity-api:namePrefix": plain("previews"),
+      },
+      skipped: [],
+    });
+  });
+
+  it("gives the AWS host the test stack's settings, its instance type, and a domain only when one is given", () => {
+    const { config, skipped } = hostStackConfig("aws", {
+      testStackYaml,
+      instanceType: "t3a.small",
+      previewDomain: undefined,
+    });
     expect(config).toEqual({
       "aws:region": plain("eu-west-1"),
-      "activity-api:target": plain("aws"),
       "activity-api:allowedCidrs[0]": plain("203.0.113.0/24"),
-      "activity-api:namePrefix": plain("pv-feature-add-login-dddb1d05"),
-      "activity-api:instanceType": plain("t3.micro"),
+      "activity-api:target": plain("aws"),
+      "activity-api:previewHost": plain("true"),
+      "activity-api:namePrefix": plain("previews"),
+      "activity-api:instanceType": plain("t3a.small"),
       "activity-api:deletionProtection": plain("false"),
       "activity-api:forceDeleteImages": plain("true"),
+    });
+    expect(skipped).toEqual([]);
+    const withDomain = hostStackConfig("aws", {
+      testStackYaml,
+      instanceType: "t3.small",
+      previewDomain: "p.example.com",
+    });
+    expect(withDomain.config[CONFIG_KEYS.previewDomain]).toEqual(plain("p.example.com"));
+  });
+});
+
+describe("previewStackConfig", () => {
+  it("gives a local preview its names, its host stack and its metadata, nothing else", () => {
+    expect(
+      previewStackConfig("local", {
+        testStackYaml: undefined,
+        resourcePrefix,
+        metadata: { ...metadata, pullRequest: 7, keep: true },
+      }).config,
+    ).toEqual({
+      "activity-api:target": plain("local"),
+      "activity-api:previewHostStack": plain("previews-local"),
+      "activity-api:namePrefix": plain(resourcePrefix),
+      "activity-api:previewBranch": plain("feature/Add-Login"),
+      "activity-api:previewPullRequest": plain("7"),
+      "activity-api:previewCreatedAt": plain("2030-01-01T10:00:00.000Z"),
+      "activity-api:previewExpiresAt": plain("2030-01-04T10:00:00.000Z"),
+      "activity-api:previewKeep": plain("true"),
+    });
+  });
+
+  it("gives an AWS preview the test stack's settings without the host's instance type, and the overrides", () => {
+    const { config, skipped } = awsPreview(testStackYaml);
+    expect(config).toEqual({
+      "aws:region": plain("eu-west-1"),
+      "activity-api:allowedCidrs[0]": plain("203.0.113.0/24"),
+      "activity-api:target": plain("aws"),
+      "activity-api:previewHostStack": plain("previews-aws"),
+      "activity-api:namePrefix": plain(resourcePrefix),
       "activity-api:previewBranch": plain("feature/Add-Login"),
       "activity-api:previewCreatedAt": plain("2030-01-01T10:00:00.000Z"),
       "activity-api:previewExpiresAt": plain("2030-01-04T10:00:00.000Z"),
+      "activity-api:previewKeep": plain("false"),
+      "activity-api:deletionProtection": plain("false"),
+      "activity-api:forceDeleteImages": plain("true"),
     });
     expect(skipped).toEqual([]);
   });
 
-  it("records the pull request when it is known", () => {
-    const { config } = derivePreviewConfig(testStackYaml, {
-      ...overrides,
-      metadata: { ...metadata, pullRequest: 42 },
-    });
-    expect(config[CONFIG_KEYS.previewPullRequest]).toEqual(plain("42"));
+  it("never takes a host's keys from the test stack", () => {
+    const yaml = "config:\n  activity-api:previewDomain: x.example.com\n  activity-api:previewHost: true\n";
+    const { config } = awsPreview(yaml);
+    expect(config[CONFIG_KEYS.previewDomain]).toBeUndefined();
+    expect(config[CONFIG_KEYS.previewHost]).toBeUndefined();
+    expect(config[CONFIG_KEYS.instanceType]).toBeUndefined();
   });
 
   it("never copies a secret, at the top level or nested, and names each one skipped", () => {
@@ -65,7 +131,7 @@ config:
     password:
       secure: v1:GGGGHHHHIIII:jjjjkkkkllll
 `;
-    const { config, skipped } = derivePreviewConfig(yaml, overrides);
+    const { config, skipped } = awsPreview(yaml);
     expect(skipped.map((entry) => entry.key)).toEqual(["activity-api:apiKey", "activity-api:database"]);
     expect(skipped[0]?.reason).toMatch(/secret/);
     expect(JSON.stringify(config)).not.toMatch(/v1:|apiKey|database/);
@@ -82,8 +148,7 @@ config:
   activity-api:ports: [80, 443]
   activity-api:debug: false
 `;
-    const { config } = derivePreviewConfig(yaml, overrides);
-    expect(config).toMatchObject({
+    expect(awsPreview(yaml).config).toMatchObject({
       "aws:defaultTags.tags.Environment": plain("preview"),
       'aws:defaultTags.tags["Cost Center"]': plain("4711"),
       "activity-api:ports[0]": plain("80"),
@@ -94,7 +159,7 @@ config:
 
   it("skips empty values, which a config path cannot express", () => {
     const yaml = "config:\n  activity-api:unset:\n  activity-api:none: []\n  aws:region: eu-west-1\n";
-    const { config, skipped } = derivePreviewConfig(yaml, overrides);
+    const { config, skipped } = awsPreview(yaml);
     expect(skipped).toEqual([
       { key: "activity-api:unset", reason: "empty value" },
       { key: "activity-api:none", reason: "empty value" },
@@ -103,8 +168,8 @@ config:
   });
 
   it("accepts an empty file or one without config", () => {
-    expect(Object.keys(derivePreviewConfig("", overrides).config)).toHaveLength(7);
-    expect(Object.keys(derivePreviewConfig("encryptionsalt: v1:abc\n", overrides).config)).toHaveLength(7);
+    expect(Object.keys(awsPreview("").config)).toHaveLength(9);
+    expect(Object.keys(awsPreview("encryptionsalt: v1:abc\n").config)).toHaveLength(9);
   });
 
   it.each([
@@ -114,26 +179,34 @@ config:
     ["config:\n  region: eu-west-1\n", /config key "region" .* namespace:name/],
     ["config:\n  activity-api:a.b: 1\n", /config key "activity-api:a.b"/],
   ])("explains why %j cannot be used", (yaml, message) => {
-    expect(() => derivePreviewConfig(yaml, overrides)).toThrow(ConfigError);
-    expect(() => derivePreviewConfig(yaml, overrides)).toThrow(message);
+    expect(() => awsPreview(yaml)).toThrow(ConfigError);
+    expect(() => awsPreview(yaml)).toThrow(message);
   });
 });
 
 describe("readPreviewMetadata", () => {
-  it("reads back what derivePreviewConfig wrote", () => {
-    const withPr = { ...metadata, pullRequest: 7 };
-    const { config } = derivePreviewConfig(testStackYaml, { ...overrides, metadata: withPr });
-    expect(readPreviewMetadata(config)).toEqual(withPr);
+  it("reads back what previewStackConfig wrote, the pin included", () => {
+    for (const target of ["aws", "local"] as const) {
+      const written = { ...metadata, pullRequest: 7, keep: true };
+      const { config } = previewStackConfig(target, { testStackYaml, resourcePrefix, metadata: written });
+      expect(readPreviewMetadata(config)).toEqual(written);
+    }
+  });
+
+  it("reads a preview without a pin (made before pins existed) as not kept", () => {
+    const { config } = awsPreview(testStackYaml);
+    const { [CONFIG_KEYS.previewKeep]: _pin, ...older } = config;
+    expect(readPreviewMetadata(older)?.keep).toBe(false);
   });
 
   it("finds none on a stack without preview keys or with unreadable dates", () => {
     expect(readPreviewMetadata({ "aws:region": plain("eu-west-1") })).toBeUndefined();
-    const { config } = derivePreviewConfig(testStackYaml, overrides);
+    const { config } = awsPreview(testStackYaml);
     expect(readPreviewMetadata({ ...config, [CONFIG_KEYS.previewExpiresAt]: plain("soon") })).toBeUndefined();
   });
 
   it("ignores a pull request number that is not one", () => {
-    const { config } = derivePreviewConfig(testStackYaml, overrides);
+    const { config } = awsPreview(testStackYaml);
     expect(
       readPreviewMetadata({ ...config, [CONFIG_KEYS.previewPullRequest]: plain("abc") })?.pullRequest,
     ).toBe(undefined);
@@ -148,6 +221,7 @@ describe("previewTags", () => {
       "preview:pull-request": "42",
       "preview:created-at": "2030-01-01T10:00:00.000Z",
       "preview:expires-at": "2030-01-04T10:00:00.000Z",
+      "preview:keep": "false",
     });
     for (const value of Object.values(tags)) {
       expect(value).toMatch(AWS_TAG.pattern);

@@ -1,13 +1,16 @@
 /**
  * An in-memory PreviewWorkspace that behaves like the Automation API where the commands depend on it: missing
- * stacks, a lock left by a killed run, pending operations, removal refused while resources remain, and config
- * that a fresh CI checkout does not have but the last update's history does.
+ * and already existing stacks, a lock left by a killed run or held by a concurrent one, pending operations,
+ * removal refused while resources remain, config that a fresh CI checkout does not have but the last update's
+ * history does, and a program that deploys as index.ts does: a host exports its connection details, a branch
+ * preview reads them (as its StackReference would) and fails without a deployed host.
  */
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import {
   type LastUpdate,
   type PendingOperation,
   type PreviewWorkspace,
+  StackExistsError,
   StackLockedError,
   StackMissingError,
   topLevelKey,
@@ -20,19 +23,27 @@ export interface MemoryStack {
   outputs: Record<string, unknown>;
   /** Held by an update that is running or was killed. */
   locked: boolean;
+  /** A concurrent run holding the lock until `until`; it then runs `finish` and lets go. */
+  concurrentRun: { until: Date; finish: (stack: MemoryStack) => void } | undefined;
   pending: PendingOperation[];
   /** Newest first, as `pulumi stack history` lists it. */
   history: LastUpdate[];
 }
 
+export const SAMPLE_DIGEST = `sha256:${"ab".repeat(32)}`;
+
 export class MemoryWorkspace implements PreviewWorkspace {
   readonly stacks = new Map<string, MemoryStack>();
   /** Every mutating call, as "method stack", so tests can assert that nothing happened. */
   readonly calls: string[] = [];
+  /** The tables local previews' apps made in the local host's DynamoDB Local. */
+  readonly localTables = new Set<string>();
   /** False behaves like a DIY backend, which refuses stack tags. */
   tagsSupported = true;
   /** Set to keep the stack locked after a cancel, as a run that is really alive would re-take it. */
   relockAfterCancel = false;
+  /** Errors the next `up` of a stack throws, once. */
+  readonly failNextUp = new Map<string, Error>();
 
   constructor(private readonly now: () => Date) {}
 
@@ -44,6 +55,7 @@ export class MemoryWorkspace implements PreviewWorkspace {
       resourceCount: 0,
       outputs: {},
       locked: false,
+      concurrentRun: undefined,
       pending: [],
       history: [],
       ...stack,
@@ -67,13 +79,32 @@ export class MemoryWorkspace implements PreviewWorkspace {
     });
   }
 
+  /**
+   * Another run holds the stack (creating it if need be) until `until`, then finishes: by default as a
+   * successful `up` with `config`, or as `finish` says.
+   */
+  holdByConcurrentRun(
+    stackName: string,
+    until: Date,
+    options: { config?: ConfigMap; finish?: (stack: MemoryStack) => void } = {},
+  ): MemoryStack {
+    const stack = this.stacks.get(stackName) ?? this.seed(stackName);
+    if (options.config) stack.config = { ...options.config };
+    stack.locked = true;
+    stack.concurrentRun = {
+      until,
+      finish: options.finish ?? ((held) => this.deploy(held)),
+    };
+    return stack;
+  }
+
   async listStacks(): Promise<string[]> {
     return [...this.stacks.keys()];
   }
 
   async createStack(stackName: string): Promise<void> {
     this.calls.push(`createStack ${stackName}`);
-    if (this.stacks.has(stackName)) throw new Error(`stack '${stackName}' already exists`);
+    if (this.stacks.has(stackName)) throw new StackExistsError(stackName);
     this.seed(stackName);
   }
 
@@ -99,6 +130,7 @@ export class MemoryWorkspace implements PreviewWorkspace {
     return this.get(stackName).history[0];
   }
 
+  /** Like `pulumi stack output`, readable while another run holds the lock. */
   async outputs(stackName: string): Promise<Record<string, unknown>> {
     return { ...this.get(stackName).outputs };
   }
@@ -106,16 +138,13 @@ export class MemoryWorkspace implements PreviewWorkspace {
   async up(stackName: string, onOutput: (chunk: string) => void): Promise<Record<string, unknown>> {
     this.calls.push(`up ${stackName}`);
     const stack = this.unlocked(stackName);
+    const failure = this.failNextUp.get(stackName);
+    if (failure) {
+      this.failNextUp.delete(stackName);
+      throw failure;
+    }
     onOutput(`Updating (${stackName})\n`);
-    const prefix = stack.config["activity-api:namePrefix"]?.value ?? "none";
-    stack.resourceCount = 12;
-    stack.outputs = {
-      apiUrl: "http://198.51.100.7:10001",
-      imageRef: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${prefix}-api@sha256:${"ab".repeat(32)}`,
-      tableName: `${prefix}-activities`,
-      hostId: "i-0123456789abcdef0",
-    };
-    this.record(stack, "update");
+    this.deploy(stack);
     return { ...stack.outputs };
   }
 
@@ -144,6 +173,10 @@ export class MemoryWorkspace implements PreviewWorkspace {
     const stack = this.unlocked(stackName);
     if (stack.pending.length > 0) throw new Error(`${stackName} has pending operations`);
     onOutput(`Destroying (${stackName})\n`);
+    // A local host takes its DynamoDB Local, and every table in it, along.
+    if (this.setting(stack, "previewHost") === "true" && this.setting(stack, "target") === "local") {
+      this.localTables.clear();
+    }
     stack.resourceCount = 0;
     stack.outputs = {};
     this.record(stack, "destroy");
@@ -160,9 +193,63 @@ export class MemoryWorkspace implements PreviewWorkspace {
     this.stacks.delete(stackName);
   }
 
+  /** What the program would deploy with the stack's config. */
+  private deploy(stack: MemoryStack): void {
+    const target = this.setting(stack, "target");
+    if (this.setting(stack, "previewHost") === "true") {
+      stack.resourceCount = 6;
+      stack.outputs =
+        target === "local"
+          ? {
+              previewDomain: "localhost",
+              previewPort: 10080,
+              networkName: "previews-local",
+              dynamodbHostEndpoint: "http://127.0.0.1:8001",
+            }
+          : {
+              previewDomain: this.setting(stack, "previewDomain") ?? "198.51.100.7.sslip.io",
+              previewPort: 10080,
+              networkName: "previews",
+              region: stack.config["aws:region"]?.value,
+              instanceType: this.setting(stack, "instanceType"),
+              publicIp: "198.51.100.7",
+            };
+    } else {
+      const hostStack = this.setting(stack, "previewHostStack");
+      const host = hostStack === undefined ? undefined : this.stacks.get(hostStack);
+      const domain = host?.outputs.previewDomain;
+      if (typeof domain !== "string") {
+        throw new Error(`unknown stack reference ${hostStack}, or it has no output previewDomain`);
+      }
+      const prefix = this.setting(stack, "namePrefix") ?? "none";
+      const registry =
+        target === "local" ? "activity-local-image" : "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+      stack.resourceCount = target === "local" ? 3 : 6;
+      stack.outputs = {
+        apiUrl: `http://${prefix}.${domain}:${String(host?.outputs.previewPort)}`,
+        imageRef: `${registry}/${prefix}-api@${SAMPLE_DIGEST}`,
+        release: "0.1.0-9e3e49c03609",
+        tableName: `${prefix}-activities`,
+      };
+      if (target === "local") this.localTables.add(`${prefix}-activities`);
+    }
+    this.record(stack, "update");
+  }
+
+  private setting(stack: MemoryStack, name: string): string | undefined {
+    return stack.config[`activity-api:${name}`]?.value;
+  }
+
+  /** A stack, after any concurrent run whose time has come has finished. */
   private get(stackName: string): MemoryStack {
     const stack = this.stacks.get(stackName);
     if (stack === undefined) throw new StackMissingError(stackName);
+    const run = stack.concurrentRun;
+    if (run !== undefined && this.now().getTime() >= run.until.getTime()) {
+      stack.concurrentRun = undefined;
+      stack.locked = false;
+      run.finish(stack);
+    }
     return stack;
   }
 

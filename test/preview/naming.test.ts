@@ -8,13 +8,16 @@ import {
   AWS_NAME_LIMITS,
   AWS_TAG,
   BranchNameError,
+  HOST_STACK_NAMES,
   isPreviewStackName,
   LONGEST_CHILD_SUFFIX,
   type PreviewNames,
   PULUMI_STACK_NAME,
   PULUMI_STACK_TAG,
   previewNames,
+  previewTargetOf,
   RESOURCE_PREFIX,
+  TARGETS,
 } from "../../scripts/preview/naming.js";
 
 /** Every way a name could break a limit, as a list of messages (empty when the names are valid). */
@@ -24,7 +27,9 @@ function limitViolations(names: PreviewNames): string[] {
   if (stackName.length > PULUMI_STACK_NAME.max || !PULUMI_STACK_NAME.pattern.test(stackName)) {
     problems.push(`stack name ${stackName}`);
   }
-  if (!isPreviewStackName(stackName)) problems.push(`stack name ${stackName} is not a preview name`);
+  if (previewTargetOf(stackName) !== names.target) {
+    problems.push(`stack name ${stackName} is not a ${names.target} preview's name`);
+  }
   try {
     validateNamePrefix(resourcePrefix); // the program's own rule for activity-api:namePrefix
   } catch {
@@ -105,7 +110,7 @@ describe("previewNames", () => {
     };
     for (const [name, expected] of Object.entries(tricky)) {
       const names = previewNames(name);
-      expect({ ...names, branch: undefined }).toEqual({ ...expected, branch: undefined });
+      expect({ ...names, branch: undefined, target: undefined }).toEqual({ ...expected, branch: undefined });
       expect(limitViolations(names)).toEqual([]);
     }
   });
@@ -149,18 +154,22 @@ describe("previewNames", () => {
     expect(() => previewNames(name)).toThrow(message);
   });
 
-  it("gives any usable text valid names, and anything else a BranchNameError", () => {
+  it("gives any usable text valid names on both targets, and anything else a BranchNameError", () => {
     fc.assert(
-      fc.property(fc.oneof(branch, fc.string({ unit: "binary-ascii", maxLength: 20 })), (name) => {
-        let names: PreviewNames;
-        try {
-          names = previewNames(name);
-        } catch (error) {
-          expect(error).toBeInstanceOf(BranchNameError);
-          return;
-        }
-        expect(limitViolations(names)).toEqual([]);
-      }),
+      fc.property(
+        fc.oneof(branch, fc.string({ unit: "binary-ascii", maxLength: 20 })),
+        fc.constantFrom(...TARGETS),
+        (name, target) => {
+          let names: PreviewNames;
+          try {
+            names = previewNames(name, target);
+          } catch (error) {
+            expect(error).toBeInstanceOf(BranchNameError);
+            return;
+          }
+          expect(limitViolations(names)).toEqual([]);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -180,12 +189,54 @@ describe("previewNames", () => {
     const usable = branch.filter((name) => !/[\p{Cc}]/u.test(name) && name.trim() !== "");
     fc.assert(
       fc.property(fc.uniqueArray(usable, { minLength: 2, maxLength: 40 }), (names) => {
-        const all = names.map(previewNames);
+        const all = names.map((name) => previewNames(name));
         expect(new Set(all.map((n) => n.stackName)).size).toBe(names.length);
         expect(new Set(all.map((n) => n.resourcePrefix)).size).toBe(names.length);
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("names a local preview apart from the same branch's AWS preview, on the same host label", () => {
+    const aws = previewNames("feature/Add-Login", "aws");
+    const local = previewNames("feature/Add-Login", "local");
+    expect(aws.stackName).toBe("preview-feature-add-login-dddb1d05d5ec");
+    expect(local.stackName).toBe("preview-local.feature-add-login-dddb1d05d5ec");
+    expect(local.resourcePrefix).toBe(aws.resourcePrefix);
+    expect(previewNames("🚀", "local").stackName).toBe("preview-local.ebbc0b2870eb");
+    const long = previewNames(`feature/${"x".repeat(292)}`, "local").stackName;
+    expect(long).toMatch(/^preview-local\.feature-x{40}-[0-9a-f]{12}$/);
+    expect(long.length).toBe(75);
+  });
+
+  it("tells each stack's target from its name alone, even for an AWS branch named local/...", () => {
+    expect(previewTargetOf(previewNames("local/x", "aws").stackName)).toBe("aws");
+    expect(previewNames("local/x", "aws").stackName).toMatch(/^preview-local-x-/);
+    expect(previewTargetOf(previewNames("x", "local").stackName)).toBe("local");
+    for (const name of ["dev", "test", "preview", "previews-aws", "previews-local", "Preview-x"]) {
+      expect(previewTargetOf(name)).toBeUndefined();
+    }
+  });
+
+  it("never gives an AWS preview and a local one the same stack, whatever the branches", () => {
+    const usable = branch.filter((name) => !/[\p{Cc}]/u.test(name) && name.trim() !== "");
+    fc.assert(
+      fc.property(usable, usable, (awsBranch, localBranch) => {
+        const aws = previewNames(awsBranch, "aws").stackName;
+        const local = previewNames(localBranch, "local").stackName;
+        expect(aws).not.toBe(local);
+        expect([previewTargetOf(aws), previewTargetOf(local)]).toEqual(["aws", "local"]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("names the hosts' stacks so that nothing handling previews can take one for a preview", () => {
+    expect(HOST_STACK_NAMES).toEqual({ local: "previews-local", aws: "previews-aws" });
+    for (const host of Object.values(HOST_STACK_NAMES)) {
+      expect(isPreviewStackName(host)).toBe(false);
+      expect(host).toMatch(PULUMI_STACK_NAME.pattern);
+    }
   });
 
   it("recognises exactly the stacks whose name starts with preview-", () => {
@@ -198,6 +249,8 @@ describe("previewNames", () => {
       "xpreview-y",
       " preview-x",
       "pv-x",
+      "previews-aws",
+      "previews-local",
     ]) {
       expect(isPreviewStackName(name)).toBe(false);
     }

@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PreviewMetadata } from "../../scripts/preview/config.js";
-import { isPreviewStackName, previewNames } from "../../scripts/preview/naming.js";
+import { previewNames, previewTargetOf } from "../../scripts/preview/naming.js";
 import {
   CostGuardError,
   checkCostGuard,
@@ -22,6 +22,7 @@ function metadata(branchLabel: string, createdHoursAgo: number, expiresInHours: 
     pullRequest: undefined,
     createdAt: hoursAgo(createdHoursAgo),
     expiresAt: hoursAgo(-expiresInHours),
+    keep: false,
   };
 }
 
@@ -49,6 +50,10 @@ describe("planPrune", () => {
     { stackName: "preview", metadata: expired },
     { stackName: "Preview-x", metadata: expired },
     { stackName: "xpreview-y", metadata: expired },
+    // The hosts, and the other target's previews.
+    { stackName: "previews-aws", metadata: expired },
+    { stackName: "previews-local", metadata: expired },
+    { stackName: previewNames("feature/expired", "local").stackName, metadata: expired },
     preview("feature/expired", 80, -8),
     preview("feature/alive", 10, 62),
     preview("feature/deleted", 5, 67),
@@ -58,7 +63,7 @@ describe("planPrune", () => {
   const liveBranches = ["main", "feature/expired", "feature/alive", "feature/no-metadata"];
 
   it("destroys expired previews and those of deleted branches, oldest first, with every reason", () => {
-    const plan = planPrune(stacks, now, liveBranches);
+    const plan = planPrune(stacks, now, liveBranches, "aws");
     expect(plan.destroy.map(({ stack, reasons }) => [stack.metadata?.branchLabel, reasons])).toEqual([
       ["feature/expired-and-deleted", ["expired", "branch deleted"]],
       ["feature/expired", ["expired"]],
@@ -72,13 +77,45 @@ describe("planPrune", () => {
   });
 
   it("never plans to destroy a stack that is not a preview", () => {
-    const plan = planPrune(stacks, now, liveBranches);
-    expect(plan.protected).toEqual(["dev", "test", "preview", "Preview-x", "xpreview-y"]);
-    expect(plan.destroy.every(({ stack }) => isPreviewStackName(stack.stackName))).toBe(true);
+    const plan = planPrune(stacks, now, liveBranches, "aws");
+    expect(plan.protected).toEqual([
+      "dev",
+      "test",
+      "preview",
+      "Preview-x",
+      "xpreview-y",
+      "previews-aws",
+      "previews-local",
+      previewNames("feature/expired", "local").stackName,
+    ]);
+    expect(plan.destroy.every(({ stack }) => previewTargetOf(stack.stackName) === "aws")).toBe(true);
+  });
+
+  it("keeps a pinned preview whatever applies to it, and says what would otherwise have applied", () => {
+    const pinned = preview("feature/pinned", 100, -28);
+    const kept = { ...pinned, metadata: pinned.metadata && { ...pinned.metadata, keep: true } };
+    const plan = planPrune([kept], now, ["main"], "aws");
+    expect(plan.destroy).toEqual([]);
+    expect(plan.keep).toEqual([
+      {
+        stack: kept,
+        why: "pinned with up --keep (otherwise: expired, branch deleted); up --no-keep unpins it",
+      },
+    ]);
+  });
+
+  it("plans the local target's previews by their local names", () => {
+    const local = {
+      ...preview("feature/x", 10, 62),
+      stackName: previewNames("feature/x", "local").stackName,
+    };
+    expect(planPrune([local], now, ["feature/x"], "local").keep).toHaveLength(1);
+    expect(planPrune([local], now, ["main"], "local").destroy).toHaveLength(1);
+    expect(planPrune([local], now, ["main"], "aws").protected).toEqual([local.stackName]);
   });
 
   it("judges by expiry alone without a list of live branches", () => {
-    const plan = planPrune(stacks, now, undefined);
+    const plan = planPrune(stacks, now, undefined, "aws");
     expect(plan.destroy.map(({ stack }) => stack.metadata?.branchLabel)).toEqual([
       "feature/expired-and-deleted",
       "feature/expired",
@@ -87,7 +124,7 @@ describe("planPrune", () => {
 
   it("counts a preview as expired from the very moment of its expiry", () => {
     const atExpiry = { stackName: "preview-edge", metadata: { ...metadata("edge", 72, 0), expiresAt: now } };
-    expect(planPrune([atExpiry], now, undefined).destroy).toHaveLength(1);
+    expect(planPrune([atExpiry], now, undefined, "aws").destroy).toHaveLength(1);
   });
 
   it("partitions any set of stacks and destroys only previews", () => {
@@ -95,7 +132,16 @@ describe("planPrune", () => {
       stackName: fc.oneof(
         fc.string({ maxLength: 20 }),
         fc.string({ maxLength: 20 }).map((rest) => `preview-${rest}`),
-        fc.constantFrom("dev", "test", "preview", "Preview-x", "xpreview-y"),
+        fc.string({ maxLength: 20 }).map((rest) => `preview-local.${rest}`),
+        fc.constantFrom(
+          "dev",
+          "test",
+          "preview",
+          "Preview-x",
+          "xpreview-y",
+          "previews-aws",
+          "previews-local",
+        ),
       ),
       metadata: fc.option(
         fc.record({
@@ -103,6 +149,7 @@ describe("planPrune", () => {
           pullRequest: fc.constant(undefined),
           createdAt: fc.date({ noInvalidDate: true }),
           expiresAt: fc.date({ noInvalidDate: true }),
+          keep: fc.boolean(),
         }),
         { nil: undefined },
       ),
@@ -112,10 +159,10 @@ describe("planPrune", () => {
     });
     fc.assert(
       fc.property(fc.array(record, { maxLength: 15 }), branches, (records, live) => {
-        const plan = planPrune(records, now, live);
+        const plan = planPrune(records, now, live, "aws");
         expect(plan.destroy.length + plan.keep.length + plan.protected.length).toBe(records.length);
-        for (const { stack } of plan.destroy) expect(isPreviewStackName(stack.stackName)).toBe(true);
-        for (const name of plan.protected) expect(isPreviewStackName(name)).toBe(false);
+        for (const { stack } of plan.destroy) expect(previewTargetOf(stack.stackName)).toBe("aws");
+        for (const name of plan.protected) expect(previewTargetOf(name)).not.toBe("aws");
       }),
       { numRuns: 500 },
     );
@@ -140,7 +187,7 @@ describe("checkCostGuard", () => {
     expect(() => checkCostGuard(target, five, 5)).toThrow(CostGuardError);
     expect(() => checkCostGuard(target, five, 5)).toThrow(
       new RegExp(
-        `5 previews are live and the maximum is 5, so ${target} was not created\\. ` +
+        `5 aws previews are live and the maximum is 5, so ${target} was not created\\. ` +
           `Oldest: ${previewNames("a").stackName} \\(branch a, created .*\\), ` +
           `${previewNames("b").stackName} \\(branch b, .*\\), ${previewNames("c").stackName} \\(branch c, .*\\)\\. ` +
           "Destroy one",
@@ -159,6 +206,19 @@ describe("checkCostGuard", () => {
     expect(() => checkCostGuard(five[0]?.stackName ?? "", five, 3)).not.toThrow();
   });
 
+  it("counts only the previews of the new preview's target", () => {
+    const local = five.map((stack) => ({
+      ...stack,
+      stackName: stack.stackName.replace(/^preview-/, "preview-local."),
+    }));
+    expect(() =>
+      checkCostGuard(previewNames("new").stackName, [...local, ...five.slice(0, 4)], 5),
+    ).not.toThrow();
+    expect(() => checkCostGuard(previewNames("new", "local").stackName, local, 5)).toThrow(
+      /^5 local previews are live and the maximum is 5/,
+    );
+  });
+
   it("counts only previews", () => {
     const others = ["dev", "test", "preview", "Preview-x"].map((stackName) => ({
       stackName,
@@ -168,7 +228,9 @@ describe("checkCostGuard", () => {
   });
 
   it("refuses every new preview with a maximum of 0", () => {
-    expect(() => checkCostGuard("preview-new", [], 0)).toThrow(/0 previews are live and the maximum is 0/);
+    expect(() => checkCostGuard("preview-new", [], 0)).toThrow(
+      /0 aws previews are live and the maximum is 0/,
+    );
   });
 });
 

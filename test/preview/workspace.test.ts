@@ -1,7 +1,8 @@
 /**
  * The thin Automation API adapter, run against a stand-in `pulumi` executable that records its arguments and
  * answers with the JSON the real CLI prints (shapes from pulumi/pulumi's `stack history`, `stack export` and
- * `config --json`, not from a real CLI run: none can run here).
+ * `config --json`; the lock and already-exists errors as Pulumi 3.274.1 prints them on a file backend, against
+ * which the adapter was also run by hand, preview-local.* stack names included).
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,23 +11,30 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   openAutomationWorkspace,
   type PreviewWorkspace,
+  PulumiCommandError,
+  StackExistsError,
   StackLockedError,
   StackMissingError,
 } from "../../scripts/preview/workspace.js";
 
 const FAKE_PULUMI = `#!/bin/bash
 printf '%s\\n' "$*" >> "$FAKE_PULUMI_LOG"
+if [ -n "\${FAKE_PULUMI_NO_BACKEND:-}" ] && [ "$1 $2" = "stack ls" ]; then
+  echo 'error: unable to open state directory "file:///gone/.pulumi": no such file or directory' >&2; exit 255
+fi
 locked='error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with \`pulumi cancel\`.'
 case "$*" in
   version*) echo "v3.248.0" ;;
   "stack ls --json"*) echo '[{"name":"organization/activity-api/preview-x","current":false},{"name":"test","current":true}]' ;;
   "stack select --stack preview-missing"*) echo "error: no stack named 'preview-missing' found" >&2; exit 255 ;;
+  "stack init previews-aws"*) echo "error: stack 'organization/activity-api/previews-aws' already exists" >&2; exit 255 ;;
   "config --show-secrets --json"*) echo '{"activity-api:old":{"value":"1","secret":false},"aws:region":{"value":"eu-west-1","secret":false}}' ;;
   "stack history --json"*) echo '[{"kind":"update","startTime":"2030-06-01T12:00:00Z","message":"","environment":{},"config":{"activity-api:previewBranch":{"value":"feature/x","secret":false}},"result":"succeeded","endTime":"2030-06-01T12:05:00Z","version":3,"resourceChanges":{"create":12}}]' ;;
   "stack export"*) echo '{"version":3,"deployment":{"manifest":{},"resources":[],"pending_operations":[{"resource":{"urn":"urn:pulumi:preview-x::activity-api::aws:ec2/instance:Instance::host","type":"aws:ec2/instance:Instance"},"type":"creating"}]}}' ;;
   "stack output --json"*) echo '{"apiUrl":"http://198.51.100.7:10001","hostId":"i-0123"}' ;;
   "stack tag set"*) echo "error: stack tags not supported in diy mode" >&2; exit 255 ;;
   *"--stack preview-locked"*) echo "$locked" >&2; exit 255 ;;
+  "up"*"--stack preview-broken"*) printf 'Updating (preview-broken):\nDiagnostics:\n  pulumi:providers:aws (pv-aws):\n    error: Could not automatically download and install resource plugin\n' >&2; exit 255 ;;
   up*) echo "Updating (preview-x)" ;;
 esac
 exit 0
@@ -135,9 +143,35 @@ describe("the Automation API adapter", () => {
     expect(calls).toContain("stack rm --yes preview-x");
   });
 
-  it("turns the SDK's ConcurrentUpdateError and StackNotFoundError into the errors the commands act on", async () => {
+  it("turns the SDK's ConcurrentUpdateError, StackNotFoundError and StackAlreadyExistsError into the errors the commands act on", async () => {
     await expect(workspace.destroy("preview-locked", () => {})).rejects.toBeInstanceOf(StackLockedError);
+    await expect(workspace.up("preview-locked", () => {})).rejects.toBeInstanceOf(StackLockedError);
     await expect(workspace.lastUpdate("preview-missing")).rejects.toBeInstanceOf(StackMissingError);
+    // The real CLI's words when two runs create one host stack (checked on Pulumi 3.274.1, file backend).
+    await expect(workspace.createStack("previews-aws")).rejects.toBeInstanceOf(StackExistsError);
+  });
+
+  it("turns a failed command into one line, the CLI's own error, keeping the raw error as its cause", async () => {
+    const failure = await workspace.up("preview-broken", () => {}).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PulumiCommandError);
+    expect((failure as Error).message).toBe(
+      "pulumi failed on stack preview-broken: Could not automatically download and install resource plugin",
+    );
+    expect(String((failure as Error).cause)).toContain("Updating (preview-broken)");
+  });
+
+  it("turns a failure outside any one stack into one line too (a backend that cannot be opened)", async () => {
+    process.env.FAKE_PULUMI_NO_BACKEND = "1";
+    try {
+      await expect(workspace.listStacks()).rejects.toThrow(
+        new PulumiCommandError(
+          'pulumi failed listing the stacks: unable to open state directory "file:///gone/.pulumi": no such file or directory',
+          undefined,
+        ),
+      );
+    } finally {
+      delete process.env.FAKE_PULUMI_NO_BACKEND;
+    }
   });
 
   it("lets a backend's refusal of stack tags through, for the command to warn about", async () => {

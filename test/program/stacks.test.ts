@@ -5,6 +5,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { APP_PORT, APP_UID, HOST_PORT } from "../../app/src/contract.js";
 import { AL2023_AMI_PARAMETER } from "../../components/docker-host.js";
+import { policies } from "../../policy/policies.js";
+import { analyze } from "../helpers/policy.js";
 import { type ProgramRun, type Registration, runProgram, USER_VALUES } from "../helpers/pulumi.js";
 
 const isAws = (registration: Registration) =>
@@ -42,7 +44,7 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
     expect(run.registrations.length).toBeGreaterThan(0);
   });
 
-  it("runs the locally built image in development mode against DynamoDB Local on a shared network", async () => {
+  it("runs the locally built image in development mode behind the proxy, beside DynamoDB Local", async () => {
     const run = dev;
     const image = run.named("docker:index/image:Image", "activity-image");
     expect(image.inputs.skipPush).toBe(true);
@@ -61,14 +63,56 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
       TABLE_NAME: "activities",
       DYNAMODB_ENDPOINT: "http://dynamodb:8000",
     });
-    expect(app.inputs.ports).toEqual([{ internal: APP_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
+    // The proxy owns the host port; the app publishes none, so that two releases can run side by side.
+    expect(app.inputs.ports).toBeUndefined();
+    const proxy = run.named("docker:index/container:Container", "activity-proxy");
+    expect(proxy.inputs.ports).toEqual([{ internal: HOST_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
 
-    const network = run.named("docker:index/network:Network", "activity-dynamodb-net");
+    const network = run.named("docker:index/network:Network", "activity-net");
     const dynamodb = run.named("docker:index/container:Container", "activity-dynamodb");
     const networkName = `${network.name}-8b1c2d3`;
     expect(app.inputs.networksAdvanced).toEqual([{ name: networkName, aliases: ["api"] }]);
     expect(dynamodb.inputs.networksAdvanced).toEqual([{ name: networkName, aliases: ["dynamodb"] }]);
+    expect(proxy.inputs.networksAdvanced).toEqual([{ name: networkName }]);
     expect(run.outputs.apiUrl).toBe("http://localhost:10001");
+  });
+
+  it("rolls a release out create-before-delete, overriding the Docker provider's delete-first default", async () => {
+    const app = dev.named("docker:index/container:Container", "activity-app");
+    // The provider replaces containers delete-first unless told otherwise: an outage on every release.
+    expect(app.options.deleteBeforeReplace).toBe(false);
+    expect(app.options.errorHooks).toEqual(["activity-failed-release"]);
+    expect(app.inputs).toMatchObject({ wait: true, waitTimeout: 120, destroyGraceSeconds: 10 });
+    expect(app.inputs.labels).toEqual([
+      { label: "activity.release", value: expect.stringMatching(/^0\.1\.0-/) },
+    ]);
+    expect(dev.outputs.release).toBe((app.inputs.labels as Array<{ value: string }>)[0]?.value);
+    // The proxy's ports are fixed, so its own (rare) replacement must free them first.
+    expect(dev.named("docker:index/container:Container", "activity-proxy").options.deleteBeforeReplace).toBe(
+      true,
+    );
+  });
+
+  it("removes what it built: the app image is owned by a resource that deletes it on replace and destroy", async () => {
+    // The real engine showed docker.Image deleting nothing: `dev:down` left one 277 MB image per source change.
+    const run = dev;
+    const image = run.named("docker:index/image:Image", "activity-image");
+    const tag = String(image.inputs.imageName).split(":")[1];
+    // Named for its release: a revert to a tag that a failed update had just left behind must find the
+    // same owner, or two owners of one image fail each other's removal (found on the real engine).
+    const owner = run.named("docker:index/remoteImage:RemoteImage", `activity-local-image-${tag}`);
+    expect(owner.inputs).toMatchObject({ name: image.inputs.imageName, keepLocally: false });
+    expect(run.outputs.imageRef).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(run.named("docker:index/container:Container", "activity-app").inputs.image).toBe(
+      run.outputs.imageRef,
+    );
+  });
+
+  it("declares container inputs as Docker reports them back, so a refresh finds no drift", async () => {
+    // Left unset, Docker sets memory+swap to twice the memory limit and reports it: the engine then planned
+    // `memorySwap: 1024 => 0` on every `up`, and `preview --refresh --expect-no-changes` failed.
+    const app = dev.named("docker:index/container:Container", "activity-app");
+    expect(app.inputs.memorySwap).toBe(app.inputs.memory);
   });
 
   it("publishes DynamoDB Local on 127.0.0.1 only, from the pinned official image", async () => {
@@ -99,10 +143,14 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
     expect(run.outputs.tableName).toBe("activity-table-4f2a9c1");
   });
 
-  it("publishes host port 10001 to the app's port, with the deployment waiting for readiness", async () => {
+  it("publishes host port 10001 through the proxy on the host, with the deployment waiting for the app's readiness", async () => {
     const run = test;
     const app = run.named("docker:index/container:Container", "activity-app");
-    expect(app.inputs.ports).toEqual([{ internal: APP_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
+    const proxy = run.named("docker:index/container:Container", "activity-proxy");
+    expect(app.inputs.ports).toBeUndefined();
+    expect(proxy.inputs.ports).toEqual([{ internal: HOST_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
+    expect(proxy.provider).toContain("pulumi:providers:docker::activity-host-docker");
+    expect(app.options.deleteBeforeReplace).toBe(false);
     expect(app.inputs.wait).toBe(true);
     expect(app.inputs.healthcheck).toMatchObject({ tests: ["CMD", "node", "dist/healthcheck.js", "/ready"] });
     expect(run.outputs.apiUrl).toBe("http://198.51.100.20:10001");
@@ -118,11 +166,14 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
     expect(run.outputs.imageRef).toMatch(
       /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/activity-repo-7d3e0b2@sha256:[0-9a-f]{64}$/,
     );
-    const pulled = run.named("docker:index/remoteImage:RemoteImage", "activity-app-image");
-    expect(pulled.inputs.name).toBe(run.outputs.imageRef);
+    const [pulled] = run
+      .ofType("docker:index/remoteImage:RemoteImage")
+      .filter((image) => image.name.startsWith("activity-app-image-"));
+    expect(pulled?.name).toBe(`activity-app-image-${run.outputs.release}`);
+    expect(pulled?.inputs.name).toBe(run.outputs.imageRef);
     const app = run.named("docker:index/container:Container", "activity-app");
     expect(app.inputs.image).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(pulled.provider).toContain("pulumi:providers:docker::activity-host-docker");
+    expect(pulled?.provider).toContain("pulumi:providers:docker::activity-host-docker");
     expect(app.provider).toContain("pulumi:providers:docker::activity-host-docker");
   });
 
@@ -136,6 +187,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
       capabilities: { drops: ["ALL"] },
       securityOpts: ["no-new-privileges:true"],
       memory: 512,
+      memorySwap: 512,
       restart: "unless-stopped",
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
@@ -181,6 +233,33 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
       },
     ]);
     for (const rule of ingress) expect(rule.fromPort).not.toBe(22);
+  });
+
+  it("opens 80 and 443 only for a domain, and only to httpsCidrs, where the proxy then serves HTTPS", async () => {
+    const https = await runProgram("test", {
+      ...USER_VALUES,
+      "activity-api:domain": "api.example.com",
+      "activity-api:tlsIssuer": "internal",
+    });
+    const [group] = https.ofType("aws:ec2/securityGroup:SecurityGroup");
+    const ingress = (group?.inputs.ingress ?? []) as Array<Record<string, unknown>>;
+    expect(ingress.map((rule) => [rule.fromPort, rule.cidrBlocks ?? rule.ipv6CidrBlocks])).toEqual([
+      [HOST_PORT, ["198.51.100.7/32"]],
+      [HOST_PORT, ["2001:db8::/64"]],
+      [80, ["198.51.100.7/32"]],
+      [443, ["198.51.100.7/32"]],
+      [80, ["2001:db8::/64"]],
+      [443, ["2001:db8::/64"]],
+    ]);
+    const proxy = https.named("docker:index/container:Container", "activity-proxy");
+    expect((proxy.inputs.ports as Array<{ external: number }>).map((port) => port.external)).toEqual([
+      HOST_PORT,
+      80,
+      443,
+    ]);
+    expect(String((proxy.inputs.envs as string[])[0])).toContain("api.example.com {\n\ttls internal");
+    expect(https.outputs.httpsUrl).toBe("https://api.example.com");
+    expect(test.outputs.httpsUrl).toBeUndefined();
   });
 
   it("scopes the role's data access to the table and its indexes: no wildcard action, no '*' resource", async () => {
@@ -265,6 +344,11 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
       expect(resource.provider).toContain("pulumi:providers:aws::activity-aws::");
   });
 
+  it("passes the policy pack, every mandatory rule", async () => {
+    const findings = await analyze(policies, test.registrations);
+    expect(findings.filter((finding) => finding.enforcementLevel === "mandatory")).toEqual([]);
+  });
+
   it("waits for Docker on the host before the provider is used, through the same SSM-tunnelled SSH", async () => {
     const run = test;
     const ready = run.named("command:local:Command", "activity-host-ready");
@@ -285,8 +369,12 @@ describe("a change of image", () => {
     const instance = (run: ProgramRun) => run.named("aws:ec2/instance:Instance", "activity-host").inputs;
     expect(first.outputs.imageRef).not.toEqual(second.outputs.imageRef);
     expect(instance(second)).toEqual(instance(first));
-    const app = (run: ProgramRun) =>
-      run.named("docker:index/remoteImage:RemoteImage", "activity-app-image").inputs;
-    expect(app(second)).not.toEqual(app(first));
+    const pulled = (run: ProgramRun) =>
+      run
+        .ofType("docker:index/remoteImage:RemoteImage")
+        .filter((image) => image.name.startsWith("activity-app-image-"))
+        .map((image) => [image.name, image.inputs.name]);
+    expect(pulled(first)).toEqual([["activity-app-image-1.0.0", first.outputs.imageRef]]);
+    expect(pulled(second)).toEqual([["activity-app-image-1.0.1", second.outputs.imageRef]]);
   });
 });

@@ -72,6 +72,23 @@ describe("dev-stack.sh", () => {
     ]);
   });
 
+  it("always uses the empty passphrase, whose salt Pulumi.dev.yaml carries", async () => {
+    await stub(
+      "pulumi",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion, not a template
+      'echo "${PULUMI_CONFIG_PASSPHRASE-unset}|${PULUMI_CONFIG_PASSPHRASE_FILE-unset}|pulumi $1" >> "$CALLS"',
+    );
+    await stub("docker", "exit 0");
+    const result = await devStack("up", {
+      PULUMI_CONFIG_PASSPHRASE: "the-test-stack-passphrase",
+      PULUMI_CONFIG_PASSPHRASE_FILE: "/secrets/passphrase",
+    });
+    expect(result.code).toBe(0);
+    const calls = (await readFile(join(bin, "calls"), "utf8")).trim().split("\n");
+    expect(calls).toEqual(["|unset|pulumi stack", "|unset|pulumi up"]);
+    expect(await readFile(join(ROOT, "Pulumi.dev.yaml"), "utf8")).toMatch(/^encryptionsalt: v1:\S+$/m);
+  });
+
   it("keeps a backend the user chose, and destroys on down", async () => {
     await stub("pulumi", 'echo "$PULUMI_BACKEND_URL|pulumi $*" >> "$CALLS"');
     await stub("docker", "exit 0");

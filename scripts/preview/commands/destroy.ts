@@ -1,0 +1,58 @@
+/**
+ * `destroy`: destroys this branch's preview and removes its stack (locally also its table in the host's
+ * DynamoDB Local). Idempotent, and it recovers a stack that a killed run left locked.
+ */
+import { renderDestroyedComment } from "../comment.js";
+import { previewNames } from "../naming.js";
+import { writeStepOutputs } from "../output.js";
+import { destroyPreview } from "../stacks.js";
+import {
+  BRANCH_HELP,
+  BRANCH_OPTION,
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  type Command,
+  parseOptions,
+  parseTarget,
+  resolveBranch,
+} from "./common.js";
+
+const OPTIONS = { ...COMMON_OPTIONS, ...BRANCH_OPTION } as const;
+
+const HELP = `Usage: npm run preview -- destroy [options]
+
+Destroys this branch's preview on the target and removes its stack; a branch without one is success. A stack
+that a killed run left locked is unlocked once (pulumi cancel) and its pending operations cleared. Locally the
+preview's table is then deleted from the host's DynamoDB Local. The host stays (see host destroy).
+When $GITHUB_OUTPUT is set, destroy writes the step outputs stack and comment-body.
+
+Options:
+${BRANCH_HELP}
+${COMMON_HELP}`;
+
+export const destroyCommand: Command = {
+  name: "destroy",
+  summary: "destroy this branch's preview and remove its stack (success if there is none)",
+  async run(args, deps) {
+    const options = parseOptions(args, OPTIONS);
+    if (options.help) {
+      deps.out(HELP);
+      return 0;
+    }
+    const target = parseTarget(options.target);
+    const names = previewNames(await resolveBranch(options.branch, deps), target);
+    const workspace = await deps.openWorkspace();
+    const outcome = await destroyPreview(workspace, names.stackName, deps, { recoverLock: true });
+    if (outcome === "absent") {
+      deps.out(`No preview stack ${names.stackName} for branch ${names.branch}; nothing to destroy.`);
+      await writeStepOutputs(deps, { stack: names.stackName });
+    } else {
+      deps.out(`Destroyed ${names.stackName} and removed the stack.`);
+      await writeStepOutputs(deps, {
+        stack: names.stackName,
+        "comment-body": renderDestroyedComment(names.stackName, deps.now()),
+      });
+    }
+    return 0;
+  },
+};

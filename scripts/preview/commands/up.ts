@@ -1,0 +1,340 @@
+/**
+ * `up`: creates or updates this branch's preview on its target's shared host (creating the host on first
+ * use), probes its health, and prints its URL, estimated cost and expiry; in CI it also writes the PR
+ * comment's body. Every limit (previews alive, instance type, budget) is checked before anything is created.
+ */
+import { join } from "node:path";
+import { renderDeployedComment } from "../comment.js";
+import { hostStackConfig, type PreviewMetadata, previewStackConfig, previewTags } from "../config.js";
+import { checkBudget, describePreviewCost, estimateCost } from "../cost.js";
+import type { CliDeps } from "../deps.js";
+import { probeReady } from "../health.js";
+import { ensureHost, type HostState, readHost } from "../host.js";
+import { previewNames, type Target } from "../naming.js";
+import { firstLine, nonEmpty, requireOutput, writeStepOutputs } from "../output.js";
+import {
+  checkCostGuard,
+  checkInstanceType,
+  DEFAULT_ALLOWED_INSTANCE_TYPES,
+  DEFAULT_INSTANCE_TYPE,
+  DEFAULT_MAX_LIVE,
+  DEFAULT_TTL_HOURS,
+  expiryFrom,
+} from "../plan.js";
+import { inspectAll, previewsOf } from "../stacks.js";
+import { type PreviewWorkspace, StackExistsError } from "../workspace.js";
+import {
+  BRANCH_HELP,
+  BRANCH_OPTION,
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  type Command,
+  parseOptions,
+  parseTarget,
+  resolveBranch,
+  UsageError,
+} from "./common.js";
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...BRANCH_OPTION,
+  pr: { type: "string" },
+  sha: { type: "string" },
+  "ttl-hours": { type: "string" },
+  keep: { type: "boolean" },
+  "no-keep": { type: "boolean" },
+  "max-live": { type: "string" },
+  "instance-type": { type: "string" },
+  "preview-domain": { type: "string" },
+} as const;
+
+const HELP = `Usage: npm run preview -- up [options]
+
+Creates or updates this branch's preview on the target's shared preview host, creating the host on first use
+(or waiting, up to 15 minutes, while another run creates it), then probes GET /ready and prints the health,
+the estimated cost a day, the expiry and, on the last line, the URL. Every up moves the expiry to now + TTL.
+
+Options:
+${BRANCH_HELP}
+  --pr N                  pull request number; default $PR_NUMBER, else the GitHub event
+  --sha SHA               commit shown in the PR comment; default $GITHUB_SHA
+  --ttl-hours N           hours until the preview expires, counted from this up (default ${DEFAULT_TTL_HOURS})
+  --keep, --no-keep       pin the preview, so that prune leaves it, or unpin it; without either the pin
+                          stays as it is (a new preview is not pinned)
+  --max-live N            most previews of the target alive at once; default $PREVIEW_MAX_LIVE, else ${DEFAULT_MAX_LIVE}
+  --instance-type TYPE    aws: the host's EC2 instance type, when up creates the host (default ${DEFAULT_INSTANCE_TYPE});
+                          one of the comma-separated $PREVIEW_ALLOWED_INSTANCE_TYPES, else of
+                          ${DEFAULT_ALLOWED_INSTANCE_TYPES.join(",")}
+  --preview-domain NAME   aws: the domain previews are served under (<label>.NAME), when up creates the
+                          host; default $PREVIEW_DOMAIN, else <the host's public IP>.sslip.io
+${COMMON_HELP}
+
+Cost: on aws a preview is estimated at the host's cost a day split over the target's live previews, plus
+its own table and image; locally at nothing. $PREVIEW_BUDGET_PER_DAY (US dollars) caps the target's total,
+host and previews, after this up: an up that would add a preview beyond it is refused, as one beyond
+--max-live is, before anything is created. Updating an existing preview is always allowed.
+When $GITHUB_OUTPUT is set, up writes the step outputs stack, url, image and comment-body.`;
+
+export const upCommand: Command = {
+  name: "up",
+  summary: "create or update this branch's preview (and the target's host on first use), print its URL",
+  async run(args, deps) {
+    const options = parseOptions(args, OPTIONS);
+    if (options.help) {
+      deps.out(HELP);
+      return 0;
+    }
+    const target = parseTarget(options.target);
+    const names = previewNames(await resolveBranch(options.branch, deps), target);
+    const pullRequest = await resolvePullRequest(options.pr, deps);
+    const commitSha = resolveCommit(options.sha, deps);
+    const ttlHours = parseTtlHours(options["ttl-hours"]);
+    const maxLive = parseMaxLive(options["max-live"], deps.env.PREVIEW_MAX_LIVE);
+    const pin = parsePin(options.keep, options["no-keep"]);
+    const budget = parseBudget(deps.env.PREVIEW_BUDGET_PER_DAY);
+    const hostSettings = parseHostSettings(target, options["instance-type"], options["preview-domain"], deps);
+    const testStackYaml = target === "aws" ? await readTestStack(deps) : undefined;
+
+    const workspace = await deps.openWorkspace();
+    const stacks = await workspace.listStacks();
+    const now = deps.now();
+    const previews = await inspectAll(workspace, previewsOf(target, stacks));
+    const current = previews.find((preview) => preview.record.stackName === names.stackName);
+    if (current === undefined) {
+      checkCostGuard(
+        names.stackName,
+        previews.map((preview) => preview.record),
+        maxLive,
+      );
+    }
+    const host = await readHost(workspace, target, stacks);
+    warnOfIgnoredHostSettings(host, hostSettings, deps);
+    const livePreviews = previews.length + (current === undefined ? 1 : 0);
+    const cost = estimateCost(target, host.outputs?.instanceType ?? hostSettings.instanceType, livePreviews);
+    if (current === undefined) checkBudget(cost, budget, names.stackName);
+    const metadata: PreviewMetadata = {
+      branchLabel: names.branchLabel,
+      pullRequest,
+      createdAt: current?.record.metadata?.createdAt ?? now,
+      expiresAt: expiryFrom(now, ttlHours),
+      keep: pin ?? current?.record.metadata?.keep ?? false,
+    };
+    // Both configs are derived before anything exists, so that a config error also leaves nothing behind.
+    const hostConfig = hostStackConfig(target, { testStackYaml, ...hostSettings });
+    const previewConfig = previewStackConfig(target, {
+      testStackYaml,
+      resourcePrefix: names.resourcePrefix,
+      metadata,
+    });
+    for (const { key, reason } of previewConfig.skipped) {
+      deps.err(`warning: ${key} of Pulumi.test.yaml is not copied to the previews: ${reason}`);
+    }
+
+    await ensureHost(workspace, target, hostConfig.config, deps);
+    if (current === undefined) await createStack(names.stackName, workspace);
+    await workspace.setConfig(names.stackName, previewConfig.config);
+    try {
+      await workspace.setTags(names.stackName, previewTags(metadata));
+    } catch (error) {
+      deps.err(
+        `warning: stack tags not set (${firstLine(error)}); the metadata is kept in the stack's config`,
+      );
+    }
+    deps.out(
+      `${current === undefined ? "Creating" : "Updating"} ${names.stackName} for branch ${names.branch} ` +
+        `on ${host.stackName}`,
+    );
+    const outputs = await workspace.up(names.stackName, deps.progress);
+    const url = requireOutput(outputs, "apiUrl");
+    const imageRef = requireOutput(outputs, "imageRef");
+    const health = await probeReady(url, deps.httpGet, deps.sleep);
+    if (!health.ready) {
+      deps.err(`warning: ${names.stackName} is deployed, but ${health.summary}; see its container's logs`);
+    }
+    const costLine = describePreviewCost(cost);
+    deps.out(`Health:  ${health.summary}`);
+    deps.out(`Cost:    ${costLine}`);
+    deps.out(`Expires: ${describeExpiry(metadata, now)}`);
+    deps.out(`Preview of ${names.branch} is up: ${url}`);
+    await writeStepOutputs(deps, {
+      stack: names.stackName,
+      url,
+      image: imageRef,
+      "comment-body": renderDeployedComment({
+        stackName: names.stackName,
+        branchLabel: names.branchLabel,
+        url,
+        imageRef,
+        commitSha,
+        health: health.summary,
+        expiresAt: metadata.expiresAt,
+        keep: metadata.keep,
+        cost: costLine,
+      }),
+    });
+    return 0;
+  },
+};
+
+/** A concurrent run of the same branch may have created it first; it is then simply updated. */
+async function createStack(stackName: string, workspace: PreviewWorkspace): Promise<void> {
+  try {
+    await workspace.createStack(stackName);
+  } catch (error) {
+    if (!(error instanceof StackExistsError)) throw error;
+  }
+}
+
+function describeExpiry(metadata: PreviewMetadata, now: Date): string {
+  const hours = Math.round((metadata.expiresAt.getTime() - now.getTime()) / 3_600_000);
+  const at = metadata.expiresAt.toISOString();
+  return metadata.keep
+    ? `kept (pinned with --keep: prune leaves it; its TTL would end ${at})`
+    : `${at} (in ${hours}h; each up renews it, prune destroys it after)`;
+}
+
+interface HostSettings {
+  /** aws: the type up creates the host with (the default unless given). */
+  readonly instanceType: string;
+  readonly instanceTypeGiven: boolean;
+  /** aws: undefined lets the program choose. */
+  readonly previewDomain: string | undefined;
+}
+
+function parseHostSettings(
+  target: Target,
+  instanceTypeOption: string | undefined,
+  domainOption: string | undefined,
+  deps: CliDeps,
+): HostSettings {
+  if (target === "local") {
+    // A local host needs neither: it is the local engine, serving *.localhost.
+    if (instanceTypeOption !== undefined)
+      throw new UsageError("--instance-type applies to --target aws only");
+    if (domainOption !== undefined) throw new UsageError("--preview-domain applies to --target aws only");
+    return { instanceType: DEFAULT_INSTANCE_TYPE, instanceTypeGiven: false, previewDomain: undefined };
+  }
+  const instanceType = instanceTypeOption ?? DEFAULT_INSTANCE_TYPE;
+  checkInstanceType(instanceType, parseAllowedTypes(deps.env.PREVIEW_ALLOWED_INSTANCE_TYPES));
+  const [domain, source] =
+    domainOption !== undefined
+      ? [domainOption, "--preview-domain"]
+      : [nonEmpty(deps.env.PREVIEW_DOMAIN), "PREVIEW_DOMAIN"];
+  if (domain !== undefined && !DOMAIN.test(domain)) {
+    throw new UsageError(
+      `${source} must be a lowercase DNS name such as previews.example.com (at most ${DOMAIN_MAX} characters), ` +
+        `got "${domain}"`,
+    );
+  }
+  return { instanceType, instanceTypeGiven: instanceTypeOption !== undefined, previewDomain: domain };
+}
+
+/** `<label>.<domain>` must fit DNS's 253 characters with the longest label (32) and its dot. */
+const DOMAIN_MAX = 220;
+const DOMAIN = new RegExp(
+  `^(?=.{1,${DOMAIN_MAX}}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$`,
+);
+
+/** The host is used as it is: settings given for its creation do not change a deployed one, so say so. */
+function warnOfIgnoredHostSettings(host: HostState, settings: HostSettings, deps: CliDeps): void {
+  if (host.outputs === undefined) return;
+  const ignored: string[] = [];
+  if (settings.instanceTypeGiven && host.outputs.instanceType !== settings.instanceType) {
+    ignored.push(`it runs ${host.outputs.instanceType ?? "another type"}, not ${settings.instanceType}`);
+  }
+  if (settings.previewDomain !== undefined && host.outputs.previewDomain !== settings.previewDomain) {
+    ignored.push(`it serves ${host.outputs.previewDomain}, not ${settings.previewDomain}`);
+  }
+  if (ignored.length === 0) return;
+  deps.err(
+    `warning: ${host.stackName} is deployed and used as it is: ${ignored.join("; ")}. Such settings apply ` +
+      "when up creates the host (host destroy removes it once no preview is left)",
+  );
+}
+
+async function resolvePullRequest(option: string | undefined, deps: CliDeps): Promise<number | undefined> {
+  if (option !== undefined) return parsePullRequest(option, "--pr");
+  const fromEnv = nonEmpty(deps.env.PR_NUMBER);
+  if (fromEnv !== undefined) return parsePullRequest(fromEnv, "PR_NUMBER");
+  const eventPath = nonEmpty(deps.env.GITHUB_EVENT_PATH);
+  if (eventPath === undefined) return undefined;
+  const event: unknown = JSON.parse(await deps.readFile(eventPath));
+  const number = (event as { pull_request?: { number?: unknown } } | null)?.pull_request?.number;
+  return typeof number === "number" && Number.isSafeInteger(number) && number > 0 ? number : undefined;
+}
+
+function parsePullRequest(text: string, source: string): number {
+  if (!/^[1-9]\d{0,9}$/.test(text))
+    throw new UsageError(`${source} must be a pull request number, got "${text}"`);
+  return Number(text);
+}
+
+function resolveCommit(option: string | undefined, deps: CliDeps): string | undefined {
+  const sha = option ?? nonEmpty(deps.env.GITHUB_SHA);
+  if (sha !== undefined && !/^[0-9a-f]{7,64}$/i.test(sha)) {
+    throw new UsageError(`--sha must be a hexadecimal commit id, got "${sha}"`);
+  }
+  return sha;
+}
+
+/** At most 30 days: a preview that should live longer is an environment, not a preview. */
+const MAX_TTL_HOURS = 720;
+
+function parseTtlHours(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_TTL_HOURS;
+  const hours = Number(text);
+  if (text.trim() === "" || !Number.isFinite(hours) || hours <= 0 || hours > MAX_TTL_HOURS) {
+    throw new UsageError(
+      `--ttl-hours must be a number of hours above 0 and at most ${MAX_TTL_HOURS}, got "${text}"`,
+    );
+  }
+  return hours;
+}
+
+function parseMaxLive(option: string | undefined, fromEnv: string | undefined): number {
+  const [text, source] =
+    option !== undefined ? [option, "--max-live"] : [nonEmpty(fromEnv), "PREVIEW_MAX_LIVE"];
+  if (text === undefined) return DEFAULT_MAX_LIVE;
+  if (!/^\d{1,4}$/.test(text))
+    throw new UsageError(`${source} must be a whole number of previews, got "${text}"`);
+  return Number(text);
+}
+
+/** true: pin, false: unpin, undefined: leave the pin as it is. */
+function parsePin(keep: boolean | undefined, noKeep: boolean | undefined): boolean | undefined {
+  if (keep && noKeep) throw new UsageError("--keep and --no-keep contradict each other; give one");
+  return keep ? true : noKeep ? false : undefined;
+}
+
+/** US dollars a day, e.g. "2" or "1.50"; unset or empty: no cap. */
+function parseBudget(fromEnv: string | undefined): number | undefined {
+  const text = nonEmpty(fromEnv)?.trim();
+  if (text === undefined) return undefined;
+  if (!/^\$?\d{1,6}(\.\d{1,4})?$/.test(text)) {
+    throw new UsageError(
+      `PREVIEW_BUDGET_PER_DAY must be an amount of US dollars a day such as 2 or 1.50, got "${text}"`,
+    );
+  }
+  return Number(text.replace(/^\$/, ""));
+}
+
+function parseAllowedTypes(fromEnv: string | undefined): readonly string[] {
+  const text = nonEmpty(fromEnv);
+  if (text === undefined) return DEFAULT_ALLOWED_INSTANCE_TYPES;
+  const types = text
+    .split(",")
+    .map((type) => type.trim())
+    .filter((type) => type.length > 0);
+  if (types.length === 0)
+    throw new UsageError("PREVIEW_ALLOWED_INSTANCE_TYPES is set but names no instance type");
+  return types;
+}
+
+async function readTestStack(deps: CliDeps): Promise<string> {
+  const path = join(deps.projectDir, "Pulumi.test.yaml");
+  try {
+    return await deps.readFile(path);
+  } catch (error) {
+    throw new Error(`cannot read ${path}, whose config previews copy: ${firstLine(error)}`);
+  }
+}

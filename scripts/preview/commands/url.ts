@@ -1,0 +1,45 @@
+/** `url`: prints the URL of this branch's preview, alone on the last line of stdout, for scripts. */
+import { previewNames } from "../naming.js";
+import { requireOutput } from "../output.js";
+import {
+  BRANCH_HELP,
+  BRANCH_OPTION,
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  type Command,
+  parseOptions,
+  parseTarget,
+  resolveBranch,
+} from "./common.js";
+
+const OPTIONS = { ...COMMON_OPTIONS, ...BRANCH_OPTION } as const;
+
+const HELP = `Usage: npm run preview -- url [options]
+
+Prints the URL of this branch's preview on the target, and nothing else, on stdout.
+
+Options:
+${BRANCH_HELP}
+${COMMON_HELP}`;
+
+export const urlCommand: Command = {
+  name: "url",
+  summary: "print the URL of this branch's preview (only the URL, on stdout)",
+  async run(args, deps) {
+    const options = parseOptions(args, OPTIONS);
+    if (options.help) {
+      deps.out(HELP);
+      return 0;
+    }
+    const target = parseTarget(options.target);
+    const names = previewNames(await resolveBranch(options.branch, deps), target);
+    const workspace = await deps.openWorkspace();
+    if (!(await workspace.listStacks()).includes(names.stackName)) {
+      throw new Error(
+        `branch ${names.branch} has no preview on ${target} (no stack ${names.stackName}); run up first`,
+      );
+    }
+    deps.out(requireOutput(await workspace.outputs(names.stackName), "apiUrl"));
+    return 0;
+  },
+};

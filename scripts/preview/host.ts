@@ -1,0 +1,134 @@
+/**
+ * A target's preview host: the long-lived stack (Docker host and front proxy) every preview of the target
+ * joins. `up` creates it on first use, and waits when another run is creating it at the same moment.
+ */
+import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
+import type { CliDeps } from "./deps.js";
+import { HOST_STACK_NAMES, type Target } from "./naming.js";
+import { type PreviewWorkspace, StackExistsError, StackLockedError } from "./workspace.js";
+
+/** What the host stack exports (the contract with index.ts). */
+export interface HostOutputs {
+  /** `<label>.<previewDomain>` routes to the preview whose resource prefix is `<label>`. */
+  readonly previewDomain: string;
+  readonly previewPort: number | undefined;
+  readonly networkName: string | undefined;
+  /** local: the host's DynamoDB Local, as this machine reaches it. */
+  readonly dynamodbHostEndpoint: string | undefined;
+  /** aws */
+  readonly region: string | undefined;
+  readonly instanceType: string | undefined;
+  readonly publicIp: string | undefined;
+}
+
+/**
+ * The host's outputs, or undefined while it has none: a host is deployed once it exports its domain (a stack
+ * created but never, or not yet, deployed exports nothing).
+ */
+export function readHostOutputs(outputs: Readonly<Record<string, unknown>>): HostOutputs | undefined {
+  const text = (name: string) => (typeof outputs[name] === "string" ? (outputs[name] as string) : undefined);
+  const previewDomain = text("previewDomain");
+  if (previewDomain === undefined) return undefined;
+  return {
+    previewDomain,
+    previewPort: typeof outputs.previewPort === "number" ? outputs.previewPort : undefined,
+    networkName: text("networkName"),
+    dynamodbHostEndpoint: text("dynamodbHostEndpoint"),
+    region: text("region"),
+    instanceType: text("instanceType"),
+    publicIp: text("publicIp"),
+  };
+}
+
+export interface HostState {
+  readonly stackName: string;
+  readonly exists: boolean;
+  /** Undefined while the host is not deployed. */
+  readonly outputs: HostOutputs | undefined;
+}
+
+/** The host of `target` as it is now; `stackNames` is the workspace's stack list. */
+export async function readHost(
+  workspace: PreviewWorkspace,
+  target: Target,
+  stackNames: readonly string[],
+): Promise<HostState> {
+  const stackName = HOST_STACK_NAMES[target];
+  if (!stackNames.includes(stackName)) return { stackName, exists: false, outputs: undefined };
+  const outputs = await workspace.outputs(stackName).catch(() => ({}));
+  return { stackName, exists: true, outputs: readHostOutputs(outputs) };
+}
+
+/**
+ * How long `up` waits for a host another run holds: creating an EC2 host and its proxy takes a few minutes,
+ * and two pull requests' workflows may start together.
+ */
+export const HOST_WAIT = { timeoutMs: 15 * 60_000, pollMs: 10_000 } as const;
+
+/**
+ * Returns the deployed host of `target`, deploying it first when it is not: creates its stack on first use,
+ * sets `config` and runs `up`, streaming progress. A deployed host is used as it is, untouched. A host that
+ * another run holds (its lock) is waited for, polling, up to {@link HOST_WAIT}: when that run deployed it, it
+ * is used; when it failed, this run deploys it.
+ */
+export async function ensureHost(
+  workspace: PreviewWorkspace,
+  target: Target,
+  config: ConfigMap,
+  deps: CliDeps,
+  wait: { readonly timeoutMs: number; readonly pollMs: number } = HOST_WAIT,
+): Promise<HostOutputs> {
+  const deadline = deps.now().getTime() + wait.timeoutMs;
+  let waiting = false;
+  let announced = false;
+  for (;;) {
+    const host = await readHost(workspace, target, await workspace.listStacks());
+    if (host.outputs !== undefined) return host.outputs;
+    try {
+      if (!host.exists) await workspace.createStack(host.stackName);
+      // Written only where this checkout's copy lacks it: a second run in the same checkout would otherwise
+      // rewrite the file the first run's `up` is reading (seen on the real engine: "Stack 'previews-local' is
+      // missing configuration value 'target'"). A run in another checkout (a CI job) has its own copy to write.
+      if (!holds(await workspace.getConfig(host.stackName), config)) {
+        await workspace.setConfig(host.stackName, config);
+      }
+      if (!announced)
+        deps.out(`Deploying the ${target} preview host ${host.stackName}, which every preview joins`);
+      announced = true;
+      const outputs = readHostOutputs(await workspace.up(host.stackName, deps.progress));
+      if (outputs === undefined) {
+        throw new Error(
+          `${host.stackName} deployed but exports no previewDomain; the program must export it`,
+        );
+      }
+      return outputs;
+    } catch (error) {
+      // Another run holds the host: it is deploying it, or created its stack between this run's listing and
+      // creation (and is about to deploy it).
+      if (!(error instanceof StackLockedError || error instanceof StackExistsError)) throw error;
+      const minutes = Math.round(wait.timeoutMs / 60_000);
+      if (deps.now().getTime() >= deadline) {
+        throw new Error(
+          `${host.stackName} is still held by another run after ${minutes} min; if no run is active on it, ` +
+            `release its lock (pulumi cancel --stack ${host.stackName}) and run up again`,
+          { cause: error },
+        );
+      }
+      if (!waiting) {
+        deps.err(
+          `${host.stackName} is held by another run (creating or updating it); waiting up to ${minutes} min`,
+        );
+        waiting = true;
+      }
+      await deps.sleep(wait.pollMs);
+    }
+  }
+}
+
+/** Whether `current` already sets every path of `wanted` to the same value. */
+function holds(current: ConfigMap, wanted: ConfigMap): boolean {
+  return Object.entries(wanted).every(
+    ([path, { value, secret }]) =>
+      current[path]?.value === value && (current[path]?.secret ?? false) === (secret ?? false),
+  );
+}

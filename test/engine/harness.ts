@@ -1,0 +1,245 @@
+/**
+ * What the real-engine suites share: a fresh copy of the repository to run in (as a user's fresh clone, with
+ * this checkout's changes), the Pulumi CLI from PATH on a file backend in that copy, commands run and timed, and
+ * a client that reads the API without pause and counts what failed.
+ */
+import { execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { ROOT } from "../helpers/pulumi.js";
+
+const exec = promisify(execFile);
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time, in seconds. */
+  seconds: number;
+}
+
+/** Runs a command to its end (never throws on a failure exit): output captured, time measured. */
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<CommandResult> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) =>
+      resolve({ code: code ?? 1, stdout, stderr, seconds: (performance.now() - started) / 1000 }),
+    );
+  });
+}
+
+/** A copy of the repository in a temporary directory, committed, with this checkout's node_modules. */
+export interface ProjectCopy {
+  dir: string;
+  /** The environment for `pulumi` and the npm scripts: a file backend in the copy, no update checks. */
+  env: NodeJS.ProcessEnv;
+  run(command: string, ...args: string[]): Promise<CommandResult>;
+  /** `git status --porcelain` of the copy: what the commands changed in tracked or new files. */
+  changedFiles(): Promise<string[]>;
+  remove(): Promise<void>;
+}
+
+/**
+ * Copies what a clone of this checkout would hold (tracked files and new files git does not ignore, as they
+ * are now), links node_modules instead of running `npm ci` again, and commits it all, so that a test can tell
+ * which files a command rewrote.
+ */
+export async function copyProject(): Promise<ProjectCopy> {
+  const dir = await mkdtemp(join(tmpdir(), "activity-engine-"));
+  const { stdout } = await exec("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+    cwd: ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const files = stdout.split("\0").filter((file) => file.length > 0);
+  await new Promise<void>((resolve, reject) => {
+    const pack = spawn("tar", ["-c", "--null", "-T", "-", "--ignore-failed-read"], {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    const unpack = spawn("tar", ["-x", "-C", dir], { stdio: ["pipe", "inherit", "inherit"] });
+    pack.stdout.pipe(unpack.stdin);
+    pack.stdin.end(files.join("\0"));
+    unpack.on("error", reject);
+    unpack.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`tar exited ${code}`))));
+  });
+  await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  // A file backend's directory must exist (\`pulumi login file://...\` does not create it).
+  await mkdir(join(dir, ".pulumi"));
+  const git = (...args: string[]) =>
+    exec("git", ["-c", "user.name=engine-suite", "-c", "user.email=engine@example.invalid", ...args], {
+      cwd: dir,
+    });
+  await git("init", "-q");
+  await git("add", "-A");
+  await git("commit", "-q", "-m", "a fresh clone");
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PULUMI_BACKEND_URL: `file://${dir}/.pulumi`,
+    PULUMI_CONFIG_PASSPHRASE: "",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    // The suite's own NODE_OPTIONS (vitest's) must not leak into the program the engine starts.
+    NODE_OPTIONS: "",
+  };
+  return {
+    dir,
+    env,
+    run: (command, ...args) => run(command, args, { cwd: dir, env }),
+    changedFiles: async () =>
+      (await git("status", "--porcelain")).stdout.split("\n").filter((line) => line.trim().length > 0),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Fails fast, naming what is missing, when the suite cannot run here. */
+export async function requireEngine(): Promise<string> {
+  try {
+    const { stdout } = await exec("pulumi", ["version"], {
+      env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+    });
+    await exec("docker", ["info"]);
+    return stdout.trim();
+  } catch (error) {
+    throw new Error(
+      `the real-engine suite needs the Pulumi CLI on PATH and a Docker engine that answers (${(error as Error).message.split("\n")[0]}); ` +
+        'see README, "Tests": export PATH="$(bash ../shared/engine/build.sh | tail -1):$PATH"',
+    );
+  }
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * One HTTP request, answered or rejected within `timeoutMs`. A `*.localhost` host is reached on 127.0.0.1 with
+ * its name in the Host header, as browsers and curl resolve it (Node's resolver does not).
+ */
+export function request(
+  url: string,
+  options: { method?: string; body?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
+  const target = new URL(url);
+  const local = target.hostname === "localhost" || target.hostname.endsWith(".localhost");
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      {
+        host: local ? "127.0.0.1" : target.hostname,
+        port: target.port || 80,
+        path: `${target.pathname}${target.search}`,
+        method: options.method ?? "GET",
+        headers: {
+          host: target.host,
+          ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+          ...options.headers,
+        },
+        timeout: options.timeoutMs ?? 3000,
+      },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => {
+          body += chunk;
+        });
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+        );
+        response.on("error", reject);
+      },
+    );
+    outgoing.on("timeout", () => outgoing.destroy(new Error("no answer in time")));
+    outgoing.on("error", reject);
+    outgoing.end(options.body);
+  });
+}
+
+export interface ProbeReport {
+  requests: number;
+  failures: number;
+  /** The longest time from a failed request's start to the next success's end, in seconds. */
+  longestOutageSeconds: number;
+  /** The statuses and errors of failed requests, counted. */
+  failed: Record<string, number>;
+}
+
+/**
+ * Reads `url` without pause, one request at a time, until stopped: what a client sees during a rollout.
+ * A request fails on any status but 200, a network error, or no answer within 3 s.
+ */
+export function probe(url: string): { stop(): Promise<ProbeReport> } {
+  let running = true;
+  const report: ProbeReport = { requests: 0, failures: 0, longestOutageSeconds: 0, failed: {} };
+  const loop = (async () => {
+    let outageStart: number | undefined;
+    while (running) {
+      const started = performance.now();
+      let outcome: string;
+      try {
+        outcome = String((await request(url)).status);
+      } catch (error) {
+        outcome = (error as Error).message;
+      }
+      report.requests += 1;
+      if (outcome === "200") {
+        if (outageStart !== undefined) {
+          report.longestOutageSeconds = Math.max(
+            report.longestOutageSeconds,
+            (performance.now() - outageStart) / 1000,
+          );
+          outageStart = undefined;
+        }
+      } else {
+        report.failures += 1;
+        report.failed[outcome] = (report.failed[outcome] ?? 0) + 1;
+        outageStart ??= started;
+        // A refused connection fails at once: pace the retries so that the count means something.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    if (outageStart !== undefined) {
+      report.longestOutageSeconds = Math.max(
+        report.longestOutageSeconds,
+        (performance.now() - outageStart) / 1000,
+      );
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return report;
+    },
+  };
+}
+
+/** The figures a suite measured, printed once at its end (they go into README's tables). */
+export function printFigures(title: string, rows: ReadonlyArray<readonly [string, string]>): void {
+  const width = Math.max(...rows.map(([name]) => name.length));
+  process.stdout.write(
+    `\n${title}\n${rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join("\n")}\n`,
+  );
+}

@@ -1,0 +1,205 @@
+/**
+ * Previews on the local Docker engine, end to end on the real engine through `npm run preview -- … --target
+ * local`: two branches up at once on one shared host, each answering at its own URL with its own data; an
+ * update of one while a client reads the other without pause; a destroy that leaves the other serving; prune
+ * of an expired preview, sparing a pinned one; and nothing of the previews or their host left at the end.
+ */
+import { appendFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CommandResult,
+  copyProject,
+  type ProjectCopy,
+  printFigures,
+  probe,
+  request,
+  requireEngine,
+} from "./harness.js";
+
+let copy: ProjectCopy;
+const figures: Array<[string, string]> = [];
+/** The Docker objects the previews and their host had, from the stacks' state: none may outlive the last destroy. */
+const seen = { containers: new Set<string>(), networks: new Set<string>(), volumes: new Set<string>() };
+
+function tail(result: CommandResult): string {
+  return `${result.stdout}\n${result.stderr}`.trim().split("\n").slice(-30).join("\n");
+}
+
+function preview(...args: string[]): Promise<CommandResult> {
+  return copy.run("npm", "run", "--silent", "preview", "--", ...args, "--target", "local");
+}
+
+async function urlOf(branch: string): Promise<string> {
+  const result = await preview("url", "--branch", branch);
+  expect(result.code, tail(result)).toBe(0);
+  return result.stdout.trim().split("\n").at(-1) ?? "";
+}
+
+/** Records the Docker objects of every stack of the backend, for the final check. */
+async function recordObjects(): Promise<void> {
+  const stacks = await copy.run("pulumi", "stack", "ls", "--json");
+  for (const { name } of JSON.parse(stacks.stdout) as Array<{ name: string }>) {
+    const exported = await copy.run("pulumi", "stack", "export", "--stack", name);
+    const resources =
+      (JSON.parse(exported.stdout) as { deployment: { resources?: Array<{ type: string; id?: string }> } })
+        .deployment.resources ?? [];
+    for (const { type, id } of resources) {
+      if (id === undefined) continue;
+      if (type === "docker:index/container:Container") seen.containers.add(id);
+      if (type === "docker:index/network:Network") seen.networks.add(id);
+      if (type === "docker:index/volume:Volume") seen.volumes.add(id);
+    }
+  }
+}
+
+/** The preview's label: the first name of its URL's host. */
+function labelOf(url: string): string {
+  return new URL(url).hostname.split(".")[0] ?? "";
+}
+
+async function listTables(endpoint: string): Promise<string[]> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  try {
+    return (await client.send(new ListTablesCommand({}))).TableNames ?? [];
+  } finally {
+    client.destroy();
+  }
+}
+
+async function dockerHas(kind: "container" | "network" | "volume", id: string): Promise<boolean> {
+  return (await copy.run("docker", kind, "inspect", id)).code === 0;
+}
+
+beforeAll(async () => {
+  figures.push(["engine", await requireEngine()]);
+  copy = await copyProject();
+});
+
+afterAll(async () => {
+  if (copy !== undefined) {
+    for (const branch of ["feature/a", "feature/b", "feature/c", "feature/d"])
+      await preview("destroy", "--branch", branch);
+    await preview("host", "destroy");
+    await copy.remove();
+  }
+  printFigures("Real engine, local previews", figures);
+});
+
+describe("local previews on the real engine", () => {
+  let urlA: string;
+  let urlB: string;
+
+  it("brings two branches up at once, the first to need it creating the shared host", async () => {
+    const [a, b] = await Promise.all([
+      preview("up", "--branch", "feature/a"),
+      preview("up", "--branch", "feature/b"),
+    ]);
+    expect(a.code, tail(a)).toBe(0);
+    expect(b.code, tail(b)).toBe(0);
+    figures.push(["two previews up at once, host created", `${Math.max(a.seconds, b.seconds).toFixed(1)} s`]);
+    urlA = await urlOf("feature/a");
+    urlB = await urlOf("feature/b");
+    expect(urlA).toMatch(/^http:\/\/pv-feature-a-[0-9a-f]{8}\.localhost:10080$/);
+    expect(urlB).toMatch(/^http:\/\/pv-feature-b-[0-9a-f]{8}\.localhost:10080$/);
+    await recordObjects();
+  });
+
+  it("answers each at its own URL, with its own data", async () => {
+    for (const url of [urlA, urlB]) expect((await request(`${url}/activity/1`)).status).toBe(200);
+    const activity = {
+      userId: "engine",
+      type: "run",
+      startedAt: "2026-11-30T08:00:00.000Z",
+      durationSeconds: 600,
+    };
+    const written = await request(`${urlA}/activity/only-in-a`, {
+      method: "PUT",
+      body: JSON.stringify(activity),
+      headers: { "if-none-match": "*" },
+    });
+    expect(written.status, written.body).toBe(201);
+    expect((await request(`${urlA}/activity/only-in-a`)).status).toBe(200);
+    expect((await request(`${urlB}/activity/only-in-a`)).status).toBe(404);
+  });
+
+  it("updates one with no failed request on the other (or on itself)", async () => {
+    await appendFile(join(copy.dir, "app/src/app.ts"), "// A one-line change: a new release of feature/a.\n");
+    const readingA = probe(`${urlA}/activity/1`);
+    const readingB = probe(`${urlB}/activity/1`);
+    const up = await preview("up", "--branch", "feature/a");
+    const [seenA, seenB] = await Promise.all([readingA.stop(), readingB.stop()]);
+    expect(up.code, tail(up)).toBe(0);
+    expect(seenB.failures, JSON.stringify(seenB)).toBe(0);
+    expect(seenA.failures, JSON.stringify(seenA)).toBe(0);
+    figures.push(
+      ["update of one preview", `${up.seconds.toFixed(1)} s`],
+      ["client of the other during it", `${seenB.requests} requests, ${seenB.failures} failed`],
+      ["client of the updated one", `${seenA.requests} requests, ${seenA.failures} failed`],
+    );
+    await recordObjects();
+  });
+
+  it("destroys one and leaves the other serving; the destroyed one's address answers that no preview is there", async () => {
+    const destroy = await preview("destroy", "--branch", "feature/a");
+    expect(destroy.code, tail(destroy)).toBe(0);
+    figures.push(["destroy of one preview", `${destroy.seconds.toFixed(1)} s`]);
+    expect((await request(`${urlB}/activity/1`)).status).toBe(200);
+    // Its table went with it; the other's stays (the host's DynamoDB Local, published on 127.0.0.1:8001).
+    const tables = await listTables("http://127.0.0.1:8001");
+    expect(tables).toContain(`activities-${labelOf(urlB)}`);
+    expect(tables).not.toContain(`activities-${labelOf(urlA)}`);
+    const gone = await request(`${urlA}/activity/1`, { timeoutMs: 15_000 });
+    expect(gone.status).toBe(503);
+    expect(gone.body).toContain("no preview answers at this address");
+    expect((await urlOf("feature/b")).length).toBeGreaterThan(0);
+  });
+
+  it("prunes an expired preview and spares a pinned one, after a dry run that says why", async () => {
+    const [c, d] = await Promise.all([
+      preview("up", "--branch", "feature/c", "--ttl-hours", "0.0003"),
+      preview("up", "--branch", "feature/d", "--ttl-hours", "0.0003", "--keep"),
+    ]);
+    expect(c.code, tail(c)).toBe(0);
+    expect(d.code, tail(d)).toBe(0);
+    await recordObjects();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const dryRun = await preview("prune");
+    expect(dryRun.code, tail(dryRun)).toBe(0);
+    expect(dryRun.stdout).toMatch(/destroy\s+preview-\S*feature-c\S*: expired/);
+    expect(dryRun.stdout).toMatch(
+      /keep\s+preview-\S*feature-d\S*: pinned with up --keep \(otherwise: expired\)/,
+    );
+    expect(dryRun.stdout).toMatch(/keep\s+preview-\S*feature-b\S*/);
+    const prune = await preview("prune", "--yes");
+    expect(prune.code, tail(prune)).toBe(0);
+    const list = await preview("list");
+    expect(list.stdout).not.toContain("feature/c");
+    expect(list.stdout).toContain("feature/d");
+    expect(list.stdout).toContain("feature/b");
+  });
+
+  it("leaves nothing of the previews or their host once the last is destroyed and the host removed", async () => {
+    const refused = await preview("host", "destroy");
+    expect(refused.code).toBe(1);
+    for (const branch of ["feature/b", "feature/d"]) {
+      const destroy = await preview("destroy", "--branch", branch);
+      expect(destroy.code, tail(destroy)).toBe(0);
+    }
+    const host = await preview("host", "destroy");
+    expect(host.code, tail(host)).toBe(0);
+    figures.push(["host destroy", `${host.seconds.toFixed(1)} s`]);
+    expect(seen.containers.size).toBeGreaterThanOrEqual(6);
+    for (const id of seen.containers) expect(await dockerHas("container", id), id).toBe(false);
+    for (const id of seen.networks) expect(await dockerHas("network", id), id).toBe(false);
+    for (const id of seen.volumes) expect(await dockerHas("volume", id), id).toBe(false);
+    const images = await copy.run("docker", "images", "--quiet", "--filter", "reference=activity-api-pv-*");
+    expect(images.stdout.trim()).toBe("");
+    expect((await preview("list")).stdout).not.toMatch(/feature\//);
+  });
+});

@@ -1,0 +1,140 @@
+/** `preview destroy`: idempotent, recovers a killed run's lock, and locally deletes the preview's table. */
+import { describe, expect, it } from "vitest";
+import { previewNames } from "../../../scripts/preview/naming.js";
+import { harness } from "../harness.js";
+
+const login = previewNames("feature/Add-Login", "aws");
+const localLogin = previewNames("feature/Add-Login", "local");
+
+describe("preview destroy", () => {
+  it("destroys the resources and removes the stack, leaves the host, and a second run is still success", async () => {
+    const h = harness();
+    await h.run("up", "--branch", "feature/Add-Login");
+    expect(await h.run("destroy", "--branch", "feature/Add-Login")).toBe(0);
+    expect([...h.workspace.stacks.keys()]).toEqual(["previews-aws"]);
+    expect(h.out.at(-1)).toBe(`Destroyed ${login.stackName} and removed the stack.`);
+    expect(h.stepOutputs()["comment-body"]).toMatch(
+      /^<!-- activity-api-preview: .* -->\n### Preview environment destroyed/,
+    );
+
+    h.files.delete("/virtual/github-output");
+    expect(await h.run("destroy", "--branch", "feature/Add-Login")).toBe(0);
+    expect(h.out.at(-1)).toBe(
+      `No preview stack ${login.stackName} for branch feature/Add-Login; nothing to destroy.`,
+    );
+    expect(h.stepOutputs()).toEqual({ stack: login.stackName });
+  });
+
+  it("succeeds for a branch that never had a preview, touching nothing", async () => {
+    const h = harness();
+    h.workspace.seed("test", { resourceCount: 20 });
+    expect(await h.run("destroy", "--branch", "never-deployed")).toBe(0);
+    expect(h.workspace.calls).toEqual([]);
+  });
+
+  it("destroys only the preview of the target it is given", async () => {
+    const h = harness();
+    await h.run("up", "--branch", "feature/Add-Login");
+    await h.run("up", "--branch", "feature/Add-Login", "--target", "local");
+    expect(await h.run("destroy", "--branch", "feature/Add-Login", "--target", "local")).toBe(0);
+    expect(h.workspace.stacks.has(localLogin.stackName)).toBe(false);
+    expect(h.workspace.stacks.has(login.stackName)).toBe(true);
+  });
+
+  it("recovers a stack a killed run left locked with a pending create", async () => {
+    const h = harness();
+    await h.run("up", "--branch", "feature/Add-Login");
+    h.workspace.killDuringUp(login.stackName);
+    h.clearOutput();
+
+    expect(await h.run("destroy", "--branch", "feature/Add-Login")).toBe(0);
+    expect(h.workspace.calls).toEqual([
+      `clearPendingOperations ${login.stackName}`,
+      `cancel ${login.stackName}`,
+      `clearPendingOperations ${login.stackName}`,
+      `destroy ${login.stackName}`,
+      `removeStack ${login.stackName}`,
+    ]);
+    expect(h.workspace.stacks.has(login.stackName)).toBe(false);
+    expect(h.err).toEqual([
+      `warning: ${login.stackName} has 1 operation(s) an interrupted run left unfinished:`,
+      `  creating urn:pulumi:${login.stackName}::activity-api::aws:ec2/instance:Instance::host`,
+      "  a pending create may have made a resource the state does not know; check for it",
+      `warning: ${login.stackName} is locked, presumably by a killed run; releasing the lock (pulumi cancel)`,
+    ]);
+  });
+
+  it("cancels only once: a lock that comes back belongs to a live run, and destroy fails", async () => {
+    const h = harness();
+    await h.run("up", "--branch", "x");
+    const stackName = previewNames("x").stackName;
+    h.workspace.killDuringUp(stackName);
+    h.workspace.relockAfterCancel = true;
+    expect(await h.run("destroy", "--branch", "x")).toBe(1);
+    expect(h.workspace.calls.filter((call) => call.startsWith("cancel"))).toHaveLength(1);
+    expect(h.workspace.stacks.get(stackName)?.resourceCount).toBeGreaterThan(0);
+    expect(h.err.at(-1)).toMatch(/^preview destroy: stack preview-x-.* is locked by another update/);
+  });
+});
+
+describe("preview destroy --target local", () => {
+  it("deletes the preview's table from the host's DynamoDB Local, leaving the other preview's", async () => {
+    const h = harness();
+    await h.run("up", "--target", "local", "--branch", "feature/Add-Login");
+    await h.run("up", "--target", "local", "--branch", "feature/other");
+    const deleted: string[] = [];
+    h.setDeleteTable(async (endpoint, tableName) => {
+      deleted.push(`${endpoint} ${tableName}`);
+      return h.workspace.localTables.delete(tableName) ? "deleted" : "absent";
+    });
+    h.clearOutput();
+    expect(await h.run("destroy", "--target", "local", "--branch", "feature/Add-Login")).toBe(0);
+    const table = `${localLogin.resourcePrefix}-activities`;
+    expect(deleted).toEqual([`http://127.0.0.1:8001 ${table}`]);
+    expect([...h.workspace.localTables]).toEqual([
+      `${previewNames("feature/other").resourcePrefix}-activities`,
+    ]);
+    expect(h.out).toEqual([
+      `Deleted table ${table} from the host's DynamoDB Local (http://127.0.0.1:8001).`,
+      `Destroyed ${localLogin.stackName} and removed the stack.`,
+    ]);
+  });
+
+  it("is content when the table is already gone", async () => {
+    const h = harness();
+    await h.run("up", "--target", "local", "--branch", "x");
+    h.workspace.localTables.clear();
+    expect(await h.run("destroy", "--target", "local", "--branch", "x")).toBe(0);
+    expect(h.out).toContain(
+      `Table ${previewNames("x").resourcePrefix}-activities was not in the host's DynamoDB Local; nothing to delete.`,
+    );
+  });
+
+  it("warns, and still succeeds, when the table cannot be deleted: the stack is gone", async () => {
+    const h = harness();
+    await h.run("up", "--target", "local", "--branch", "x");
+    h.setDeleteTable(async () => {
+      throw new Error("connect ECONNREFUSED 127.0.0.1:8001");
+    });
+    h.clearOutput();
+    expect(await h.run("destroy", "--target", "local", "--branch", "x")).toBe(0);
+    const table = `${previewNames("x").resourcePrefix}-activities`;
+    expect(h.err).toEqual([
+      `warning: could not delete table ${table} from http://127.0.0.1:8001 (connect ECONNREFUSED ` +
+        `127.0.0.1:8001); delete it by hand (aws dynamodb delete-table --table-name ${table} --endpoint-url ` +
+        "http://127.0.0.1:8001) or run host destroy once no preview is left",
+    ]);
+    expect(h.workspace.stacks.has(previewNames("x", "local").stackName)).toBe(false);
+  });
+
+  it("says why no table was deleted for a preview that never finished an up", async () => {
+    const h = harness();
+    await h.run("up", "--target", "local", "--branch", "first");
+    const { stackName } = previewNames("x", "local");
+    h.workspace.seed(stackName);
+    expect(await h.run("destroy", "--target", "local", "--branch", "x")).toBe(0);
+    expect(h.err).toEqual([
+      `note: ${stackName} exported no tableName (it never finished an up): no table to delete`,
+    ]);
+  });
+});

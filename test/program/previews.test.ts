@@ -1,0 +1,305 @@
+/**
+ * The real program under mocks for the preview host and for branch previews, on both targets, with the config
+ * npm run preview sets (test/preview/ tests the tool; this tests what the program builds from it): the AWS
+ * shapes pass the policy pack, fit AWS's name and tag limits and touch nothing of the test stack or of another
+ * preview; the local shapes need no AWS at all.
+ */
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { caddyfile } from "../../components/front-proxy.js";
+import { policies } from "../../policy/policies.js";
+import { hostStackConfig, previewStackConfig } from "../../scripts/preview/config.js";
+import { AUTONAME_SUFFIX, AWS_NAME_LIMITS, AWS_TAG, previewNames } from "../../scripts/preview/naming.js";
+import { analyze } from "../helpers/policy.js";
+import { type ProgramRun, ROOT, runProgram, type StackOutputs, USER_VALUES } from "../helpers/pulumi.js";
+
+/** The AWS limit each auto-named resource type's physical name must meet (see naming.ts for the sources). */
+const LIMIT_OF_TYPE: Record<string, string> = {
+  "aws:iam/role:Role": "IAM role name",
+  "aws:iam/instanceProfile:InstanceProfile": "IAM instance profile name",
+  "aws:ec2/securityGroup:SecurityGroup": "EC2 security group name",
+  "awsx:ecr:Repository": "ECR repository name",
+  "aws:dynamodb/table:Table": "DynamoDB table name",
+};
+
+const isAws = (type: string) =>
+  type.startsWith("aws:") || type.startsWith("awsx:") || type === "pulumi:providers:aws";
+
+/** What a preview host stack exports, as the mocks' StackReference returns it to a preview. */
+const AWS_HOST: StackOutputs = {
+  "organization/activity-api/previews-aws": {
+    previewDomain: "198.51.100.20.sslip.io",
+    previewPort: 10080,
+    networkName: "previews-net-8b1c2d3",
+    region: "eu-west-1",
+    instanceType: "t3.micro",
+    publicIp: "198.51.100.20",
+    dockerHost: "ssh://ec2-user@i-0previews",
+    sshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
+    roleName: "previews-host-role-5e6f7a8",
+  },
+};
+const LOCAL_HOST: StackOutputs = {
+  "organization/activity-api/previews-local": {
+    previewDomain: "localhost",
+    previewPort: 10080,
+    networkName: "previews-net-8b1c2d3",
+    dynamodbEndpoint: "http://dynamodb:8000",
+    dynamodbHostEndpoint: "http://127.0.0.1:8001",
+  },
+};
+
+/** Config paths as the Automation API sets them (`key[0]`), folded back into the values the program reads. */
+function asProgramConfig(config: Record<string, { value: string }>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [path, { value }] of Object.entries(config)) {
+    const item = /^(.*)\[(\d+)\]$/.exec(path);
+    if (item?.[1]) {
+      const list = (result[item[1]] ?? []) as string[];
+      list[Number(item[2])] = value;
+      result[item[1]] = list;
+    } else {
+      result[path] = value;
+    }
+  }
+  return result;
+}
+
+/** The test stack's file with the values README tells a user to set, as previews copy it. */
+const TEST_STACK_YAML = stringify({
+  config: {
+    ...(parse(readFileSync(`${ROOT}/Pulumi.test.yaml`, "utf8")) as { config: object }).config,
+    ...USER_VALUES,
+  },
+});
+
+/** Exactly the config `npm run preview -- up` sets on a branch's stack (scripts/preview/config.ts). */
+function previewConfig(branch: string, target: "local" | "aws"): Record<string, unknown> {
+  const names = previewNames(branch);
+  const { config } = previewStackConfig(target, {
+    testStackYaml: TEST_STACK_YAML,
+    resourcePrefix: names.resourcePrefix,
+    metadata: {
+      branchLabel: names.branchLabel,
+      pullRequest: 7,
+      createdAt: new Date("2026-11-25T12:00:00.000Z"),
+      expiresAt: new Date("2026-11-28T12:00:00.000Z"),
+      keep: false,
+    },
+  });
+  return asProgramConfig(config);
+}
+
+/** Exactly the config `npm run preview -- up` sets on a target's host stack. */
+function hostConfig(target: "local" | "aws"): Record<string, unknown> {
+  const { config } = hostStackConfig(target, {
+    testStackYaml: TEST_STACK_YAML,
+    instanceType: "t3.micro",
+    previewDomain: undefined,
+  });
+  return asProgramConfig(config);
+}
+
+const BRANCHES = ["feature/Add-Login", `feature/${"x".repeat(292)}`, "émoji-🚀-ünïcödé", "--leading..dots"];
+
+describe("the AWS preview host (previews-aws)", () => {
+  let host: ProgramRun;
+  beforeAll(async () => {
+    host = await runProgram("previews-aws", hostConfig("aws"));
+  });
+
+  it("is an EC2 Docker host with the proxy routing <label>.<public IP>.sslip.io, and no app of its own", () => {
+    expect(host.ofType("aws:ec2/instance:Instance")[0]?.inputs.instanceType).toBe("t3.micro");
+    expect(host.ofType("aws:dynamodb/table:Table")).toEqual([]);
+    expect(host.ofType("awsx:ecr:Repository")).toEqual([]);
+    expect(host.ofType("docker:index/container:Container").map((container) => container.name)).toEqual([
+      "previews-proxy",
+    ]);
+    const proxy = host.named("docker:index/container:Container", "previews-proxy");
+    expect(proxy.inputs.envs).toEqual([
+      `CADDYFILE=${caddyfile({ upstream: { kind: "previews", domain: "198.51.100.20.sslip.io" } })}`,
+    ]);
+    expect(proxy.inputs.ports).toEqual([{ internal: 10001, external: 10080, ip: "0.0.0.0" }]);
+  });
+
+  it("grants its role nothing: each preview grants itself its table and repository", () => {
+    expect(host.ofType("aws:iam/rolePolicy:RolePolicy")).toEqual([]);
+  });
+
+  it("opens only the previews' port, and only to allowedCidrs", () => {
+    const [group] = host.ofType("aws:ec2/securityGroup:SecurityGroup");
+    const ingress = (group?.inputs.ingress ?? []) as Array<Record<string, unknown>>;
+    expect(
+      ingress.map((rule) => [rule.fromPort, rule.toPort, rule.cidrBlocks ?? rule.ipv6CidrBlocks]),
+    ).toEqual([
+      [10080, 10080, ["198.51.100.7/32"]],
+      [10080, 10080, ["2001:db8::/64"]],
+    ]);
+  });
+
+  it("exports what previews and npm run preview read", () => {
+    expect(host.outputs).toEqual({
+      previewDomain: "198.51.100.20.sslip.io",
+      previewPort: 10080,
+      networkName: "previews-net-8b1c2d3",
+      region: "eu-west-1",
+      instanceType: "t3.micro",
+      publicIp: "198.51.100.20",
+      dockerHost: "ssh://ec2-user@previews-host-id",
+      sshOpts: expect.arrayContaining(["StrictHostKeyChecking=accept-new"]),
+      roleName: "previews-host-role-5e6f7a8",
+    });
+  });
+
+  it("passes the policy pack", async () => {
+    const findings = await analyze(policies, host.registrations);
+    expect(findings.filter((finding) => finding.enforcementLevel === "mandatory")).toEqual([]);
+  });
+});
+
+describe.each(BRANCHES)("the AWS preview of %s", (branch) => {
+  const { resourcePrefix: label, branchLabel } = previewNames(branch);
+  let preview: ProgramRun;
+  beforeAll(async () => {
+    preview = await runProgram(previewNames(branch).stackName, previewConfig(branch, "aws"), AWS_HOST);
+  });
+
+  it("runs its container on the host's engine, on the host's network under preview-<label>", () => {
+    expect(preview.ofType("aws:ec2/instance:Instance")).toEqual([]);
+    const [provider] = preview.ofType("pulumi:providers:docker");
+    expect(provider?.name).toBe(`${label}-host-docker`);
+    expect(provider?.inputs.host).toBe("ssh://ec2-user@i-0previews");
+    const app = preview.named("docker:index/container:Container", `${label}-app`);
+    expect(app.provider).toContain(`pulumi:providers:docker::${label}-host-docker`);
+    expect(app.inputs.networksAdvanced).toEqual([
+      { name: "previews-net-8b1c2d3", aliases: [`preview-${label}`] },
+    ]);
+    expect(preview.outputs.apiUrl).toBe(`http://${label}.198.51.100.20.sslip.io:10080`);
+  });
+
+  it("has its own table and repository, both removable, and grants the host's role those two only", () => {
+    const table = preview.named("aws:dynamodb/table:Table", `${label}-table`);
+    expect(table.inputs.deletionProtectionEnabled).toBe(false);
+    expect(preview.named("awsx:ecr:Repository", `${label}-repo`).inputs.forceDelete).toBe(true);
+    const grants = preview.ofType("aws:iam/rolePolicy:RolePolicy");
+    expect(grants.map((grant) => grant.inputs.role)).toEqual([
+      "previews-host-role-5e6f7a8",
+      "previews-host-role-5e6f7a8",
+    ]);
+    const resources = grants.flatMap((grant) =>
+      (
+        JSON.parse(String(grant.inputs.policy)) as { Statement: Array<{ Resource: string | string[] }> }
+      ).Statement.flatMap((statement) => [statement.Resource].flat()),
+    );
+    const tableArn = `arn:aws:dynamodb:eu-west-1:123456789012:table/${label}-table-4f2a9c1`;
+    expect(resources.sort()).toEqual(
+      [
+        tableArn,
+        `${tableArn}/index/*`,
+        "*",
+        `arn:aws:ecr:eu-west-1:123456789012:repository/${label}-repo-7d3e0b2`,
+      ].sort(),
+    );
+  });
+
+  it("gives every auto-named AWS resource a physical name within AWS's limits", () => {
+    const checked = preview.registrations.filter((registration) => LIMIT_OF_TYPE[registration.type]);
+    expect(checked.map((registration) => registration.type).sort()).toEqual([
+      "aws:dynamodb/table:Table",
+      "awsx:ecr:Repository",
+    ]);
+    for (const registration of checked) {
+      expect(registration.name.startsWith(`${label}-`)).toBe(true);
+      const limit = AWS_NAME_LIMITS.find((entry) => entry.resource === LIMIT_OF_TYPE[registration.type]);
+      const physical = `${registration.name}${AUTONAME_SUFFIX}`;
+      expect(physical.length, `${registration.type} ${physical}`).toBeLessThanOrEqual(limit?.max ?? 0);
+      expect(physical).toMatch(limit?.pattern ?? /^$/);
+    }
+  });
+
+  it("tags every resource with keys and values AWS accepts, the branch and expiry among them", () => {
+    const [provider] = preview.ofType("pulumi:providers:aws");
+    const tags = JSON.parse(String(provider?.inputs.defaultTags)).tags as Record<string, string>;
+    expect(tags["preview-branch"]).toBe(branchLabel);
+    expect(tags["preview-expires-at"]).toBe("2026-11-28T12:00:00.000Z");
+    expect(tags["preview-pull-request"]).toBe("7");
+    for (const [key, value] of Object.entries(tags)) {
+      expect(key.length).toBeLessThanOrEqual(AWS_TAG.keyMax);
+      expect([...value].length).toBeLessThanOrEqual(AWS_TAG.valueMax);
+      expect(key).toMatch(AWS_TAG.pattern);
+      expect(value).toMatch(AWS_TAG.pattern);
+      expect(key).not.toMatch(AWS_TAG.reserved);
+    }
+  });
+
+  it("passes the policy pack", async () => {
+    const findings = await analyze(policies, preview.registrations);
+    expect(findings.filter((finding) => finding.enforcementLevel === "mandatory")).toEqual([]);
+  });
+});
+
+describe("previews side by side", () => {
+  it("share no resource name with each other, with the host, or with the test stack", async () => {
+    const names = async (run: Promise<ProgramRun>) =>
+      new Set(
+        (await run).registrations
+          .filter((registration) => registration.custom)
+          .map((registration) => registration.name),
+      );
+    const [test, host, first, second] = await Promise.all([
+      names(runProgram("test", USER_VALUES)),
+      names(runProgram("previews-aws", hostConfig("aws"))),
+      names(runProgram(previewNames("feature/a").stackName, previewConfig("feature/a", "aws"), AWS_HOST)),
+      names(runProgram(previewNames("feature/b").stackName, previewConfig("feature/b", "aws"), AWS_HOST)),
+    ]);
+    for (const name of first) {
+      expect(second.has(name) || test.has(name) || host.has(name), name).toBe(false);
+    }
+  });
+});
+
+describe("the local preview host and a local preview", () => {
+  it("host: the proxy on 10080 routing <label>.localhost, and a DynamoDB Local beside the dev stack's", async () => {
+    const host = await runProgram("previews-local", hostConfig("local"));
+    expect(host.registrations.filter((registration) => isAws(registration.type))).toEqual([]);
+    const proxy = host.named("docker:index/container:Container", "previews-proxy");
+    expect(proxy.inputs.ports).toEqual([{ internal: 10001, external: 10080, ip: "0.0.0.0" }]);
+    expect(proxy.inputs.envs).toEqual([
+      `CADDYFILE=${caddyfile({ upstream: { kind: "previews", domain: "localhost" } })}`,
+    ]);
+    expect(host.named("docker:index/container:Container", "previews-dynamodb").inputs.ports).toEqual([
+      { internal: 8000, external: 8001, ip: "127.0.0.1" },
+    ]);
+    expect(host.outputs).toEqual({
+      previewDomain: "localhost",
+      previewPort: 10080,
+      networkName: "previews-net-8b1c2d3",
+      dynamodbEndpoint: "http://dynamodb:8000",
+      dynamodbHostEndpoint: "http://127.0.0.1:8001",
+    });
+  });
+
+  it("preview: its own image name and table in the host's DynamoDB Local, under preview-<label>", async () => {
+    const { resourcePrefix: label, stackName } = previewNames("feature/a");
+    const preview = await runProgram(stackName, previewConfig("feature/a", "local"), LOCAL_HOST);
+    expect(preview.registrations.filter((registration) => isAws(registration.type))).toEqual([]);
+    const image = preview.named("docker:index/image:Image", `${label}-image`);
+    expect(image.inputs.imageName).toMatch(new RegExp(`^activity-api-${label}:0\\.1\\.0-[0-9a-f]{12}$`));
+    const app = preview.named("docker:index/container:Container", `${label}-app`);
+    expect(app.inputs.networksAdvanced).toEqual([
+      { name: "previews-net-8b1c2d3", aliases: [`preview-${label}`] },
+    ]);
+    expect(app.inputs.envs).toEqual([
+      "APP_ENV=development",
+      "PORT=4567",
+      `TABLE_NAME=activities-${label}`,
+      "DYNAMODB_ENDPOINT=http://dynamodb:8000",
+    ]);
+    expect(preview.outputs).toMatchObject({
+      apiUrl: `http://${label}.localhost:10080`,
+      tableName: `activities-${label}`,
+      release: expect.stringMatching(/^0\.1\.0-/),
+    });
+  });
+});
