@@ -11,6 +11,7 @@ import type { AppConfig } from "./config.js";
 import { ActivityRepository } from "./db/activities.js";
 import { createDocumentClient } from "./db/client.js";
 import { prepareDevelopmentTable } from "./db/development.js";
+import { replaceSdkNodeWarning } from "./node-version.js";
 
 /** Below Docker's default 10 s stop timeout, so that we exit 0 before a SIGKILL. */
 export const SHUTDOWN_GRACE_MS = 8000;
@@ -22,12 +23,14 @@ export interface ServerHooks {
 
 /** Builds and starts the API; resolves once it listens. Closing the returned app releases everything. */
 export async function startServer(config: AppConfig, hooks: ServerHooks = {}): Promise<FastifyInstance> {
+  const oldNode = replaceSdkNodeWarning();
   const client = createDocumentClient(config);
   const activities = new ActivityRepository(client, config.tableName);
   const app = await buildApp({
     activities,
     logger: { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] },
   });
+  if (oldNode !== undefined) app.log.warn(oldNode);
   app.addHook("onClose", async () => {
     client.destroy();
     await hooks.onClose?.();

@@ -12,10 +12,13 @@ import autocannon from "autocannon";
 import { getContainerRuntimeClient } from "testcontainers";
 import { waitHealthy } from "../../test/helpers/docker-spec.js";
 
+/** The API's targets, each a ratio to the bare server measured in the same run (issue #12). */
+const TARGETS = { healthCpuRatio: 1.3, activityThroughputRatio: 0.9, rssOverBareMb: 25 };
+
 const { values } = parseArgs({
   options: {
-    duration: { type: "string", default: "5" },
-    rounds: { type: "string", default: "3" },
+    duration: { type: "string", default: "3" },
+    rounds: { type: "string", default: "5" },
     connections: { type: "string", default: "32" },
     "skip-image": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -26,10 +29,14 @@ if (values.help) {
 
 HTTP: autocannon on loopback against the app and a bare node:http server doing the same work with the same
 DynamoDB client, each in its own process, against one dynalite process: GET /health and GET /activity/1.
-Subjects take turns for N rounds; the table gives each one's median round.
+Subjects take turns for N rounds; the tables give each one's median round, and each ratio to the bare server
+is the median of the rounds' ratios (each round's app run beside the bare run just before it, so that a change
+in the machine's load between rounds cancels out). Defaults: 5 rounds of 3 s, 32 connections. The last table
+checks the targets: GET /health CPU per request <= ${TARGETS.healthCpuRatio}x bare, GET /activity/1 req/s >= ${TARGETS.activityThroughputRatio}x bare, RSS
+after load <= bare + ${TARGETS.rssOverBareMb} MB.
 Image (when a Docker engine answers): size over the base, cold build vs rebuild after a one-line source change
 (with the docker CLI and BuildKit, as users build; DOCKER_CLI overrides the command), and docker run to healthy.
-BASE_IMAGE selects the base image.`);
+The cold build first prunes all BuildKit cache (docker builder prune --all). BASE_IMAGE selects the base image.`);
   process.exit(0);
 }
 const duration = Number(values.duration);
@@ -46,7 +53,10 @@ interface Subject {
 
 async function startSubject(name: string, args: string[]): Promise<Subject> {
   const child = fork(SERVER, args, {
-    execArgv: ["--import", "tsx"],
+    // Plain node on the compiled code, as the image runs it: a tsx loader would add its own thread and memory.
+    execArgv: [],
+    // The subjects make DynamoDB clients directly; on Node 20 each would print the SDK's eight-line warning.
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   const [message] = (await once(child, "message")) as [{ port: number }];
@@ -89,6 +99,8 @@ async function load(subject: Subject, path: string, seconds: number) {
   };
 }
 
+type Figures = { rps: number; p50: number; p99: number; cpuPerRequest: number; errors: number };
+
 async function httpFigures() {
   const engine = await startSubject("dynalite", ["engine"]);
   const endpoint = `http://127.0.0.1:${engine.port}`;
@@ -97,49 +109,117 @@ async function httpFigures() {
     await startSubject("app, LOG_LEVEL=warn", ["app", endpoint, "warn"]),
     await startSubject("app, LOG_LEVEL=info", ["app", endpoint, "info"]),
   ];
+  const [bare, ...apps] = subjects as [Subject, ...Subject[]];
   const rssAtStart = new Map<Subject, number>();
+  /** VmRSS right after each of a subject's rounds of the last path (GET /activity/1). */
+  const rssAfterLoad = new Map<Subject, number[]>(subjects.map((subject) => [subject, []]));
   for (const subject of subjects) rssAtStart.set(subject, await rssMb(subject));
   console.log(
     `HTTP on loopback: ${connections} connections; ${rounds} rounds of ${duration} s per subject, taking turns`,
   );
+  const allRuns = new Map<string, Map<Subject, Figures[]>>();
+  /** Each round's figure of a subject divided by the bare server's in the same round, in ascending order. */
+  const ratios = (path: string, subject: Subject, pick: (figures: Figures) => number) => {
+    const baseline = allRuns.get(path)?.get(bare) ?? [];
+    return (allRuns.get(path)?.get(subject) ?? [])
+      .map((r, i) => pick(r) / pick(baseline[i] as Figures))
+      .sort((a, b) => a - b);
+  };
+  const ratio = (path: string, subject: Subject, pick: (figures: Figures) => number) =>
+    median(ratios(path, subject, pick));
   for (const path of ["/health", "/activity/1"]) {
-    const runs = new Map(subjects.map((subject) => [subject, [] as Awaited<ReturnType<typeof load>>[]]));
+    const runs = new Map(subjects.map((subject) => [subject, [] as Figures[]]));
     for (const subject of subjects) await load(subject, path, 1); // warm-up: JIT and connection pools
     for (let round = 0; round < rounds; round++) {
-      for (const subject of subjects) runs.get(subject)?.push(await load(subject, path, duration));
+      for (const subject of subjects) {
+        runs.get(subject)?.push(await load(subject, path, duration));
+        // Right after each subject's own round, so that every subject is measured at the same moment of its
+        // load; over several rounds, because one reading lands anywhere between two major GCs.
+        if (path === "/activity/1") rssAfterLoad.get(subject)?.push(await rssMb(subject));
+      }
     }
-    const rows = subjects.map((subject) => {
-      const results = runs.get(subject) ?? [];
-      return {
-        subject: subject.name,
-        "req/s": Math.round(median(results.map((r) => r.rps))),
-        "p50 ms": median(results.map((r) => r.p50)),
-        "p99 ms": median(results.map((r) => r.p99)),
-        "CPU µs/req": Math.round(median(results.map((r) => r.cpuPerRequest))),
+    allRuns.set(path, runs);
+    const byPath = new Map<Subject, Figures>();
+    for (const [subject, results] of runs) {
+      byPath.set(subject, {
+        rps: Math.round(median(results.map((r) => r.rps))),
+        p50: median(results.map((r) => r.p50)),
+        p99: median(results.map((r) => r.p99)),
+        cpuPerRequest: median(results.map((r) => r.cpuPerRequest)),
         errors: results.reduce((sum, r) => sum + r.errors, 0),
-      };
-    });
-    const bare = rows[0];
+      });
+    }
     console.log(`\nGET ${path}`);
     console.table(
-      rows.map((row) => ({
-        ...row,
-        "req/s ratio": (row["req/s"] / (bare?.["req/s"] ?? 1)).toFixed(2),
-        "CPU ratio (bare/app)": ((bare?.["CPU µs/req"] ?? 1) / row["CPU µs/req"]).toFixed(2),
-      })),
+      subjects.map((subject) => {
+        const figures = byPath.get(subject) as Figures;
+        return {
+          subject: subject.name,
+          "req/s": figures.rps,
+          "req/s ratio": ratio(path, subject, (r) => r.rps).toFixed(2),
+          "p50 ms": figures.p50,
+          "p99 ms": figures.p99,
+          "CPU µs/req": Math.round(figures.cpuPerRequest),
+          "CPU ratio": ratio(path, subject, (r) => r.cpuPerRequest).toFixed(2),
+          errors: figures.errors,
+        };
+      }),
     );
   }
   console.log("\nRSS of each HTTP process (MB; dynalite runs in a process of its own)");
   console.table(
-    await Promise.all(
-      subjects.map(async (subject) => ({
-        subject: subject.name,
-        "after start": rssAtStart.get(subject),
-        "after load": await rssMb(subject),
-      })),
-    ),
+    subjects.map((subject) => ({
+      subject: subject.name,
+      "after start": rssAtStart.get(subject),
+      "after load (median of the rounds)": median(rssAfterLoad.get(subject) ?? []),
+      "after each round": (rssAfterLoad.get(subject) ?? []).join(" "),
+    })),
   );
   for (const subject of [...subjects, engine]) subject.child.kill();
+
+  const verdict = (met: boolean) => (met ? "met" : "MISSED");
+  const signed = (mb: number) => `${mb >= 0 ? "+" : ""}${mb}`;
+  /** The median ratio, its rounds' range (the machine's noise), and the verdict. */
+  const judged = (
+    path: string,
+    app: Subject,
+    pick: (figures: Figures) => number,
+    met: (r: number) => boolean,
+  ) => {
+    const all = ratios(path, app, pick);
+    const r = median(all);
+    return `${r.toFixed(2)}× (${all[0]?.toFixed(2)}–${all.at(-1)?.toFixed(2)}) ${verdict(met(r))}`;
+  };
+  console.log("\nTargets, as ratios to bare node:http in this run: median of the rounds (their range)");
+  console.table(
+    Object.fromEntries(
+      apps.map((app) => {
+        const bareRss = rssAfterLoad.get(bare) ?? [];
+        const rssOver = (rssAfterLoad.get(app) ?? [])
+          .map((rss, i) => rss - (bareRss[i] ?? 0))
+          .sort((a, b) => a - b);
+        const over = median(rssOver);
+        return [
+          app.name,
+          {
+            [`GET /health CPU/req ≤ ${TARGETS.healthCpuRatio}×`]: judged(
+              "/health",
+              app,
+              (r) => r.cpuPerRequest,
+              (r) => r <= TARGETS.healthCpuRatio,
+            ),
+            [`GET /activity/1 req/s ≥ ${TARGETS.activityThroughputRatio}×`]: judged(
+              "/activity/1",
+              app,
+              (r) => r.rps,
+              (r) => r >= TARGETS.activityThroughputRatio,
+            ),
+            [`RSS after load ≤ bare + ${TARGETS.rssOverBareMb} MB`]: `${signed(over)} MB (${signed(rssOver[0] ?? 0)}–${signed(rssOver.at(-1) ?? 0)}) ${verdict(over <= TARGETS.rssOverBareMb)}`,
+          },
+        ];
+      }),
+    ),
+  );
 }
 
 const run = promisify(execFile);

@@ -34,6 +34,34 @@ const HOSTILE_NUMBERS = [
   "0.1e1",
 ];
 
+/**
+ * Numbers as text, for query strings: overflowing to a non-finite number (`1e309` once reached DynamoDB as
+ * Infinity and was answered 500), beyond 2^53, negative zero, hex, exponents, padding, any double.
+ */
+const numberText = fc.oneof(
+  fc.constantFrom(
+    ...HOSTILE_NUMBERS,
+    "1e309",
+    "-1e309",
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    "0x10",
+    "0b1",
+    "1_0",
+    "+5",
+    " 5",
+    "5 ",
+    "1e1",
+    "10.0000000000000001",
+  ),
+  fc.double().map(String),
+  fc.bigInt({ min: -(10n ** 400n), max: 10n ** 400n }).map(String),
+  fc
+    .tuple(fc.integer({ min: -9, max: 9 }), fc.integer({ min: -400, max: 400 }))
+    .map(([mantissa, exponent]) => `${mantissa}e${exponent}`),
+);
+
 const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
 const printable = (maxLength: number) => fc.string({ unit: "grapheme-ascii", maxLength });
 const anyText = (maxLength: number) => fc.string({ unit: "binary", maxLength });
@@ -50,7 +78,8 @@ const segment = fc.oneof(
 
 const queryValue = fc.oneof(
   id,
-  fc.constantFrom("", "0", "-1", "101", "1.5", "NaN", "true", "null", "[]", "{}", ...HOSTILE_NUMBERS),
+  fc.constantFrom("", "0", "-1", "101", "1.5", "true", "null", "[]", "{}"),
+  numberText,
   anyText(30).map(encodeURIComponent),
   fc.constantFrom("%ff%fe", "%C3%28", "%00", "%"),
   fc.base64String({ maxLength: 200 }),
@@ -66,15 +95,40 @@ const queryKey = fc.oneof(
   fc.constantFrom("userId", "limit", "cursor", "userId[]", "limit[0]", ...POLLUTING_KEYS),
   printable(12).map(encodeURIComponent),
 );
-const query = fc
-  .array(fc.tuple(queryKey, queryValue), { maxLength: 6 })
-  .map((pairs) => pairs.map(([key, value]) => `${key}=${value}`).join("&"));
+/** `key=value`, or `key` alone when the value is null. */
+const queryText = (pairs: ReadonlyArray<readonly [string, string | null]>) =>
+  pairs.map(([key, value]) => (value === null ? key : `${key}=${value}`)).join("&");
+const query = fc.array(fc.tuple(queryKey, queryValue), { maxLength: 6 }).map(queryText);
+
+/**
+ * A query string for GET /activity that mostly gets past the required userId: a valid one, then parameters
+ * bent one at a time, repeated (`limit=1&limit=2`), empty, or without `=`, and unknown ones.
+ */
+export const listingQuery: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.option(id, { nil: undefined, freq: 8 }),
+    fc.array(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.tuple(fc.constant("limit"), fc.oneof(numberText, queryValue)) },
+        { weight: 1, arbitrary: fc.tuple(fc.constant("userId"), queryValue) },
+        { weight: 1, arbitrary: fc.tuple(fc.constant("cursor"), queryValue) },
+        { weight: 1, arbitrary: fc.tuple(queryKey, queryValue) },
+      ),
+      { maxLength: 3 },
+    ),
+    fc.nat(),
+  )
+  .map(([userId, pairs, bareAt]) => {
+    const all: Array<readonly [string, string | null]> = userId === undefined ? [] : [["userId", userId]];
+    for (const [index, [key, value]] of pairs.entries()) all.push([key, index === bareAt % 8 ? null : value]);
+    return queryText(all);
+  });
 
 const path = fc.oneof(
   segment.map((s) => `/activity/${s}`),
   fc.tuple(id, segment).map(([a, b]) => `/activity/${a}/${b}`),
   query.map((q) => `/activity?${q}`),
-  fc.tuple(id, query).map(([user, q]) => `/activity?userId=${user}&${q}`),
+  listingQuery.map((q) => `/activity?${q}`),
   fc.constantFrom(
     "/",
     "/health",
@@ -89,8 +143,70 @@ const path = fc.oneof(
   fc.webPath().chain((p) => fc.webQueryParameters().map((q) => `${p || "/"}?${q}`)),
 );
 
-const etag = fc.oneof(
-  fc.constantFrom('"1"', "*", 'W/"1"', '"0"', '"-1"', '"99999999999999999999"', '""', '"1", W/"2"', "1"),
+/** etagc (RFC 9110 §8.8.3): the characters an opaque tag may hold, obs-text included. */
+const etagChar = fc
+  .oneof(fc.constant(0x21), fc.integer({ min: 0x23, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }))
+  .map((code) => String.fromCharCode(code));
+/** Optional whitespace around list elements. */
+const ows = fc.constantFrom("", " ", "\t", "  ");
+const entityTag = fc
+  .tuple(
+    fc.boolean(),
+    fc.oneof(fc.nat({ max: 1000 }).map(String), fc.string({ unit: etagChar, maxLength: 12 })),
+  )
+  .map(([weak, opaque]) => `${weak ? "W/" : ""}"${opaque}"`);
+
+/** A well-formed If-Match list of entity-tags: weak or strong, any etagc, with empty elements and whitespace. */
+export const entityTagList: fc.Arbitrary<string> = fc
+  .array(
+    fc
+      .tuple(ows, fc.option(entityTag, { nil: "", freq: 6 }), ows)
+      .map(([before, tag, after]) => `${before}${tag}${after}`),
+    { minLength: 1, maxLength: 6 },
+  )
+  .map((elements) => elements.join(","));
+
+/** An If-Match that is not a list of entity-tags: a well-formed list with one element that no grammar allows. */
+export const malformedEntityTagList: fc.Arbitrary<string> = fc
+  .tuple(
+    entityTagList,
+    fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9]{1,8}$/), // unquoted
+      fc.string({ unit: etagChar, maxLength: 8 }).map((opaque) => `"${opaque}`), // unterminated
+      fc.constantFrom(
+        '"a b"',
+        '"a\tb"',
+        '"a\u007fb"',
+        '"1""2"',
+        '"1" "2"',
+        'w/"1"',
+        'W/ "1"',
+        "W/1",
+        "*",
+        '\\"1\\"',
+      ),
+    ),
+    fc.boolean(),
+  )
+  .map(([list, bad, first]) => (first ? `${bad},${list}` : `${list}, ${bad}`));
+
+/** Any If-Match or If-None-Match value: well-formed lists, malformed ones, `*`, and plain garbage. */
+export const conditionalHeaderValue: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    '"1"',
+    "*",
+    " * ",
+    'W/"1"',
+    '"0"',
+    '"-1"',
+    '"99999999999999999999"',
+    '""',
+    '"1", W/"2"',
+    "1",
+    "",
+  ),
+  entityTagList,
+  malformedEntityTagList,
   printable(60),
   fc
     .array(
@@ -119,12 +235,13 @@ const contentType = fc.oneof(
   ),
   printable(40),
 );
-const headers = fc
+/** Request headers as a client may send them: the ones the API reads, and any x- header. */
+export const hostileHeaders: fc.Arbitrary<Record<string, string>> = fc
   .record(
     {
       "content-type": contentType,
-      "if-match": etag,
-      "if-none-match": etag,
+      "if-match": conditionalHeaderValue,
+      "if-none-match": conditionalHeaderValue,
       "x-request-id": printable(200),
       accept: fc.oneof(
         fc.constantFrom("*/*", "application/json", "text/html", "application/xml"),
@@ -243,7 +360,7 @@ const body: fc.Arbitrary<Buffer | undefined> = fc.oneof(
 );
 
 export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc
-  .record({ method: fc.constantFrom(...METHODS), path, headers, body })
+  .record({ method: fc.constantFrom(...METHODS), path, headers: hostileHeaders, body })
   .map(({ body: payload, ...request }) => (payload === undefined ? request : { ...request, body: payload }));
 
 /** A request as bytes on the wire, one per connection. */

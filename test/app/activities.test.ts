@@ -274,9 +274,44 @@ describe("PUT /activity/:id", () => {
     expect((await json("PUT", "/activity/c1", run, { "if-match": 'W/"1"' })).statusCode).toBe(412);
   });
 
+  // RFC 9110 §13.1.1: an If-Match that is well-formed but false is 412; only a malformed one is a bad request.
+  it.each([
+    ["a version no activity has", '"0"'],
+    ["a non-numeric tag", '"abc"'],
+    ["an empty tag", '""'],
+    ["a version with a leading zero", '"01"'],
+    ["a version beyond any count", '"99999999999999999999"'],
+    ["a tag holding a comma", '"1,2"'],
+    ["a list of such tags", '"0", W/"1", "abc"'],
+    ["an empty list", ""],
+  ])(
+    "answers 412 for a well-formed If-Match that names no version (%s) and changes nothing",
+    async (_label, ifMatch) => {
+      await json("PUT", "/activity/c2", run);
+      for (const method of ["PUT", "DELETE"] as const) {
+        const response =
+          method === "PUT"
+            ? await json("PUT", "/activity/c2", { ...run, durationSeconds: 1 }, { "if-match": ifMatch })
+            : await api.app.inject({ method, url: "/activity/c2", headers: { "if-match": ifMatch } });
+        expect(response.statusCode).toBe(412);
+        expect(response.json().error).toBe("Precondition Failed");
+      }
+      const read = await api.app.inject({ method: "GET", url: "/activity/c2" });
+      expect(read.json()).toMatchObject({ durationSeconds: run.durationSeconds, version: 1 });
+    },
+  );
+
+  it("reads If-Match as a list: whitespace and empty elements around the current ETag", async () => {
+    await json("PUT", "/activity/c3", run);
+    expect((await json("PUT", "/activity/c3", run, { "if-match": ' ,\t"1" , ' })).statusCode).toBe(200);
+  });
+
   it.each([
     ["a bare number", { "if-match": "1" }, "If-Match"],
-    ["a non-numeric tag", { "if-match": '"abc"' }, "If-Match"],
+    ["tags without a comma between them", { "if-match": '"1" "2"' }, "If-Match"],
+    ["* in a list", { "if-match": '*, "1"' }, "If-Match"],
+    ["a space inside a tag", { "if-match": '"a b"' }, "If-Match"],
+    ["an unterminated tag", { "if-match": '"1' }, "If-Match"],
     ["both conditions", { "if-match": '"1"', "if-none-match": "*" }, "If-Match"],
     ["an If-None-Match tag", { "if-none-match": '"1"' }, "If-None-Match"],
   ])("answers 400 for a malformed precondition (%s) and writes nothing", async (_label, headers, field) => {
@@ -380,6 +415,23 @@ describe("GET /activity?userId=", () => {
     ["limit 0", "/activity?userId=u&limit=0", "limit", "must be >= 1"],
     ["limit 101", "/activity?userId=u&limit=101", "limit", "must be <= 100"],
     ["limit abc", "/activity?userId=u&limit=abc", "limit", "must be integer"],
+    [
+      "limit 1e309, beyond double range",
+      "/activity?userId=u&limit=1e309",
+      "limit",
+      "must be a finite number",
+    ],
+    ["limit -1e309", "/activity?userId=u&limit=-1e309", "limit", "must be a finite number"],
+    ["limit Infinity", "/activity?userId=u&limit=Infinity", "limit", "must be a finite number"],
+    [
+      "limit of 400 digits",
+      `/activity?userId=u&limit=${"9".repeat(400)}`,
+      "limit",
+      "must be a finite number",
+    ],
+    ["limit -0", "/activity?userId=u&limit=-0", "limit", "must be >= 1"],
+    ["two limits", "/activity?userId=u&limit=1&limit=2", "limit", "must be integer"],
+    ["an empty limit", "/activity?userId=u&limit=", "limit", "must be integer"],
     ["an unknown parameter", "/activity?userId=u&sort=asc", "sort", "not allowed"],
     ["a malformed cursor", "/activity?userId=u&cursor=%%%", "cursor", "must match pattern"],
     [

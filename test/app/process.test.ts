@@ -1,7 +1,7 @@
 /**
  * The real process (app/src/main.ts) started as a child: a bad environment exits 1 with one line, the port
  * opens only once the table answers, and SIGTERM drains an in-flight request, refuses new connections, and
- * exits 0 within the grace period.
+ * exits 0 within the grace period. `npm start` (app/src/local.ts) prints only the server's log lines.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -11,13 +11,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentClient } from "../../app/src/db/client.js";
 import { ensureTable, SEED_ACTIVITY } from "../../app/src/db/development.js";
+import { RECOMMENDED_NODE_MAJOR } from "../../app/src/node-version.js";
 import { SHUTDOWN_GRACE_MS } from "../../app/src/server.js";
 import { type Endpoint, startDynalite } from "../helpers/dynamodb.js";
 
 const MAIN = new URL("../../app/src/main.ts", import.meta.url).pathname;
+/** What `npm start` runs (`tsx app/src/local.ts`). */
+const LOCAL = new URL("../../app/src/local.ts", import.meta.url).pathname;
 
-function startApi(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", MAIN], {
+function startApi(env: Record<string, string>, entry = MAIN): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", entry], {
     env: { PATH: process.env.PATH, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -101,6 +104,39 @@ describe("the API process", () => {
     expect(code).toBe(1);
     expect(stderr.trim()).toBe(
       'Invalid environment: APP_ENV="staging" is not allowed; expected one of development, test, production',
+    );
+  });
+
+  it("as npm start prints the server's JSON lines only: no AWS SDK warning, one line of its own on old Node", async () => {
+    // A clean environment, as a newcomer's: the SDK's own switch for its warning is not set.
+    const child = startApi({ PORT: String(await freePort()), LOG_LEVEL: "info" }, LOCAL);
+    let stdout = "";
+    let stderr = "";
+    child.stderr?.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const ready = new Promise<void>((resolve) => {
+      child.stdout?.on("data", (chunk) => {
+        stdout += chunk;
+        if (stdout.includes('"msg":"embedded default ready"')) resolve();
+      });
+    });
+    const exited = once(child, "exit");
+    await Promise.race([ready, exited]);
+    child.kill("SIGTERM");
+    const [code] = await exited;
+
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const lines = stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.map((line) => line.msg)).toContain("embedded default ready");
+    const warnings = lines.filter((line) => line.level >= 40).map((line) => line.msg);
+    const major = Number(process.versions.node.split(".")[0]);
+    expect(warnings).toEqual(
+      major < RECOMMENDED_NODE_MAJOR ? [expect.stringContaining(`Node.js ${process.version} is past`)] : [],
     );
   });
 

@@ -7,12 +7,14 @@ import {
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CALL_DEADLINE_MS } from "../../app/src/db/activities.js";
 import { isStorageUnavailable } from "../../app/src/errors.js";
 import {
   buildTestApp,
   type Endpoint,
   startDynalite,
   startFailingDynamo,
+  startSilentDynamo,
   type TestApp,
   unreachableEndpoint,
 } from "../helpers/dynamodb.js";
@@ -96,6 +98,24 @@ describe("with DynamoDB unreachable", () => {
       message: "the activity store is unavailable; retry later",
     });
     expectNoInternals(response.body, api.tableName);
+  });
+});
+
+describe("with DynamoDB that never answers", () => {
+  it(`gives up after ${CALL_DEADLINE_MS} ms, retries included, and answers 503`, async () => {
+    // The SDK alone would take three attempts of 2 s each, plus back-off: over 6 s.
+    const stub = await startSilentDynamo();
+    const api = await buildTestApp(stub.url, { createTable: false });
+    const started = Date.now();
+    const response = await api.app.inject({ method: "GET", url: "/activity/1" });
+    const elapsed = Date.now() - started;
+    expect(response.statusCode).toBe(503);
+    expect(response.headers["retry-after"]).toBe("2");
+    expect(elapsed).toBeGreaterThanOrEqual(CALL_DEADLINE_MS - 100);
+    expect(elapsed).toBeLessThan(CALL_DEADLINE_MS + 1000);
+    expectNoInternals(response.body, api.tableName);
+    await api.close();
+    await stub.close();
   });
 });
 

@@ -55,6 +55,11 @@ export function startFailingDynamo(
   );
 }
 
+/** An endpoint that reads every request and never answers, as a DynamoDB lost behind a network partition. */
+export function startSilentDynamo(): Promise<Endpoint> {
+  return listen(createServer((request) => request.resume()));
+}
+
 /** A loopback URL where nothing listens (a port that was just released). */
 export async function unreachableEndpoint(): Promise<string> {
   const endpoint = await listen(createServer());
@@ -72,12 +77,15 @@ export interface TestApp {
 /** The real app on a real engine, with a fresh table unless `createTable` is false. */
 export async function buildTestApp(
   endpoint: string,
-  options: { createTable?: boolean } = {},
+  options: { createTable?: boolean; requestTimeoutMs?: number } = {},
 ): Promise<TestApp> {
   const tableName = `activities-${randomUUID().slice(0, 8)}`;
   const client = createDocumentClient({ dynamodbEndpoint: endpoint, region: "us-east-1" }, {});
   if (options.createTable ?? true) await ensureTable(client, tableName);
-  const app = await buildApp({ activities: new ActivityRepository(client, tableName) });
+  const app = await buildApp({
+    activities: new ActivityRepository(client, tableName),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+  });
   return {
     app,
     client,

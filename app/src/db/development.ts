@@ -30,6 +30,12 @@ export const SEED_ACTIVITY: Activity = {
 };
 
 const TABLE_WAIT_SECONDS = 30;
+/**
+ * The first wait, in seconds, when the new table is not active yet; the SDK doubles it from there. Local
+ * engines activate a table within milliseconds, and a first wait of 1 s made a test suite that creates a
+ * table per test (test/app/activities.test.ts) take 10 s instead of 4.
+ */
+const TABLE_FIRST_WAIT_SECONDS = 0.1;
 
 /** Creates the table (on-demand, with the user index) unless it exists; safe when two processes race. */
 export async function ensureTable(
@@ -70,7 +76,7 @@ export async function ensureTable(
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   await waitUntilTableExists(
-    { client, maxWaitTime: TABLE_WAIT_SECONDS, minDelay: 1 },
+    { client, maxWaitTime: TABLE_WAIT_SECONDS, minDelay: TABLE_FIRST_WAIT_SECONDS },
     { TableName: tableName },
   );
   return "created";

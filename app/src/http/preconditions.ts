@@ -2,17 +2,27 @@
 import type { Precondition } from "../db/activities.js";
 import { BadRequestError } from "../errors.js";
 
-const MAX_TAGS = 16;
-const STRONG_TAG = /^"([1-9][0-9]{0,14})"$/;
-const WEAK_TAG = /^W\/"[^"]*"$/;
+/** DynamoDB's limit on the operands of an IN condition, which holds the versions If-Match names. */
+const MAX_VERSIONS = 100;
+/** An entity-tag (RFC 9110 §8.8.3): optionally weak, then any etagc (visible characters but `"`) in quotes. */
+const ENTITY_TAG = String.raw`(?:W/)?"[\x21\x23-\x7E\x80-\xFF]*"`;
+/** A list of entity-tags (§5.6.1): empty elements and optional whitespace around commas are allowed. */
+const ENTITY_TAG_LIST = new RegExp(
+  String.raw`^[ \t]*(?:${ENTITY_TAG}[ \t]*)?(?:,[ \t]*(?:${ENTITY_TAG}[ \t]*)?)*$`,
+);
+const EACH_ENTITY_TAG = /(W\/)?"([^"]*)"/g;
+/** The opaque part of an ETag this API sends (etagOf): a version, a positive integer within double precision. */
+const VERSION = /^[1-9][0-9]{0,14}$/;
 
 export function etagOf(version: number): string {
   return `"${version}"`;
 }
 
 /**
- * Parses If-Match / If-None-Match into a storage precondition. Weak tags never match (If-Match uses strong
- * comparison), so a list of only weak tags is a precondition that cannot hold: `versions: []`.
+ * Parses If-Match / If-None-Match into a storage precondition. If-Match uses strong comparison, so a weak tag,
+ * and a well-formed tag this API never sends ("0", "abc"), match no version: a list of only those is a
+ * precondition that cannot hold, `versions: []`, answered 412 (§13.1.1). A header that is not a list of
+ * entity-tags is a bad request (400).
  */
 export function parsePrecondition(
   ifMatch: string | undefined,
@@ -29,17 +39,18 @@ export function parsePrecondition(
   }
   if (ifMatch === undefined) return { kind: "none" };
   if (ifMatch.trim() === "*") return { kind: "exists" };
-  const tags = ifMatch.split(",").map((tag) => tag.trim());
-  const invalid = new BadRequestError(
-    `If-Match must be "*" or up to ${MAX_TAGS} ETags as returned by this API, such as "3"`,
-    "If-Match",
-  );
-  if (tags.length > MAX_TAGS) throw invalid;
-  const versions: number[] = [];
-  for (const tag of tags) {
-    const strong = STRONG_TAG.exec(tag);
-    if (strong?.[1] !== undefined) versions.push(Number(strong[1]));
-    else if (!WEAK_TAG.test(tag)) throw invalid;
+  if (!ENTITY_TAG_LIST.test(ifMatch)) {
+    throw new BadRequestError(
+      'If-Match must be "*" or a list of ETags as this API returns them, such as "3" or "3", "4"',
+      "If-Match",
+    );
   }
-  return { kind: "versions", versions };
+  const versions = new Set<number>();
+  for (const [, weak, opaque = ""] of ifMatch.matchAll(EACH_ENTITY_TAG)) {
+    if (weak === undefined && VERSION.test(opaque)) versions.add(Number(opaque));
+  }
+  if (versions.size > MAX_VERSIONS) {
+    throw new BadRequestError(`If-Match may name at most ${MAX_VERSIONS} versions`, "If-Match");
+  }
+  return { kind: "versions", versions: [...versions] };
 }

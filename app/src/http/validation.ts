@@ -2,7 +2,7 @@
  * Request validation: bodies are checked exactly as sent (no type coercion, unknown fields rejected), while
  * path and query strings, which are text by nature, are coerced to the schema's numbers.
  */
-import { Ajv, type ErrorObject, type Options } from "ajv";
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import type { FastifySchemaCompiler } from "fastify";
 
@@ -18,8 +18,39 @@ function createAjv(options: Options): Ajv {
 const strict = createAjv({ coerceTypes: false });
 const coercing = createAjv({ coerceTypes: "array" });
 
+/**
+ * Ajv coerces text such as "1e309" or "Infinity" to a number that is not finite, then skips its minimum and
+ * maximum checks (ajv-validator/ajv#2212), so `limit=1e309` reached DynamoDB as Infinity and was answered 500.
+ * Path, query and header parts are flat objects: a value that is not finite fails here, as it does in a body.
+ */
+function finiteNumbersOnly(validate: ValidateFunction): ValidateFunction {
+  const checked = ((data: unknown) => {
+    const valid = validate(data);
+    checked.errors = validate.errors;
+    if (!valid || typeof data !== "object" || data === null) return valid;
+    for (const [name, value] of Object.entries(data)) {
+      if (typeof value === "number" && !Number.isFinite(value)) {
+        checked.errors = [
+          {
+            instancePath: `/${name}`,
+            schemaPath: `#/properties/${name}`,
+            keyword: "finite",
+            params: {},
+            message: "must be a finite number",
+          },
+        ];
+        return false;
+      }
+    }
+    return true;
+  }) as ValidateFunction;
+  return checked;
+}
+
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === "body" ? strict : coercing).compile(schema as object);
+  httpPart === "body"
+    ? strict.compile(schema as object)
+    : finiteNumbersOnly(coercing.compile(schema as object));
 
 /** Fields a client may see in a response but never send: say why instead of "unknown field". */
 const READ_ONLY_FIELDS: Record<string, string> = {
