@@ -102,6 +102,8 @@ build_dynamodb_local() {
 
 build_caddy() {
   if exists "$CADDY_IMAGE"; then echo "offline-images.sh: $CADDY_IMAGE exists"; return; fi
+  # Where the engine kit finds Go too.
+  command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
   command -v go >/dev/null || fail "Go is not installed (it builds Caddy $CADDY_VERSION)"
   echo "offline-images.sh: $CADDY_IMAGE: building Caddy $CADDY_VERSION from its Go module"
   cp -r test/containers/caddy "$work/caddy"
