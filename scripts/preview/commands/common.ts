@@ -69,6 +69,36 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** A command's options as parseOptions returns them. */
+export type ParsedOptions<T extends OptionsConfig> = ReturnType<typeof parseOptions<T>>;
+
+/**
+ * A command from its parts: its arguments are parsed strictly with `options`, `--help` prints `help`, and
+ * `run` gets the options and the target they name.
+ */
+export function defineCommand<const T extends typeof COMMON_OPTIONS & OptionsConfig>(spec: {
+  readonly name: string;
+  readonly summary: string;
+  readonly options: T;
+  readonly help: string;
+  run(options: ParsedOptions<T>, target: Target, deps: CliDeps): Promise<number>;
+}): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    async run(args, deps) {
+      const options = parseOptions(args, spec.options);
+      // T holds COMMON_OPTIONS, but parseArgs' result type does not resolve over a generic T.
+      const common = options as { help?: boolean; target?: string };
+      if (common.help) {
+        deps.out(spec.help);
+        return 0;
+      }
+      return spec.run(options, parseTarget(common.target), deps);
+    },
+  };
+}
+
 export function parseTarget(text: string | undefined): Target {
   if (text === undefined) return DEFAULT_TARGET;
   if (!(TARGETS as readonly string[]).includes(text)) {

@@ -11,9 +11,7 @@ import {
   BRANCH_OPTION,
   COMMON_HELP,
   COMMON_OPTIONS,
-  type Command,
-  parseOptions,
-  parseTarget,
+  defineCommand,
   resolveBranch,
 } from "./common.js";
 
@@ -30,16 +28,12 @@ Options:
 ${BRANCH_HELP}
 ${COMMON_HELP}`;
 
-export const destroyCommand: Command = {
+export const destroyCommand = defineCommand({
   name: "destroy",
   summary: "destroy this branch's preview and remove its stack (success if there is none)",
-  async run(args, deps) {
-    const options = parseOptions(args, OPTIONS);
-    if (options.help) {
-      deps.out(HELP);
-      return 0;
-    }
-    const target = parseTarget(options.target);
+  options: OPTIONS,
+  help: HELP,
+  async run(options, target, deps) {
     const names = previewNames(await resolveBranch(options.branch, deps), target);
     const workspace = await deps.openWorkspace();
     const outcome = await destroyPreview(workspace, names.stackName, deps, { recoverLock: true });
@@ -55,4 +49,4 @@ export const destroyCommand: Command = {
     }
     return 0;
   },
-};
+});

@@ -4,7 +4,7 @@
  */
 import { HOST_STACK_NAMES } from "../naming.js";
 import { destroyStack, previewsOf } from "../stacks.js";
-import { COMMON_HELP, COMMON_OPTIONS, type Command, parseOptions, parseTarget } from "./common.js";
+import { COMMON_HELP, COMMON_OPTIONS, defineCommand } from "./common.js";
 
 const OPTIONS = { ...COMMON_OPTIONS, "if-idle": { type: "boolean" } } as const;
 
@@ -22,16 +22,12 @@ ${COMMON_HELP}`;
 /** How many of the remaining previews the refusal names. */
 const NAMED = 5;
 
-export const hostDestroyCommand: Command = {
+export const hostDestroyCommand = defineCommand({
   name: "host destroy",
   summary: "destroy the target's preview host once no preview is left",
-  async run(args, deps) {
-    const options = parseOptions(args, OPTIONS);
-    if (options.help) {
-      deps.out(HELP);
-      return 0;
-    }
-    const target = parseTarget(options.target);
+  options: OPTIONS,
+  help: HELP,
+  async run(options, target, deps) {
     const hostStack = HOST_STACK_NAMES[target];
     const workspace = await deps.openWorkspace();
     const stacks = await workspace.listStacks();
@@ -55,4 +51,4 @@ export const hostDestroyCommand: Command = {
     );
     return 0;
   },
-};
+});

@@ -7,7 +7,7 @@ import type { HostState } from "../host.js";
 import { readHost } from "../host.js";
 import { describeUpdate, duration, expiry, table } from "../output.js";
 import { inspectAll, previewsOf } from "../stacks.js";
-import { COMMON_HELP, COMMON_OPTIONS, type Command, parseOptions, parseTarget } from "./common.js";
+import { COMMON_HELP, COMMON_OPTIONS, defineCommand } from "./common.js";
 
 const OPTIONS = { ...COMMON_OPTIONS } as const;
 
@@ -19,16 +19,12 @@ estimated cost a day; then whether the target's host exists, and its cost a day.
 Options:
 ${COMMON_HELP}`;
 
-export const listCommand: Command = {
+export const listCommand = defineCommand({
   name: "list",
   summary: "list the target's previews and its host, with their estimated cost a day",
-  async run(args, deps) {
-    const options = parseOptions(args, OPTIONS);
-    if (options.help) {
-      deps.out(HELP);
-      return 0;
-    }
-    const target = parseTarget(options.target);
+  options: OPTIONS,
+  help: HELP,
+  async run(_options, target, deps) {
     const workspace = await deps.openWorkspace();
     const stacks = await workspace.listStacks();
     const previews = await inspectAll(workspace, previewsOf(target, stacks));
@@ -61,7 +57,7 @@ export const listCommand: Command = {
     deps.out(hostLine(host, cost));
     return 0;
   },
-};
+});
 
 function costCell(cost: CostEstimate): string {
   const each = previewPerDay(cost);

@@ -9,14 +9,7 @@ import { firstLine } from "../output.js";
 import { planPrune, type StackRecord } from "../plan.js";
 import { destroyPreview, inspect } from "../stacks.js";
 import { StackLockedError } from "../workspace.js";
-import {
-  COMMON_HELP,
-  COMMON_OPTIONS,
-  type Command,
-  parseOptions,
-  parseTarget,
-  UsageError,
-} from "./common.js";
+import { COMMON_HELP, COMMON_OPTIONS, defineCommand, UsageError } from "./common.js";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -35,16 +28,12 @@ Options:
   --yes                 destroy for real (otherwise only print the plan)
 ${COMMON_HELP}`;
 
-export const pruneCommand: Command = {
+export const pruneCommand = defineCommand({
   name: "prune",
   summary: "destroy previews that expired or whose branch is gone, never a kept one (a dry run unless --yes)",
-  async run(args, deps) {
-    const options = parseOptions(args, OPTIONS);
-    if (options.help) {
-      deps.out(HELP);
-      return 0;
-    }
-    const target = parseTarget(options.target);
+  options: OPTIONS,
+  help: HELP,
+  async run(options, target, deps) {
     const liveBranches = options["live-branches"]
       ? await readLiveBranches(options["live-branches"], deps)
       : undefined;
@@ -97,7 +86,7 @@ export const pruneCommand: Command = {
     }
     return failures > 0 ? 1 : 0;
   },
-};
+});
 
 async function readLiveBranches(path: string, deps: CliDeps): Promise<string[]> {
   let text: string;

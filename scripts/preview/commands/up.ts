@@ -28,9 +28,7 @@ import {
   BRANCH_OPTION,
   COMMON_HELP,
   COMMON_OPTIONS,
-  type Command,
-  parseOptions,
-  parseTarget,
+  defineCommand,
   resolveBranch,
   UsageError,
 } from "./common.js";
@@ -75,16 +73,12 @@ host and previews, after this up: an up that would add a preview beyond it is re
 --max-live is, before anything is created. Updating an existing preview is always allowed.
 When $GITHUB_OUTPUT is set, up writes the step outputs stack, url, image and comment-body.`;
 
-export const upCommand: Command = {
+export const upCommand = defineCommand({
   name: "up",
   summary: "create or update this branch's preview (and the target's host on first use), print its URL",
-  async run(args, deps) {
-    const options = parseOptions(args, OPTIONS);
-    if (options.help) {
-      deps.out(HELP);
-      return 0;
-    }
-    const target = parseTarget(options.target);
+  options: OPTIONS,
+  help: HELP,
+  async run(options, target, deps) {
     const names = previewNames(await resolveBranch(options.branch, deps), target);
     const pullRequest = await resolvePullRequest(options.pr, deps);
     const commitSha = resolveCommit(options.sha, deps);
@@ -174,7 +168,7 @@ export const upCommand: Command = {
     });
     return 0;
   },
-};
+});
 
 /** A concurrent run of the same branch may have created it first; it is then simply updated. */
 async function createStack(stackName: string, workspace: PreviewWorkspace): Promise<void> {

@@ -6,9 +6,7 @@ import {
   BRANCH_OPTION,
   COMMON_HELP,
   COMMON_OPTIONS,
-  type Command,
-  parseOptions,
-  parseTarget,
+  defineCommand,
   resolveBranch,
 } from "./common.js";
 
@@ -22,16 +20,12 @@ Options:
 ${BRANCH_HELP}
 ${COMMON_HELP}`;
 
-export const urlCommand: Command = {
+export const urlCommand = defineCommand({
   name: "url",
   summary: "print the URL of this branch's preview (only the URL, on stdout)",
-  async run(args, deps) {
-    const options = parseOptions(args, OPTIONS);
-    if (options.help) {
-      deps.out(HELP);
-      return 0;
-    }
-    const target = parseTarget(options.target);
+  options: OPTIONS,
+  help: HELP,
+  async run(options, target, deps) {
     const names = previewNames(await resolveBranch(options.branch, deps), target);
     const workspace = await deps.openWorkspace();
     if (!(await workspace.listStacks()).includes(names.stackName)) {
@@ -42,4 +36,4 @@ export const urlCommand: Command = {
     deps.out(requireOutput(await workspace.outputs(names.stackName), "apiUrl"));
     return 0;
   },
-};
+});
