@@ -182,20 +182,14 @@ export async function analyze(
     const config = options.configOf?.(policy) ?? {};
     if ("validateResource" in policy && policy.validateResource !== undefined) {
       for (const resource of custom) {
-        const args = resourceArgs(resource.type, resource.inputs, { name: resource.name, config });
-        for (const validation of [policy.validateResource].flat()) {
-          try {
-            await validation(args, (message) =>
-              findings.push({
-                policy: policy.name,
-                enforcementLevel: level(policy),
-                resource: resource.name,
-                message,
-              }),
-            );
-          } catch (error) {
-            if (!(error instanceof NotApplicable)) throw error;
-          }
+        const messages = await check(policy, resource.type, resource.inputs, { name: resource.name, config });
+        for (const message of messages ?? []) {
+          findings.push({
+            policy: policy.name,
+            enforcementLevel: level(policy),
+            resource: resource.name,
+            message,
+          });
         }
       }
     }
