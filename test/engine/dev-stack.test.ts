@@ -179,25 +179,14 @@ describe("the dev stack on the real engine", () => {
     const client = probe(`${API}/activity/1`);
     const up = await copy.run("npm", "run", "dev:up");
     const seen = await client.stop();
-    const output = `${up.stdout}\n${up.stderr}`;
-    expect(up.code).not.toBe(0);
-    expect(output).toMatch(
-      new RegExp(
-        `Release \\S+ did not become healthy within 120 s, so the update failed\\. Release ${serving} is still serving`,
-      ),
-    );
-    expect(seen.failures, JSON.stringify(seen)).toBe(0);
-    expect((await fetch(`${API}/activity/1`)).status).toBe(200);
-    expect(await stackOutput("release")).toBe(serving);
-    figures.push(
-      ["failed release (dev:up that fails)", `${up.seconds.toFixed(1)} s`],
-      ["client during the failed release", `${seen.requests} requests, ${seen.failures} failed`],
-    );
-
-    // The fix: the serving release's code again. Its up clears the failed container.
+    const afterFailure = {
+      status: (await fetch(`${API}/activity/1`)).status,
+      release: await stackOutput("release"),
+    };
+    // The fix, before any assertion, so that a failed one cannot leave this broken release to the tests after
+    // it: the serving release's code again. Its up clears the failed container.
     await writeFile(main, source);
     const fixed = await copy.run("npm", "run", "dev:up");
-    expect(fixed.code, tail(fixed)).toBe(0);
     const leftovers = await copy.run(
       "docker",
       "ps",
@@ -206,6 +195,24 @@ describe("the dev stack on the real engine", () => {
       "--filter",
       "label=activity.release",
     );
+
+    const output = `${up.stdout}\n${up.stderr}`;
+    expect(up.code).not.toBe(0);
+    expect(output).toMatch(
+      new RegExp(
+        `Release \\S+ did not become healthy within 120 s, so the update failed\\. Release ${serving} is still serving`,
+      ),
+    );
+    figures.push(
+      ["failed release (dev:up that fails)", `${up.seconds.toFixed(1)} s`],
+      [
+        "client during the failed release",
+        `${seen.requests} requests, ${seen.failures} failed, slowest ${seen.slowestSeconds.toFixed(2)} s`,
+      ],
+    );
+    expect(seen.failures, JSON.stringify(seen)).toBe(0);
+    expect(afterFailure).toEqual({ status: 200, release: serving });
+    expect(fixed.code, tail(fixed)).toBe(0);
     expect(leftovers.stdout.trim().split("\n")).toHaveLength(1);
   });
 

@@ -182,6 +182,8 @@ export interface ProbeReport {
   failures: number;
   /** The longest time from a failed request's start to the next success's end, in seconds. */
   longestOutageSeconds: number;
+  /** The slowest request, answered or not, in seconds. */
+  slowestSeconds: number;
   /** The statuses and errors of failed requests, counted. */
   failed: Record<string, number>;
 }
@@ -192,7 +194,13 @@ export interface ProbeReport {
  */
 export function probe(url: string): { stop(): Promise<ProbeReport> } {
   let running = true;
-  const report: ProbeReport = { requests: 0, failures: 0, longestOutageSeconds: 0, failed: {} };
+  const report: ProbeReport = {
+    requests: 0,
+    failures: 0,
+    longestOutageSeconds: 0,
+    slowestSeconds: 0,
+    failed: {},
+  };
   const loop = (async () => {
     let outageStart: number | undefined;
     while (running) {
@@ -204,6 +212,7 @@ export function probe(url: string): { stop(): Promise<ProbeReport> } {
         outcome = (error as Error).message;
       }
       report.requests += 1;
+      report.slowestSeconds = Math.max(report.slowestSeconds, (performance.now() - started) / 1000);
       if (outcome === "200") {
         if (outageStart !== undefined) {
           report.longestOutageSeconds = Math.max(
