@@ -33,11 +33,8 @@ export interface ResourceOptions {
   config?: object;
 }
 
-export function resourceArgs(
-  type: string,
-  props: Record<string, unknown>,
-  { name = "example", config = {} }: ResourceOptions = {},
-): ResourceValidationArgs {
+/** What a resource is to every policy: its type token, unknown-checking props, URN, name and options. */
+function policyResource(type: string, name: string, props: Record<string, unknown>) {
   const proxied = unknownCheckingProxy(props);
   return {
     type,
@@ -45,10 +42,20 @@ export function resourceArgs(
     urn: urnOf(type, name),
     name,
     opts: OPTIONS,
+    isType: (resourceClass: unknown) => isTypeOf(type, resourceClass),
+    // The props, behind the proxy, when the class is the resource's type (the server's asType).
+    asType: (resourceClass: unknown) => (isTypeOf(type, resourceClass) ? proxied : undefined),
+  };
+}
+
+export function resourceArgs(
+  type: string,
+  props: Record<string, unknown>,
+  { name = "example", config = {} }: ResourceOptions = {},
+): ResourceValidationArgs {
+  return {
+    ...policyResource(type, name, props),
     stackTags: new Map(),
-    isType: (resourceClass) => isTypeOf(type, resourceClass),
-    asType: ((resourceClass: unknown) =>
-      isTypeOf(type, resourceClass) ? proxied : undefined) as ResourceValidationArgs["asType"],
     getConfig: <T extends object>() => config as T,
     notApplicable: (reason) => {
       throw new NotApplicable(reason);
@@ -88,37 +95,39 @@ export function stackResource(
   props: Record<string, unknown>,
   propertyDependencies: Record<string, PolicyResource[]> = {},
 ): PolicyResource {
-  const proxied = unknownCheckingProxy(props);
   return {
-    type,
-    props: proxied,
-    urn: urnOf(type, name),
-    name,
-    opts: OPTIONS,
+    ...policyResource(type, name, props),
     dependencies: Object.values(propertyDependencies).flat(),
     propertyDependencies,
-    isType: (resourceClass) => isTypeOf(type, resourceClass),
-    asType: ((resourceClass: unknown) =>
-      isTypeOf(type, resourceClass) ? proxied : undefined) as PolicyResource["asType"],
   };
 }
 
+/**
+ * Runs a stack policy over `resources`, as the server does, and returns the violations reported; undefined when
+ * the policy declared itself not applicable (validateStackResourcesOfType does, to a stack without its type).
+ */
 export async function checkStack(
   policy: StackValidationPolicy,
   resources: PolicyResource[],
-): Promise<{ message: string; urn: string | undefined }[]> {
+  config: object = {},
+): Promise<{ message: string; urn: string | undefined }[] | undefined> {
   const violations: { message: string; urn: string | undefined }[] = [];
-  await policy.validateStack(
-    {
-      resources,
-      stackTags: new Map(),
-      getConfig: <T extends object>() => ({}) as T,
-      notApplicable: (reason) => {
-        throw new NotApplicable(reason);
+  try {
+    await policy.validateStack(
+      {
+        resources,
+        stackTags: new Map(),
+        getConfig: <T extends object>() => config as T,
+        notApplicable: (reason) => {
+          throw new NotApplicable(reason);
+        },
       },
-    },
-    (message, urn) => violations.push({ message, urn }),
-  );
+      (message, urn) => violations.push({ message, urn }),
+    );
+  } catch (error) {
+    if (!(error instanceof NotApplicable)) throw error;
+    return undefined;
+  }
   return violations;
 }
 
@@ -180,42 +189,18 @@ export async function analyze(
     policy.enforcementLevel ?? "advisory";
   for (const policy of policies) {
     const config = options.configOf?.(policy) ?? {};
+    const report = (resource: string, message: string) =>
+      findings.push({ policy: policy.name, enforcementLevel: level(policy), resource, message });
     if ("validateResource" in policy && policy.validateResource !== undefined) {
       for (const resource of custom) {
         const messages = await check(policy, resource.type, resource.inputs, { name: resource.name, config });
-        for (const message of messages ?? []) {
-          findings.push({
-            policy: policy.name,
-            enforcementLevel: level(policy),
-            resource: resource.name,
-            message,
-          });
-        }
+        for (const message of messages ?? []) report(resource.name, message);
       }
     }
     if ("validateStack" in policy && policy.validateStack !== undefined) {
       const resources = withDependencies(custom);
-      try {
-        await policy.validateStack(
-          {
-            resources,
-            stackTags: new Map(),
-            getConfig: <T extends object>() => config as T,
-            notApplicable: (reason) => {
-              throw new NotApplicable(reason);
-            },
-          },
-          (message, urn) =>
-            findings.push({
-              policy: policy.name,
-              enforcementLevel: level(policy),
-              resource: resources.find((resource) => resource.urn === urn)?.name ?? "(stack)",
-              message,
-            }),
-        );
-      } catch (error) {
-        // validateStackResourcesOfType declares itself not applicable to a stack without its type.
-        if (!(error instanceof NotApplicable)) throw error;
+      for (const { message, urn } of (await checkStack(policy, resources, config)) ?? []) {
+        report(resources.find((resource) => resource.urn === urn)?.name ?? "(stack)", message);
       }
     }
   }
