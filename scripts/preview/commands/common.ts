@@ -4,7 +4,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { CliDeps } from "../deps.js";
-import { DEFAULT_TARGET, TARGETS, type Target } from "../naming.js";
+import { DEFAULT_TARGET, type PreviewNames, previewNames, TARGETS, type Target } from "../naming.js";
 import { firstLine, nonEmpty } from "../output.js";
 
 /** A command's options, as node:util's parseArgs takes them. */
@@ -107,7 +107,16 @@ export function parseTarget(text: string | undefined): Target {
   return text as Target;
 }
 
-export async function resolveBranch(branchOption: string | undefined, deps: CliDeps): Promise<string> {
+/** The names of this branch's preview on `target`: the branch from --branch, else GitHub's env, else git. */
+export async function branchPreview(
+  branchOption: string | undefined,
+  target: Target,
+  deps: CliDeps,
+): Promise<PreviewNames> {
+  return previewNames(await resolveBranch(branchOption, deps), target);
+}
+
+async function resolveBranch(branchOption: string | undefined, deps: CliDeps): Promise<string> {
   if (branchOption !== undefined) return branchOption;
   // On pull_request events GITHUB_REF_NAME is "<n>/merge"; the branch is GITHUB_HEAD_REF.
   const fromEnv = nonEmpty(deps.env.GITHUB_HEAD_REF) ?? nonEmpty(deps.env.GITHUB_REF_NAME);

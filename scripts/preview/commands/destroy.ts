@@ -3,16 +3,15 @@
  * DynamoDB Local). Idempotent, and it recovers a stack that a killed run left locked.
  */
 import { renderDestroyedComment } from "../comment.js";
-import { previewNames } from "../naming.js";
 import { writeStepOutputs } from "../output.js";
 import { destroyPreview } from "../stacks.js";
 import {
   BRANCH_HELP,
   BRANCH_OPTION,
+  branchPreview,
   COMMON_HELP,
   COMMON_OPTIONS,
   defineCommand,
-  resolveBranch,
 } from "./common.js";
 
 const OPTIONS = { ...COMMON_OPTIONS, ...BRANCH_OPTION } as const;
@@ -34,7 +33,7 @@ export const destroyCommand = defineCommand({
   options: OPTIONS,
   help: HELP,
   async run(options, target, deps) {
-    const names = previewNames(await resolveBranch(options.branch, deps), target);
+    const names = await branchPreview(options.branch, target, deps);
     const workspace = await deps.openWorkspace();
     const outcome = await destroyPreview(workspace, names.stackName, deps, { recoverLock: true });
     if (outcome === "absent") {

@@ -10,7 +10,7 @@ import { checkBudget, describePreviewCost, estimateCost } from "../cost.js";
 import type { CliDeps } from "../deps.js";
 import { probeReady } from "../health.js";
 import { ensureHost, type HostState, readHost } from "../host.js";
-import { previewNames, type Target } from "../naming.js";
+import type { Target } from "../naming.js";
 import { firstLine, nonEmpty, requireOutput, writeStepOutputs } from "../output.js";
 import {
   checkCostGuard,
@@ -26,10 +26,10 @@ import { type PreviewWorkspace, StackExistsError } from "../workspace.js";
 import {
   BRANCH_HELP,
   BRANCH_OPTION,
+  branchPreview,
   COMMON_HELP,
   COMMON_OPTIONS,
   defineCommand,
-  resolveBranch,
   UsageError,
 } from "./common.js";
 
@@ -79,7 +79,7 @@ export const upCommand = defineCommand({
   options: OPTIONS,
   help: HELP,
   async run(options, target, deps) {
-    const names = previewNames(await resolveBranch(options.branch, deps), target);
+    const names = await branchPreview(options.branch, target, deps);
     const pullRequest = await resolvePullRequest(options.pr, deps);
     const commitSha = resolveCommit(options.sha, deps);
     const ttlHours = parseTtlHours(options["ttl-hours"]);

@@ -1,13 +1,12 @@
 /** `url`: prints the URL of this branch's preview, alone on the last line of stdout, for scripts. */
-import { previewNames } from "../naming.js";
 import { requireOutput } from "../output.js";
 import {
   BRANCH_HELP,
   BRANCH_OPTION,
+  branchPreview,
   COMMON_HELP,
   COMMON_OPTIONS,
   defineCommand,
-  resolveBranch,
 } from "./common.js";
 
 const OPTIONS = { ...COMMON_OPTIONS, ...BRANCH_OPTION } as const;
@@ -26,7 +25,7 @@ export const urlCommand = defineCommand({
   options: OPTIONS,
   help: HELP,
   async run(options, target, deps) {
-    const names = previewNames(await resolveBranch(options.branch, deps), target);
+    const names = await branchPreview(options.branch, target, deps);
     const workspace = await deps.openWorkspace();
     if (!(await workspace.listStacks()).includes(names.stackName)) {
       throw new Error(
