@@ -2,37 +2,15 @@
  * Every Caddyfile the FrontProxy can run, validated by the Caddy release the component pins (its image, or the
  * stand-in scripts/offline-images.sh builds of it): a configuration Caddy refuses would stop the proxy at start.
  */
-import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { CADDY_IMAGE, type CaddyfileOptions, caddyfile } from "../../components/front-proxy.js";
+import { run } from "../helpers/run.js";
 
 /** `caddy validate` on `text`, inside the pinned image; resolves with its exit code and output. */
-function validate(text: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      "docker",
-      [
-        "run",
-        "--rm",
-        "-i",
-        CADDY_IMAGE,
-        "sh",
-        "-c",
-        "cat > /tmp/Caddyfile && caddy validate --config /tmp/Caddyfile --adapter caddyfile",
-      ],
-      { stdio: ["pipe", "pipe", "pipe"] },
-    );
-    let output = "";
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, output }));
-    child.stdin.end(text);
-  });
+async function validate(text: string): Promise<{ code: number; output: string }> {
+  const script = "cat > /tmp/Caddyfile && caddy validate --config /tmp/Caddyfile --adapter caddyfile";
+  const result = await run("docker", ["run", "--rm", "-i", CADDY_IMAGE, "sh", "-c", script], { input: text });
+  return { code: result.code, output: `${result.stdout}${result.stderr}` };
 }
 
 const variants: Array<[string, CaddyfileOptions]> = [

@@ -11,24 +11,14 @@ import { request } from "node:https";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_PORT } from "../../app/src/contract.js";
-import {
-  type CommandResult,
-  copyProject,
-  type ProjectCopy,
-  printFigures,
-  probe,
-  requireEngine,
-} from "./harness.js";
+import { tail } from "../helpers/run.js";
+import { copyProject, type ProjectCopy, printFigures, probe, requireEngine } from "./harness.js";
 
 const API = `http://127.0.0.1:${HOST_PORT}`;
 let copy: ProjectCopy;
 const figures: Array<[string, string]> = [];
 
 /** The last lines of a failed command, for the assertion message. */
-function tail(result: CommandResult): string {
-  return `${result.stdout}\n${result.stderr}`.trim().split("\n").slice(-25).join("\n");
-}
-
 async function stackOutput(name: string): Promise<string> {
   const result = await copy.run("pulumi", "stack", "output", name, "--stack", "dev");
   expect(result.code, tail(result)).toBe(0);

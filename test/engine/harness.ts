@@ -10,44 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ROOT } from "../helpers/pulumi.js";
+import { type CommandResult, run } from "../helpers/run.js";
 
 const exec = promisify(execFile);
-
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** Wall time, in seconds. */
-  seconds: number;
-}
-
-/** Runs a command to its end (never throws on a failure exit): output captured, time measured. */
-export function run(
-  command: string,
-  args: readonly string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv },
-): Promise<CommandResult> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({ code: code ?? 1, stdout, stderr, seconds: (performance.now() - started) / 1000 }),
-    );
-  });
-}
 
 /** A copy of the repository in a temporary directory, committed, with this checkout's node_modules. */
 export interface ProjectCopy {

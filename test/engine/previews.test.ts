@@ -8,24 +8,13 @@ import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type CommandResult,
-  copyProject,
-  type ProjectCopy,
-  printFigures,
-  probe,
-  request,
-  requireEngine,
-} from "./harness.js";
+import { type CommandResult, tail } from "../helpers/run.js";
+import { copyProject, type ProjectCopy, printFigures, probe, request, requireEngine } from "./harness.js";
 
 let copy: ProjectCopy;
 const figures: Array<[string, string]> = [];
 /** The Docker objects the previews and their host had, from the stacks' state: none may outlive the last destroy. */
 const seen = { containers: new Set<string>(), networks: new Set<string>(), volumes: new Set<string>() };
-
-function tail(result: CommandResult): string {
-  return `${result.stdout}\n${result.stderr}`.trim().split("\n").slice(-30).join("\n");
-}
 
 function preview(...args: string[]): Promise<CommandResult> {
   return copy.run("npm", "run", "--silent", "preview", "--", ...args, "--target", "local");
