@@ -70,7 +70,9 @@ function tableAndImage(
     },
     options,
   );
-  return { table, image };
+  // An ECR image always has its repository; AppImage leaves it undefined only for the local registry.
+  const repositoryArn = image.repositoryArn as pulumi.Output<string>;
+  return { table, image, repositoryArn };
 }
 
 /** The EC2 Docker host of the test stack and of the AWS preview host. */
@@ -92,7 +94,7 @@ function ec2Host(
       sshPublicKey: settings.sshPublicKey,
       sshPrivateKeyPath: settings.sshPrivateKeyPath,
       ...(app && {
-        app: { tableArn: app.table.arn, repositoryArn: app.image.repositoryArn as pulumi.Output<string> },
+        app: { tableArn: app.table.arn, repositoryArn: app.repositoryArn },
         registryAuth: app.image.registryAuth,
       }),
     },
@@ -131,8 +133,8 @@ function deployLocally(settings: LocalSettings, tag: string): Outputs {
 function deployToAws(settings: AwsSettings, tag: string): Outputs {
   const name = settings.namePrefix;
   const options = awsProvider(settings);
-  const { table, image } = tableAndImage(settings, tag, options);
-  const host = ec2Host(settings, options, { table, image });
+  const { table, image, repositoryArn } = tableAndImage(settings, tag, options);
+  const host = ec2Host(settings, options, { table, image, repositoryArn });
   const onHost = { providers: [host.provider] };
   const proxy = new FrontProxy(name, { ...settings.https }, onHost);
   const app = new AppContainer(
@@ -163,12 +165,12 @@ function deployToAws(settings: AwsSettings, tag: string): Outputs {
 /** prod: the image in ECR, on ECS Fargate behind a load balancer, autoscaled; the regional table. */
 function deployToEcs(settings: EcsSettings, tag: string): Outputs {
   const options = awsProvider(settings);
-  const { table, image } = tableAndImage(settings, tag, options);
+  const { table, image, repositoryArn } = tableAndImage(settings, tag, options);
   const service = new FargateService(
     settings.namePrefix,
     {
       image: image.imageRef,
-      repositoryArn: image.repositoryArn as pulumi.Output<string>,
+      repositoryArn,
       tableName: table.name,
       tableArn: table.arn,
       region: settings.region,
@@ -275,13 +277,13 @@ function deployPreview(
     return { apiUrl, imageRef: image.imageRef, release: app.release, tableName };
   }
   const options = awsProvider(settings);
-  const { table, image } = tableAndImage(settings, tag, options);
+  const { table, image, repositoryArn } = tableAndImage(settings, tag, options);
   new RoleGrant(
     label,
     {
       role: fromHost("roleName"),
       tableArn: table.arn,
-      repositoryArn: image.repositoryArn as pulumi.Output<string>,
+      repositoryArn,
     },
     options,
   );
