@@ -165,13 +165,13 @@ export class FrontProxy extends pulumi.ComponentResource {
       memoryMb = 128,
     } = args;
 
-    const previewDomain = upstream.kind === "previews" ? upstream.domain : "";
-    const routes = pulumi
-      .output(previewDomain)
-      .apply(
-        (suffix): ProxyUpstream =>
-          upstream.kind === "app" ? upstream : { kind: "previews", domain: suffix },
-      );
+    // The Caddyfile needs the preview domain's value, which may be an output (the AWS host's public IP).
+    const resolvedUpstream: pulumi.Output<ProxyUpstream> =
+      upstream.kind === "app"
+        ? pulumi.output(upstream)
+        : pulumi
+            .output(upstream.domain)
+            .apply((previewDomain): ProxyUpstream => ({ kind: "previews", domain: previewDomain }));
     const network = new docker.Network(`${name}-net`, { driver: "bridge" }, { parent: this });
     // Certificates and the local CA outlive a replaced proxy container (and Let's Encrypt's rate limits).
     const data = new docker.Volume(`${name}-proxy-data`, {}, { parent: this });
@@ -196,7 +196,7 @@ export class FrontProxy extends pulumi.ComponentResource {
         // The configuration travels in the environment and is written to the tmpfs at start: Docker refuses to
         // copy a file (the provider's `uploads`) into a container whose root file system is read-only.
         envs: [
-          routes.apply(
+          resolvedUpstream.apply(
             (resolved) =>
               `${CADDYFILE_ENV}=${caddyfile({ upstream: resolved, domain, tlsIssuer, acmeEmail })}`,
           ),
