@@ -124,7 +124,8 @@ export const upCommand = defineCommand({
       deps.err(`warning: ${key} of Pulumi.test.yaml is not copied to the previews: ${reason}`);
     }
 
-    await ensureHost(workspace, target, hostConfig.config, deps);
+    // A deployed host is used as it is: ensureHost would only read it again.
+    if (host.outputs === undefined) await ensureHost(workspace, target, hostConfig.config, deps);
     if (current === undefined) await createStack(names.stackName, workspace);
     await workspace.setConfig(names.stackName, previewConfig.config);
     try {
