@@ -26,20 +26,17 @@ import { DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX } from "./components/front-proxy.js";
 import { RoleGrant } from "./components/role-grant.js";
+import { readOwnOutput, stackReference } from "./components/stack-outputs.js";
 
 type Outputs = Record<string, pulumi.Input<unknown>>;
 
 /** A preview host's DynamoDB Local on this machine: beside the dev stack's 8000. */
 const PREVIEW_HOST_DYNAMODB_PORT = 8001;
 
-/** Another stack of this project, by its short name (organization/project/stack on every backend). */
-function stackReference(stack: string): pulumi.StackReference {
-  return new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`);
-}
-
-/** The release this stack served after its last successful update: named if the new one fails. */
-function servingRelease(): pulumi.Output<string | undefined> {
-  return stackReference(pulumi.getStack()).getOutput("release") as pulumi.Output<string | undefined>;
+/** The release this stack served after its last successful update, read only when a new one fails. */
+async function servingRelease(): Promise<string | undefined> {
+  const release = await readOwnOutput("release");
+  return typeof release === "string" && release !== "" ? release : undefined;
 }
 
 /** The provider that tags every AWS resource of the stack, through its defaultTags. */
@@ -116,7 +113,7 @@ function deployLocally(settings: LocalSettings, tag: string): Outputs {
     tableName: DEFAULT_TABLE_NAME,
     dynamodbEndpoint: database.endpoint,
     network: proxy.networkName,
-    servingRelease: servingRelease(),
+    servingRelease,
   });
   return {
     apiUrl: `http://localhost:${HOST_PORT}`,
@@ -147,7 +144,7 @@ function deployToAws(settings: AwsSettings, tag: string): Outputs {
       tableName: table.name,
       region: settings.region,
       network: proxy.networkName,
-      servingRelease: servingRelease(),
+      servingRelease,
     },
     onHost,
   );
@@ -272,7 +269,7 @@ function deployPreview(
       dynamodbEndpoint: fromHost("dynamodbEndpoint"),
       network: fromHost("networkName"),
       alias,
-      servingRelease: servingRelease(),
+      servingRelease,
     });
     return { apiUrl, imageRef: image.imageRef, release: app.release, tableName };
   }
@@ -303,7 +300,7 @@ function deployPreview(
       region: settings.region,
       network: fromHost("networkName"),
       alias,
-      servingRelease: servingRelease(),
+      servingRelease,
     },
     { providers: [onHost] },
   );

@@ -36,10 +36,11 @@ export interface AppContainerArgs {
   /** The DNS alias the proxy finds the app under on that network. @default "api" (APP_ALIAS) */
   alias?: string;
   /**
-   * The release serving before this update (the stack's previous `release` output), named in the message of
-   * a release that fails. @default unset: the message names none
+   * Reads the release serving before this update (the stack's previous `release` output), to name it in the
+   * message of a release that fails. Called only then; it may reject, and the message says the release could
+   * not be read. @default unset: the message names none
    */
-  servingRelease?: pulumi.Input<string | undefined>;
+  servingRelease?: () => Promise<string | undefined>;
   /** Memory limit in MiB. @default 512 */
   memoryMb?: number;
   /** Seconds the deployment waits for the container to become healthy. @default 120 */
@@ -66,13 +67,18 @@ export function appEnvironment(
 export function failedReleaseMessage(failed: {
   release: string;
   container: string;
-  serving: string | undefined;
+  /** The release serving before: its tag, none (undefined), or why it could not be read. */
+  serving: string | undefined | { readError: string };
   waitedSeconds: number;
 }): string {
+  const untouched = "nothing was switched and its container was not touched.";
+  const { serving } = failed;
   const still =
-    failed.serving === undefined
+    serving === undefined
       ? "No earlier release was serving."
-      : `Release ${failed.serving} is still serving: nothing was switched and its container was not touched.`;
+      : typeof serving === "string"
+        ? `Release ${serving} is still serving: ${untouched}`
+        : `The release serving before could not be read (${serving.readError}); it is still serving: ${untouched}`;
   return (
     `Release ${failed.release} did not become healthy within ${failed.waitedSeconds} s, so the update failed. ${still} ` +
     `The failed container ${failed.container} takes no traffic and stays for inspection (docker logs ${failed.container}) ` +
@@ -100,14 +106,13 @@ export class AppContainer extends pulumi.ComponentResource {
           { parent: this },
         ).imageId
       : pulumi.output(args.image);
-    const serving = pulumi.output(args.servingRelease);
     const explainFailure = new pulumi.ErrorHook(`${name}-failed-release`, async (failure) => {
       if (failure.failedOperation === "create") {
         pulumi.log.error(
           failedReleaseMessage({
             release,
             container: String(failure.newInputs?.name ?? failure.name),
-            serving: await promiseOf(serving),
+            serving: await readServing(args.servingRelease),
             waitedSeconds: healthyTimeoutSeconds,
           }),
           this,
@@ -172,7 +177,13 @@ export class AppContainer extends pulumi.ComponentResource {
   }
 }
 
-/** An output's value, for the error hook, which runs outside the program's output graph. */
-function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
+/** The serving release for the failure message: its read's error is reported in the message, never thrown. */
+async function readServing(
+  read: AppContainerArgs["servingRelease"],
+): Promise<string | undefined | { readError: string }> {
+  try {
+    return await read?.();
+  } catch (error) {
+    return { readError: error instanceof Error ? error.message : String(error) };
+  }
 }

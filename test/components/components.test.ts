@@ -215,6 +215,17 @@ describe("AppContainer", () => {
     expect(
       failedReleaseMessage({ release: "0.1.0-first", container: "c", serving: undefined, waitedSeconds: 60 }),
     ).toContain("No earlier release was serving.");
+    expect(
+      failedReleaseMessage({
+        release: "0.2.0-bad",
+        container: "c",
+        serving: { readError: "failed to load checkpoint: EOF" },
+        waitedSeconds: 120,
+      }),
+    ).toContain(
+      "The release serving before could not be read (failed to load checkpoint: EOF); it is still serving: " +
+        "nothing was switched",
+    );
   });
 });
 

@@ -128,8 +128,15 @@ function computedState(
 }
 
 /** Results of the invokes the program makes; any other invoke fails loudly. */
-function callResult(token: string, args: Record<string, unknown>): Record<string, unknown> {
+function callResult(
+  token: string,
+  args: Record<string, unknown>,
+  stacks: StackOutputs,
+): Record<string, unknown> {
   switch (token) {
+    case "pulumi:pulumi:readStackOutputs":
+      // As the engine's built-in answers it: a stack not in `stacks` has no outputs yet.
+      return { name: args.name, outputs: stacks[String(args.name)] ?? {}, secretOutputNames: [] };
     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
       return {
         userName: "AWS",
@@ -183,7 +190,7 @@ export async function installMocks(
       },
       call: (args) => {
         invokes.push({ token: args.token, args: args.inputs });
-        return callResult(args.token, args.inputs);
+        return callResult(args.token, args.inputs, stacks);
       },
     },
     PROJECT,

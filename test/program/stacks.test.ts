@@ -31,6 +31,16 @@ function statements(run: ProgramRun): Statement[] {
     .flatMap((policy) => (JSON.parse(String(policy.inputs.policy)) as { Statement: Statement[] }).Statement);
 }
 
+describe("the entrypoint", () => {
+  it("exports the program as its default and nothing else, as the Node.js language host requires", async () => {
+    // @pulumi/pulumi cmd/run/run.js refuses an entrypoint with both ("expected entrypoint module to have either
+    // a default export or named exports but not both"); mocks import the default and never notice.
+    const entrypoint = await import("../../index.js");
+    expect(typeof entrypoint.default).toBe("function");
+    expect(Object.keys(entrypoint)).toEqual(["default"]);
+  });
+});
+
 describe("the dev stack (Pulumi.dev.yaml)", () => {
   let dev: ProgramRun;
   beforeAll(async () => {
