@@ -45,7 +45,12 @@ export class StackExistsError extends Error {
  * cause, for --debug.
  */
 export class PulumiCommandError extends Error {
-  constructor(message: string, cause: unknown) {
+  constructor(
+    message: string,
+    cause: unknown,
+    /** The CLI's own `error:` line, when it printed one. */
+    readonly diagnosis?: string,
+  ) {
     super(message, { cause });
     this.name = "PulumiCommandError";
   }
@@ -106,11 +111,14 @@ export interface PreviewWorkspace {
  * imported here, lazily, because loading it takes about a second that `--help`, bad input and the tests never
  * need.
  */
-export async function openAutomationWorkspace(workDir: string): Promise<PreviewWorkspace> {
+export async function openAutomationWorkspace(
+  workDir: string,
+  retry: ReadRetry = TORN_READ_RETRY,
+): Promise<PreviewWorkspace> {
   const automation = await import("@pulumi/pulumi/automation/index.js");
   try {
     const workspace = await automation.LocalWorkspace.create({ workDir });
-    return new AutomationPreviewWorkspace(workspace, automation);
+    return new AutomationPreviewWorkspace(workspace, automation, retry);
   } catch (error) {
     // The SDK reports a missing CLI as a spawn failure of `pulumi version`, several lines long.
     if (error instanceof automation.CommandError && /ENOENT/.test(error.message)) {
@@ -124,14 +132,32 @@ export async function openAutomationWorkspace(workDir: string): Promise<PreviewW
 
 type Automation = typeof import("@pulumi/pulumi/automation/index.js");
 
+/** How often, and how far apart, a read that came back torn is tried. */
+export interface ReadRetry {
+  readonly attempts: number;
+  readonly pauseMs: number;
+}
+export const TORN_READ_RETRY: ReadRetry = { attempts: 10, pauseMs: 200 };
+
+/**
+ * A read of the state that met a stack's update writing it: on a file backend, the blob store rewrites a state
+ * file's `.attrs` sidecar in place, and a reader that opens it in between gets EOF (`pulumi stack ls` prints
+ * "error: EOF", a read of one stack "failed to load checkpoint: EOF"). Seen on the real engine while two
+ * previews came up at once; the same read a moment later succeeds.
+ */
+export function isTornRead(diagnosis: string | undefined): boolean {
+  return diagnosis !== undefined && /(?:^|: )EOF$/.test(diagnosis);
+}
+
 class AutomationPreviewWorkspace implements PreviewWorkspace {
   constructor(
     private readonly workspace: AutomationWorkspace,
     private readonly automation: Automation,
+    private readonly retry: ReadRetry,
   ) {}
 
   async listStacks(): Promise<string[]> {
-    const summaries = await this.call("*", () => this.workspace.listStacks());
+    const summaries = await this.retried("*", () => this.workspace.listStacks());
     // Some backends list "org/project/stack"; every other call here takes the short name.
     return summaries.map((summary) => summary.name.split("/").at(-1) ?? summary.name);
   }
@@ -141,11 +167,11 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
   }
 
   getConfig(stackName: string): Promise<ConfigMap> {
-    return this.call(stackName, () => this.workspace.getAllConfig(stackName));
+    return this.retried(stackName, () => this.workspace.getAllConfig(stackName));
   }
 
   async setConfig(stackName: string, config: ConfigMap): Promise<void> {
-    await this.call(stackName, async () => {
+    await this.retried(stackName, async () => {
       const setting = new Set(Object.keys(config).map(topLevelKey));
       const stale = Object.keys(await this.workspace.getAllConfig(stackName)).filter((key) =>
         setting.has(key),
@@ -164,7 +190,7 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
   async lastUpdate(stackName: string): Promise<LastUpdate | undefined> {
     const stack = await this.select(stackName);
     // No --show-secrets: the metadata is plain, and listing must not need the stack's decryption key.
-    const summary: UpdateSummary | undefined = await this.call(stackName, () => stack.info(false));
+    const summary: UpdateSummary | undefined = await this.retried(stackName, () => stack.info(false));
     if (summary === undefined) return undefined;
     return {
       kind: summary.kind,
@@ -175,7 +201,7 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
   }
 
   async outputs(stackName: string): Promise<Record<string, unknown>> {
-    return values(await this.call(stackName, () => this.workspace.stackOutputs(stackName)));
+    return values(await this.retried(stackName, () => this.workspace.stackOutputs(stackName)));
   }
 
   async up(stackName: string, onOutput: OnOutput): Promise<Record<string, unknown>> {
@@ -187,7 +213,7 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
   }
 
   async pendingOperations(stackName: string): Promise<PendingOperation[]> {
-    const exported = await this.call(stackName, () => this.workspace.exportStack(stackName));
+    const exported = await this.retried(stackName, () => this.workspace.exportStack(stackName));
     // `pulumi stack export` emits apitype.DeploymentV3, whose pending_operations are { resource: { urn },
     // type }.
     const pending: unknown = exported.deployment?.pending_operations;
@@ -218,7 +244,23 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
   }
 
   private select(stackName: string): Promise<Stack> {
-    return this.call(stackName, () => this.automation.Stack.select(stackName, this.workspace));
+    return this.retried(stackName, () => this.automation.Stack.select(stackName, this.workspace));
+  }
+
+  /**
+   * {@link call} for a command that only reads the backend's state (it may write this checkout's stack file,
+   * the same way each time): a torn read ({@link isTornRead}) is tried again.
+   */
+  private async retried<T>(stackName: string, operation: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.call(stackName, operation);
+      } catch (error) {
+        const torn = error instanceof PulumiCommandError && isTornRead(error.diagnosis);
+        if (!torn || attempt >= this.retry.attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, this.retry.pauseMs));
+      }
+    }
   }
 
   /**
@@ -237,7 +279,11 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
       if (error instanceof this.automation.CommandError) {
         const diagnosis = commandDiagnosis(error.message);
         const where = stackName === "*" ? "listing the stacks" : `on stack ${stackName}`;
-        throw new PulumiCommandError(`pulumi failed ${where}: ${diagnosis ?? "see its output above"}`, error);
+        throw new PulumiCommandError(
+          `pulumi failed ${where}: ${diagnosis ?? "see its output above"}`,
+          error,
+          diagnosis,
+        );
       }
       throw error;
     }

@@ -22,6 +22,14 @@ printf '%s\\n' "$*" >> "$FAKE_PULUMI_LOG"
 if [ -n "\${FAKE_PULUMI_NO_BACKEND:-}" ] && [ "$1 $2" = "stack ls" ]; then
   echo 'error: unable to open state directory "file:///gone/.pulumi": no such file or directory' >&2; exit 255
 fi
+# A read torn by another stack's update, as Pulumi 3.274.1 prints it on a file backend: FAKE_PULUMI_TORN names a
+# file holding how many more reads tear.
+if [ -n "\${FAKE_PULUMI_TORN:-}" ] && [ "$(cat "$FAKE_PULUMI_TORN")" -gt 0 ]; then
+  case "$*" in
+    "stack ls"*) echo $(( $(cat "$FAKE_PULUMI_TORN") - 1 )) > "$FAKE_PULUMI_TORN"; echo 'error: EOF' >&2; exit 255 ;;
+    "stack output"*) echo $(( $(cat "$FAKE_PULUMI_TORN") - 1 )) > "$FAKE_PULUMI_TORN"; echo 'error: failed to load checkpoint: EOF' >&2; exit 255 ;;
+  esac
+fi
 locked='error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with \`pulumi cancel\`.'
 case "$*" in
   version*) echo "v3.248.0" ;;
@@ -163,13 +171,44 @@ describe("the Automation API adapter", () => {
   it("turns a failure outside any one stack into one line too (a backend that cannot be opened)", async () => {
     process.env.FAKE_PULUMI_NO_BACKEND = "1";
     try {
-      await expect(workspace.listStacks()).rejects.toThrow(
-        new PulumiCommandError(
-          'pulumi failed listing the stacks: unable to open state directory "file:///gone/.pulumi": no such file or directory',
-          undefined,
-        ),
+      const failure = await workspace.listStacks().catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(PulumiCommandError);
+      expect((failure as Error).message).toBe(
+        'pulumi failed listing the stacks: unable to open state directory "file:///gone/.pulumi": no such file or directory',
       );
     } finally {
+      delete process.env.FAKE_PULUMI_NO_BACKEND;
+    }
+  });
+
+  it("tries a read again when another stack's update tore it, and gives up with the CLI's line after its tries", async () => {
+    const torn = join(scratch, "torn");
+    const retrying = await openAutomationWorkspace(scratch, { attempts: 3, pauseMs: 1 });
+    process.env.FAKE_PULUMI_TORN = torn;
+    try {
+      writeFileSync(torn, "2");
+      expect(await retrying.listStacks()).toEqual(["preview-x", "test"]);
+      writeFileSync(torn, "2");
+      expect(await retrying.outputs("preview-x")).toEqual({
+        apiUrl: "http://198.51.100.7:10001",
+        hostId: "i-0123",
+      });
+      // Two torn reads, then the one that succeeds (the SDK reads outputs twice: plain, then with secrets).
+      expect(invocations().filter((call) => call.startsWith("stack ls"))).toHaveLength(3);
+      expect(invocations().filter((call) => call.startsWith("stack output --json --stack"))).toHaveLength(3);
+
+      writeFileSync(torn, "9");
+      await expect(retrying.listStacks()).rejects.toThrow("pulumi failed listing the stacks: EOF");
+      expect(readFileSync(torn, "utf8").trim()).toBe("6");
+      // Only a torn read is tried again: a missing stack, or a backend that cannot be opened, is an answer.
+      writeFileSync(log, "");
+      await expect(retrying.lastUpdate("preview-missing")).rejects.toBeInstanceOf(StackMissingError);
+      process.env.FAKE_PULUMI_NO_BACKEND = "1";
+      await expect(retrying.listStacks()).rejects.toThrow(/unable to open state directory/);
+      expect(invocations().filter((call) => call.includes("preview-missing"))).toHaveLength(1);
+      expect(invocations().filter((call) => call.startsWith("stack ls"))).toHaveLength(1);
+    } finally {
+      delete process.env.FAKE_PULUMI_TORN;
       delete process.env.FAKE_PULUMI_NO_BACKEND;
     }
   });
