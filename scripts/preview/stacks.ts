@@ -134,16 +134,15 @@ interface LocalTable {
   readonly endpoint: string | undefined;
 }
 
-/** Read before the destroy: afterwards the stack's outputs are gone. */
-async function localTableOf(workspace: PreviewWorkspace, stackName: string): Promise<LocalTable | undefined> {
-  const stacks = await workspace.listStacks();
-  if (!stacks.includes(stackName)) return undefined;
-  const outputs = await workspace.outputs(stackName).catch(() => ({}) as Record<string, unknown>);
+/**
+ * Read before the destroy: afterwards the stack's outputs are gone. A stack or host that does not exist reads
+ * as no outputs (destroyStack then finds the stack absent, and a host that is gone took its tables with it).
+ */
+async function localTableOf(workspace: PreviewWorkspace, stackName: string): Promise<LocalTable> {
+  const outputsOf = (name: string) => workspace.outputs(name).catch(() => ({}) as Record<string, unknown>);
+  const outputs = await outputsOf(stackName);
   const tableName = typeof outputs.tableName === "string" ? outputs.tableName : undefined;
-  const hostStack = HOST_STACK_NAMES.local;
-  const host = stacks.includes(hostStack)
-    ? readHostOutputs(await workspace.outputs(hostStack).catch(() => ({})))
-    : undefined;
+  const host = readHostOutputs(await outputsOf(HOST_STACK_NAMES.local));
   return { stackName, tableName, endpoint: host?.dynamodbHostEndpoint };
 }
 

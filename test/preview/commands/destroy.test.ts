@@ -127,6 +127,23 @@ describe("preview destroy --target local", () => {
     expect(h.workspace.stacks.has(previewNames("x", "local").stackName)).toBe(false);
   });
 
+  it("says why no table was deleted once the host is gone: its tables went with it", async () => {
+    const h = harness();
+    await h.run("up", "--target", "local", "--branch", "x");
+    h.workspace.stacks.delete("previews-local");
+    const deleted: string[] = [];
+    h.setDeleteTable(async (_endpoint, tableName) => {
+      deleted.push(tableName);
+      return "deleted";
+    });
+    h.clearOutput();
+    expect(await h.run("destroy", "--target", "local", "--branch", "x")).toBe(0);
+    const table = `${previewNames("x").resourcePrefix}-activities`;
+    expect(deleted).toEqual([]);
+    expect(h.err).toEqual([`note: the local preview host is not deployed, so table ${table} went with it`]);
+    expect(h.workspace.stacks.has(previewNames("x", "local").stackName)).toBe(false);
+  });
+
   it("says why no table was deleted for a preview that never finished an up", async () => {
     const h = harness();
     await h.run("up", "--target", "local", "--branch", "first");
