@@ -100,6 +100,26 @@ function ec2Host(
 }
 type ActivityTableAndImage = ReturnType<typeof tableAndImage>;
 
+/**
+ * The app as it runs on an EC2 Docker host (the test stack's, or the AWS preview host): the ECR image pulled
+ * there, in test mode on the regional table. The caller adds the network, and a preview its alias.
+ */
+function appOnEc2(
+  settings: AwsSettings | AwsPreviewSettings,
+  tag: string,
+  { table, image }: ActivityTableAndImage,
+) {
+  return {
+    image: image.imageRef,
+    release: tag,
+    pull: true,
+    appEnv: "test",
+    tableName: table.name,
+    region: settings.region,
+    servingRelease,
+  } as const;
+}
+
 /** dev: the proxy, the app and DynamoDB Local on the local engine; no AWS resource, no credentials. */
 function deployLocally(settings: LocalSettings, tag: string): Outputs {
   const name = settings.namePrefix;
@@ -130,22 +150,14 @@ function deployLocally(settings: LocalSettings, tag: string): Outputs {
 function deployToAws(settings: AwsSettings, tag: string): Outputs {
   const name = settings.namePrefix;
   const options = awsProvider(settings);
-  const { table, image, repositoryArn } = tableAndImage(settings, tag, options);
-  const host = ec2Host(settings, options, { table, image, repositoryArn });
+  const tableImage = tableAndImage(settings, tag, options);
+  const { table, image } = tableImage;
+  const host = ec2Host(settings, options, tableImage);
   const onHost = { providers: [host.provider] };
   const proxy = new FrontProxy(name, { ...settings.https }, onHost);
   const app = new AppContainer(
     name,
-    {
-      image: image.imageRef,
-      release: tag,
-      pull: true,
-      appEnv: "test",
-      tableName: table.name,
-      region: settings.region,
-      network: proxy.networkName,
-      servingRelease,
-    },
+    { ...appOnEc2(settings, tag, tableImage), network: proxy.networkName },
     onHost,
   );
   return {
@@ -274,7 +286,8 @@ function deployPreview(
     return { apiUrl, imageRef: image.imageRef, release: app.release, tableName };
   }
   const options = awsProvider(settings);
-  const { table, image, repositoryArn } = tableAndImage(settings, tag, options);
+  const tableImage = tableAndImage(settings, tag, options);
+  const { table, image, repositoryArn } = tableImage;
   new RoleGrant(
     label,
     {
@@ -291,17 +304,7 @@ function deployPreview(
   });
   const app = new AppContainer(
     label,
-    {
-      image: image.imageRef,
-      release: tag,
-      pull: true,
-      appEnv: "test",
-      tableName: table.name,
-      region: settings.region,
-      network: fromHost("networkName"),
-      alias,
-      servingRelease,
-    },
+    { ...appOnEc2(settings, tag, tableImage), network: fromHost("networkName"), alias },
     { providers: [onHost] },
   );
   return { apiUrl, imageRef: image.imageRef, release: app.release, tableName: table.name };
