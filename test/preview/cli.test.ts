@@ -53,7 +53,7 @@ describe("bad input", () => {
     ],
     [
       ["up", "--branch", "x", "--preview-domain", "bad_name.example.com"],
-      'preview up: --preview-domain must be a lowercase DNS name such as previews.example.com (at most 220 characters), got "bad_name.example.com"',
+      'preview up: --preview-domain must be a lowercase DNS name of two labels or more such as previews.example.com (at most 220 characters), got "bad_name.example.com"',
     ],
     [
       ["up", "--branch", ""],

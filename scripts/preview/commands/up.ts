@@ -217,17 +217,22 @@ function parseHostSettings(
       : [nonEmpty(deps.env.PREVIEW_DOMAIN), "PREVIEW_DOMAIN"];
   if (domain !== undefined && !DOMAIN.test(domain)) {
     throw new UsageError(
-      `${source} must be a lowercase DNS name such as previews.example.com (at most ${DOMAIN_MAX} characters), ` +
+      `${source} must be a lowercase DNS name of two labels or more such as previews.example.com (at most ` +
+        `${DOMAIN_MAX} characters), ` +
         `got "${domain}"`,
     );
   }
   return { instanceType, instanceTypeGiven: instanceTypeOption !== undefined, previewDomain: domain };
 }
 
-/** `<label>.<domain>` must fit DNS's 253 characters with the longest label (32) and its dot. */
+/**
+ * `<label>.<domain>` must fit DNS's 253 characters with the longest label (32) and its dot. Two labels at least,
+ * as the program's previewDomain requires (components/config.ts): a name it would refuse is refused here,
+ * before the host's stack exists.
+ */
 const DOMAIN_MAX = 220;
 const DOMAIN = new RegExp(
-  `^(?=.{1,${DOMAIN_MAX}}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$`,
+  `^(?=.{1,${DOMAIN_MAX}}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$`,
 );
 
 /** The host is used as it is: settings given for its creation do not change a deployed one, so say so. */

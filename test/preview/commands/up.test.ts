@@ -525,7 +525,12 @@ describe("where up takes its input", () => {
     ],
     [
       { PREVIEW_DOMAIN: "Previews.Example.com" },
-      'preview up: PREVIEW_DOMAIN must be a lowercase DNS name such as previews.example.com (at most 220 characters), got "Previews.Example.com"',
+      'preview up: PREVIEW_DOMAIN must be a lowercase DNS name of two labels or more such as previews.example.com (at most 220 characters), got "Previews.Example.com"',
+    ],
+    // The program refuses a one-label previewDomain; refused here, no host stack is left half-created.
+    [
+      { PREVIEW_DOMAIN: "previews" },
+      'preview up: PREVIEW_DOMAIN must be a lowercase DNS name of two labels or more such as previews.example.com (at most 220 characters), got "previews"',
     ],
   ])("reads %j strictly", async (env, message) => {
     const h = harness(env);
