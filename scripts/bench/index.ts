@@ -11,6 +11,7 @@ import { parseArgs, promisify } from "node:util";
 import autocannon from "autocannon";
 import { getContainerRuntimeClient } from "testcontainers";
 import { waitHealthy } from "../../test/helpers/docker-spec.js";
+import { appBaseImage, buildImage } from "../../test/helpers/images.js";
 
 /** The API's targets, each a ratio to the bare server measured in the same run (issue #12). */
 const TARGETS = { healthCpuRatio: 1.3, activityThroughputRatio: 0.9, rssOverBareMb: 25 };
@@ -35,7 +36,7 @@ in the machine's load between rounds cancels out). Defaults: 5 rounds of 3 s, 32
 checks the targets: GET /health CPU per request <= ${TARGETS.healthCpuRatio}x bare, GET /activity/1 req/s >= ${TARGETS.activityThroughputRatio}x bare, RSS
 after load <= bare + ${TARGETS.rssOverBareMb} MB.
 Image (when a Docker engine answers): size over the base, cold build vs rebuild after a one-line source change
-(with the docker CLI and BuildKit, as users build; DOCKER_CLI overrides the command), and docker run to healthy.
+(with the docker CLI and BuildKit, as users build: scripts/docker-build.sh), and docker run to healthy.
 The cold build first prunes all BuildKit cache (docker builder prune --all). BASE_IMAGE selects the base image.`);
   process.exit(0);
 }
@@ -237,8 +238,7 @@ async function imageFigures() {
     return;
   }
   const docker = client.container.dockerode;
-  const baseImage = process.env.BASE_IMAGE ?? "node:24.21.0-bookworm-slim";
-  const cli = process.env.DOCKER_CLI ?? "docker";
+  const baseImage = appBaseImage();
   const context = await mkdtemp(join(tmpdir(), "activity-bench-"));
   try {
     for (const entry of ["package.json", "package-lock.json", "tsconfig.json", ".dockerignore", "app"]) {
@@ -247,27 +247,9 @@ async function imageFigures() {
         filter: (src) => !src.endsWith("/dist"),
       });
     }
-    const build = () =>
-      run(
-        cli,
-        [
-          "build",
-          "-q",
-          "--build-arg",
-          `BASE_IMAGE=${baseImage}`,
-          "-f",
-          "app/Dockerfile",
-          "-t",
-          "activity-api:bench",
-          ".",
-        ],
-        {
-          cwd: context,
-          env: { ...process.env, DOCKER_BUILDKIT: "1" },
-        },
-      );
+    const build = () => buildImage(context, "activity-api:bench", { dockerfile: "app/Dockerfile" });
     // --all: without it only dangling cache goes, and a second bench run's "cold" build would be all cache hits.
-    await run(cli, ["builder", "prune", "--all", "--force"]);
+    await run("docker", ["builder", "prune", "--all", "--force"]);
     const cold = await timed(build);
     const source = join(context, "app/src/app.ts");
     await writeFile(source, `${await readFile(source, "utf8")}\n// bench: a one-line change\n`);
