@@ -9,8 +9,11 @@
 # built-in BuildKit client opens a session; a newer CLI without buildx cannot build with BuildKit at all.
 # Output: nothing when the build succeeds. When it fails, the last 60 lines of the build's own output and one
 # line saying so, on stderr, with the build's exit code. A build that fails on a transient network error (the
-# npm registry resetting a connection, say) runs again, BUILD_ATTEMPTS times in all (default 3).
+# npm registry resetting a connection, say) runs again, RETRY_ATTEMPTS times in all (default 3,
+# scripts/retry.sh); any other failure is final at once, since it would fail the same way again.
 set -euo pipefail
+# shellcheck source=scripts/retry.sh
+source "$(dirname "$0")/retry.sh"
 
 if docker buildx version >/dev/null 2>&1; then
   cli=(docker)
@@ -22,19 +25,21 @@ else
 fi
 
 TRANSIENT='ECONNRESET|ETIMEDOUT|EAI_AGAIN|ECONNREFUSED|socket hang up|network timeout|i/o timeout|TLS handshake timeout|connection reset by peer|Temporary failure in name resolution|50[234] (Bad Gateway|Service Unavailable|Gateway Time-?out)'
-attempts="${BUILD_ATTEMPTS:-3}"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
-for attempt in $(seq 1 "$attempts"); do
-  if DOCKER_BUILDKIT=1 "${cli[@]}" build --progress=plain "$@" >"$log" 2>&1; then exit 0; else status=$?; fi
-  cause="$(grep -E -m 1 -- "$TRANSIENT" "$log" || true)"
-  if [ -n "$cause" ] && [ "$attempt" -lt "$attempts" ]; then
-    echo "docker-build.sh: a download failed ($cause); building again, attempt $((attempt + 1)) of $attempts" >&2
-    sleep $((attempt * 5))
-    continue
-  fi
+failed() {
   tail -n 60 "$log" >&2
-  echo "docker-build.sh: docker build failed (exit $status) on attempt $attempt of $attempts; its output is above" >&2
-  exit "$status"
-done
+  echo "docker-build.sh: docker build failed (exit $1); its output is above" >&2
+  exit "$1"
+}
+
+# One build into $log. A failure that names a transient network error returns it, for retry to try again;
+# any other ends the script here.
+build_once() {
+  if DOCKER_BUILDKIT=1 "${cli[@]}" build --progress=plain "$@" >"$log" 2>&1; then return 0; else local status=$?; fi
+  grep -E -m 1 -- "$TRANSIENT" "$log" >&2 || failed "$status"
+  return "$status"
+}
+
+retry "docker build" build_once "$@" || failed "$?"

@@ -19,7 +19,7 @@ export const DYNALITE_PORT = 8000;
 /** The image the app's Dockerfile starts from: BASE_IMAGE when set, else the Dockerfile's pinned default. */
 export function appBaseImage(): string {
   if (process.env.BASE_IMAGE) return process.env.BASE_IMAGE;
-  const dockerfile = readFileSync(new URL("app/Dockerfile", `file://${REPOSITORY_ROOT}`), "utf8");
+  const dockerfile = readFileSync(join(REPOSITORY_ROOT, "app/Dockerfile"), "utf8");
   const image = /^ARG BASE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
   if (!image) throw new Error("app/Dockerfile declares no default BASE_IMAGE");
   return image;
