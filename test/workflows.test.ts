@@ -29,9 +29,10 @@ async function findings(text: string, path: string): Promise<string[]> {
  */
 function unpinnedActions(text: string): string[] {
   return [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)]
-    .filter(([, action]) => !action.startsWith("./"))
-    .filter(([, action, rest]) => !/@[0-9a-f]{40}$/.test(action) || !/^\s+#\s+v\d+\.\d+\.\d+\s*$/.test(rest))
-    .map(([line]) => line.trim());
+    .map(([line, action = "", rest = ""]) => ({ line: line.trim(), action, rest }))
+    .filter(({ action }) => !action.startsWith("./"))
+    .filter(({ action, rest }) => !/@[0-9a-f]{40}$/.test(action) || !/^\s+#\s+v\d+\.\d+\.\d+\s*$/.test(rest))
+    .map(({ line }) => line);
 }
 
 /** Every file that can name an action: the workflows and this repository's own composite actions. */
