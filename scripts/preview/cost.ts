@@ -7,7 +7,7 @@ import { CostGuardError } from "./plan.js";
 
 /**
  * eu-west-1 (Ireland) on-demand list prices in USD, Linux, as this repository has used them since the test
- * stack's cost note (README, late 2026), from AWS's pricing pages: aws.amazon.com/ec2/pricing/on-demand/
+ * stack's cost note (docs/deploying.md, late 2026), from AWS's pricing pages: aws.amazon.com/ec2/pricing/on-demand/
  * (instances), /vpc/pricing/ (public IPv4), /ebs/pricing/ (gp3), /dynamodb/pricing/on-demand/ (requests,
  * storage, PITR), /ecr/pricing/ (storage). Other regions differ by up to a fifth: the meter is an estimate to
  * hold a budget by, not a bill.

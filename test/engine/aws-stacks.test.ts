@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe("the test stack on the real engine", () => {
   it("accepts README's set-up and runs the program until it needs AWS", async () => {
-    // README, "The test stack, step by step", with a backend of our own instead of `pulumi login`.
+    // docs/deploying.md, "The test stack, step by step", with a backend of our own instead of `pulumi login`.
     for (const args of [
       ["stack", "select", "test", "--create"],
       [
@@ -61,7 +61,7 @@ describe("the test stack on the real engine", () => {
 
 describe("the prod stack on the real engine", () => {
   it("accepts README's set-up and runs the program until it needs AWS", async () => {
-    // README, "Scale out".
+    // docs/prod-ecs.md.
     for (const args of [
       ["stack", "select", "prod", "--create"],
       ["config", "set", "--stack", "prod", "--path", "allowedCidrs[0]", "192.0.2.10/32"],

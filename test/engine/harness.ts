@@ -89,7 +89,7 @@ export async function requireEngine(): Promise<string> {
   } catch (error) {
     throw new Error(
       `the real-engine suite needs the Pulumi CLI on PATH and a Docker engine that answers (${(error as Error).message.split("\n")[0]}); ` +
-        'see README, "Tests": export PATH="$(bash ../shared/engine/build.sh | tail -1):$PATH"',
+        'see docs/testing.md: export PATH="$(bash ../shared/engine/build.sh | tail -1):$PATH"',
     );
   }
 }
@@ -210,7 +210,7 @@ export function probe(url: string): { stop(): Promise<ProbeReport> } {
   };
 }
 
-/** The figures a suite measured, printed once at its end (they go into README's tables). */
+/** The figures a suite measured, printed once at its end (they go into docs/testing.md's tables). */
 export function printFigures(title: string, rows: ReadonlyArray<readonly [string, string]>): void {
   const width = Math.max(...rows.map(([name]) => name.length));
   process.stdout.write(

@@ -28,7 +28,7 @@ export interface RegistrationOptions {
   /** Names of the error hooks bound to the resource. */
   errorHooks: string[];
 }
-/** The values README's "Scale out" tells a user to set before the first `pulumi up --stack prod`: no SSH key. */
+/** The values docs/prod-ecs.md tells a user to set before the first `pulumi up --stack prod`: no SSH key. */
 export const PROD_USER_VALUES: Record<string, unknown> = {
   "activity-api:allowedCidrs": USER_VALUES["activity-api:allowedCidrs"],
 };

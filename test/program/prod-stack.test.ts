@@ -1,6 +1,6 @@
 /**
  * The real program under mocks for the prod stack (target ecs), with the real Pulumi.prod.yaml and only the
- * values README's "Scale out" tells a user to set: each rule of the ECS target, stated once, on the resource
+ * values docs/prod-ecs.md tells a user to set: each rule of the ECS target, stated once, on the resource
  * that keeps it; then the policy pack, and Pulumi's AWSGuard, over the same resources.
  *
  * AWSGuard (@pulumi/awsguard 0.3.1) runs every policy it registers, each made mandatory (AwsGuard's own
@@ -475,7 +475,7 @@ describe("Pulumi's AWSGuard over the prod stack (every policy mandatory, default
     ]);
   });
 
-  it("with the load balancer under its aws v4 alias, finds only the two findings README accepts", async () => {
+  it("with the load balancer under its aws v4 alias, finds only the two findings docs/prod-ecs.md accepts", async () => {
     const aliased = prod.registrations.map((registration) => ({
       ...registration,
       type: V4_ALIASES[registration.type] ?? registration.type,
@@ -483,7 +483,7 @@ describe("Pulumi's AWSGuard over the prod stack (every policy mandatory, default
     const findings = await analyze(awsGuard, aliased, { configOf: defaults });
     // Deletion protection is on (elb-deletion-protection-enabled passes). Plain HTTP on 10001 is the product's
     // contract (http://<host>:10001), HTTPS being on 443 once certificateArn is set; access logs need an S3
-    // bucket, which README lists as a follow-up.
+    // bucket, which docs/prod-ecs.md lists as a follow-up.
     expect(findings.map(({ policy, resource, message }) => [policy, resource, message])).toEqual([
       ["elb-logging-enabled", "activity-lb", "Elastic Load Balancer must have access logs enabled."],
       [

@@ -65,7 +65,7 @@ function conditionFor(precondition: Precondition): Condition {
  * starts, and `clear` stops its timer as soon as the call settles. It is the SDK's minimal signal (`aborted`,
  * `reason` and one `onabort` handler, which the SDK sets for the step in progress), not an EventTarget: with a
  * platform AbortSignal the SDK adds and removes event listeners at every step, and AbortSignal.timeout() kept
- * each signal and timer alive for the whole 4 s. Profiled on GET /activity/1 (README, Performance), that cost
+ * each signal and timer alive for the whole 4 s. Profiled on GET /activity/1 (docs/performance.md), that cost
  * about 60 µs of CPU per request and 40 MB of old space under load; this costs about 15 µs and nothing after.
  */
 class CallDeadline {
