@@ -10,6 +10,12 @@ import { DEFAULT_TABLE_NAME, HOST_PORT } from "./app/src/contract.js";
 import { ActivityTable } from "./components/activity-table.js";
 import { AppContainer } from "./components/app-container.js";
 import { AppImage, contentTag } from "./components/app-image.js";
+import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
+import { DynamoDbLocal } from "./components/dynamodb-local.js";
+import { FargateService } from "./components/fargate-service.js";
+import { FrontProxy, PREVIEW_ALIAS_PREFIX } from "./components/front-proxy.js";
+import { RoleGrant } from "./components/role-grant.js";
+import { readOwnOutput, stackReference } from "./stack/references.js";
 import {
   type AwsPreviewSettings,
   type AwsSettings,
@@ -20,13 +26,7 @@ import {
   type PreviewRole,
   type StackSettings,
   stackTags,
-} from "./components/config.js";
-import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
-import { DynamoDbLocal } from "./components/dynamodb-local.js";
-import { FargateService } from "./components/fargate-service.js";
-import { FrontProxy, PREVIEW_ALIAS_PREFIX } from "./components/front-proxy.js";
-import { RoleGrant } from "./components/role-grant.js";
-import { readOwnOutput, stackReference } from "./components/stack-outputs.js";
+} from "./stack/settings.js";
 
 type Outputs = Record<string, pulumi.Input<unknown>>;
 

@@ -10,7 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { IMAGE_PLATFORM } from "./config.js";
+import { IMAGE_PLATFORM } from "../stack/settings.js";
 
 export interface EcrRegistryArgs {
   kind: "ecr";

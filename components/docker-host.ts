@@ -15,9 +15,9 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HOST_PORT } from "../app/src/contract.js";
+import { serviceTrustPolicy } from "../aws/iam-policies.js";
+import type { HostAccess } from "../stack/settings.js";
 import type { RegistryAuth } from "./app-image.js";
-import type { HostAccess } from "./config.js";
-import { serviceTrustPolicy } from "./iam.js";
 import { RoleGrant, type RoleGrantArgs } from "./role-grant.js";
 
 /** Amazon Linux 2023's current x86_64 AMI, published by AWS as a public SSM parameter. */

@@ -14,7 +14,7 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_PORT, APP_UID, type AppEnv, ENV, HOST_PORT, READY_PATH } from "../app/src/contract.js";
-import { appDataPolicy, imagePullPolicy, logWritePolicy, serviceTrustPolicy } from "./iam.js";
+import { appDataPolicy, imagePullPolicy, logWritePolicy, serviceTrustPolicy } from "../aws/iam-policies.js";
 
 /** The container's name in the task definition; the load balancer's target is this container's APP_PORT. */
 export const CONTAINER_NAME = "api";

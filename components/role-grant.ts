@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { appDataPolicy, imagePullPolicy } from "./iam.js";
+import { appDataPolicy, imagePullPolicy } from "../aws/iam-policies.js";
 
 export interface RoleGrantArgs {
   /** The role's name. */

@@ -11,8 +11,8 @@ import {
   hostileHeaders,
   listingQuery,
   malformedEntityTagList,
-} from "../../scripts/reliability/fuzz-cases.js";
-import { errorBodyProblem } from "../../scripts/reliability/http.js";
+} from "../../test/reliability/fuzz-cases.js";
+import { errorBodyProblem } from "../../test/reliability/http.js";
 import { buildTestApp, type Endpoint, startDynalite, type TestApp } from "../helpers/dynamodb.js";
 
 /**

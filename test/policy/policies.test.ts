@@ -6,8 +6,8 @@
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc.js";
 import { describe, expect, it } from "vitest";
 import { HOST_PORT } from "../../app/src/contract.js";
+import { appDataPolicy, imagePullPolicy } from "../../aws/iam-policies.js";
 import { ingressRules } from "../../components/docker-host.js";
-import { appDataPolicy, imagePullPolicy } from "../../components/iam.js";
 import {
   APP_HOST_PORT,
   dynamodbOnDemand,

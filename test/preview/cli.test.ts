@@ -1,6 +1,6 @@
 /** The entry point: finding the command, usage errors (exit 2), help, and one line per failure (exit 1). */
 import { describe, expect, it } from "vitest";
-import { PulumiCommandError } from "../../scripts/preview/workspace.js";
+import { PulumiCommandError } from "../../cli/preview/workspace.js";
 import { harness } from "./harness.js";
 
 const COMMANDS = "up, url, list, destroy, prune, host destroy";

@@ -8,7 +8,7 @@ import {
   type DeployedPreview,
   renderDeployedComment,
   renderDestroyedComment,
-} from "../../scripts/preview/comment.js";
+} from "../../cli/preview/comment.js";
 
 const digest = `sha256:${"0123456789abcdef".repeat(4)}`;
 const preview: DeployedPreview = {

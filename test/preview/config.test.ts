@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { AWS_TAG, PULUMI_STACK_TAG } from "../../cli/preview/naming.js";
 import {
   CONFIG_KEYS,
   ConfigError,
@@ -12,8 +13,7 @@ import {
   previewStackConfig,
   previewTags,
   readPreviewMetadata,
-} from "../../scripts/preview/config.js";
-import { AWS_TAG, PULUMI_STACK_TAG } from "../../scripts/preview/naming.js";
+} from "../../cli/preview/stack-config.js";
 
 const testStackYaml = readFileSync(new URL("./fixtures/Pulumi.test.yaml", import.meta.url), "utf8");
 

@@ -10,8 +10,8 @@ import {
   PRICES,
   previewPerDay,
   totalPerDay,
-} from "../../scripts/preview/cost.js";
-import { CostGuardError, DEFAULT_ALLOWED_INSTANCE_TYPES } from "../../scripts/preview/plan.js";
+} from "../../cli/preview/cost.js";
+import { CostGuardError, DEFAULT_ALLOWED_INSTANCE_TYPES } from "../../cli/preview/plan.js";
 
 describe("the price table", () => {
   it("prices every instance type previews allow by default", () => {
@@ -57,7 +57,7 @@ describe("estimateCost", () => {
     const unknown = estimateCost("aws", "t3.nano", 1);
     expect(totalPerDay(unknown)).toBeUndefined();
     expect(describePreviewCost(unknown)).toBe(
-      "unknown (no price for instance type t3.nano in scripts/preview/cost.ts)",
+      "unknown (no price for instance type t3.nano in cli/preview/cost.ts)",
     );
   });
 });

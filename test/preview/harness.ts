@@ -5,11 +5,11 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
-import { runCli } from "../../scripts/preview/cli.js";
-import { CONFIG_KEYS } from "../../scripts/preview/config.js";
-import type { CliDeps } from "../../scripts/preview/deps.js";
-import type { HttpAnswer } from "../../scripts/preview/health.js";
-import { previewNames, type Target } from "../../scripts/preview/naming.js";
+import type { CliDeps } from "../../cli/preview/deps.js";
+import type { HttpAnswer } from "../../cli/preview/health.js";
+import { runCli } from "../../cli/preview/main.js";
+import { previewNames, type Target } from "../../cli/preview/naming.js";
+import { CONFIG_KEYS } from "../../cli/preview/stack-config.js";
 import { MemoryWorkspace } from "./memory-workspace.js";
 
 export const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));

@@ -2,7 +2,7 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { httpGet, probeReady } from "../../scripts/preview/health.js";
+import { httpGet, probeReady } from "../../cli/preview/health.js";
 
 const noSleep = async () => {};
 

@@ -1,7 +1,7 @@
 /** Deleting a local preview's table, against a real DynamoDB-compatible engine (dynalite). */
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteLocalTable } from "../../scripts/preview/local-table.js";
+import { deleteLocalTable } from "../../cli/preview/local-table.js";
 import { type Endpoint, startDynalite, unreachableEndpoint } from "../helpers/dynamodb.js";
 
 let engine: Endpoint;

@@ -14,7 +14,7 @@ import {
   StackLockedError,
   StackMissingError,
   topLevelKey,
-} from "../../scripts/preview/workspace.js";
+} from "../../cli/preview/workspace.js";
 
 export interface MemoryStack {
   config: ConfigMap;

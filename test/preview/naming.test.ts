@@ -1,8 +1,6 @@
 /** Branch → stack name, resource prefix, tag label: valid under every limit, deterministic, injective. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { NAME_PREFIX, validateNamePrefix } from "../../components/config.js";
-import { PREVIEW_TAG_KEYS } from "../../scripts/preview/config.js";
 import {
   AUTONAME_SUFFIX,
   AWS_NAME_LIMITS,
@@ -18,7 +16,9 @@ import {
   previewTargetOf,
   RESOURCE_PREFIX,
   TARGETS,
-} from "../../scripts/preview/naming.js";
+} from "../../cli/preview/naming.js";
+import { PREVIEW_TAG_KEYS } from "../../cli/preview/stack-config.js";
+import { NAME_PREFIX, validateNamePrefix } from "../../stack/settings.js";
 
 /** Every way a name could break a limit, as a list of messages (empty when the names are valid). */
 function limitViolations(names: PreviewNames): string[] {

@@ -1,8 +1,7 @@
 /** Expiry, prune planning (what goes, what is protected) and the cost guard, as pure decisions. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { PreviewMetadata } from "../../scripts/preview/config.js";
-import { previewNames, previewTargetOf } from "../../scripts/preview/naming.js";
+import { previewNames, previewTargetOf } from "../../cli/preview/naming.js";
 import {
   CostGuardError,
   checkCostGuard,
@@ -11,7 +10,8 @@ import {
   expiryFrom,
   planPrune,
   type StackRecord,
-} from "../../scripts/preview/plan.js";
+} from "../../cli/preview/plan.js";
+import type { PreviewMetadata } from "../../cli/preview/stack-config.js";
 
 const now = new Date("2030-06-01T12:00:00.000Z");
 const hoursAgo = (hours: number) => new Date(now.getTime() - hours * 3_600_000);

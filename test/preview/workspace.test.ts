@@ -15,7 +15,7 @@ import {
   StackExistsError,
   StackLockedError,
   StackMissingError,
-} from "../../scripts/preview/workspace.js";
+} from "../../cli/preview/workspace.js";
 
 const FAKE_PULUMI = `#!/bin/bash
 printf '%s\\n' "$*" >> "$FAKE_PULUMI_LOG"

@@ -5,7 +5,7 @@
  * when a release fails, through an invoke whose error it can answer, and tries again.
  */
 import { describe, expect, it } from "vitest";
-import { OWN_OUTPUT_READ, readOwnOutput } from "../../components/stack-outputs.js";
+import { OWN_OUTPUT_READ, readOwnOutput } from "../../stack/references.js";
 import { installMocks, runProgram, USER_VALUES } from "../helpers/pulumi.js";
 
 const EOF = new Error(

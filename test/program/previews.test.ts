@@ -7,10 +7,10 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { AUTONAME_SUFFIX, AWS_NAME_LIMITS, AWS_TAG, previewNames } from "../../cli/preview/naming.js";
+import { hostStackConfig, previewStackConfig } from "../../cli/preview/stack-config.js";
 import { caddyfile } from "../../components/front-proxy.js";
 import { policies } from "../../policy/policies.js";
-import { hostStackConfig, previewStackConfig } from "../../scripts/preview/config.js";
-import { AUTONAME_SUFFIX, AWS_NAME_LIMITS, AWS_TAG, previewNames } from "../../scripts/preview/naming.js";
 import { analyze } from "../helpers/policy.js";
 import { type ProgramRun, ROOT, runProgram, type StackOutputs, USER_VALUES } from "../helpers/pulumi.js";
 
@@ -74,7 +74,7 @@ const TEST_STACK_YAML = stringify({
   },
 });
 
-/** Exactly the config `npm run preview -- up` sets on a branch's stack (scripts/preview/config.ts). */
+/** Exactly the config `npm run preview -- up` sets on a branch's stack (cli/preview/config.ts). */
 function previewConfig(branch: string, target: "local" | "aws"): Record<string, unknown> {
   const names = previewNames(branch);
   const { config } = previewStackConfig(target, {

@@ -1,6 +1,6 @@
 /** `preview destroy`: idempotent, recovers a killed run's lock, and locally deletes the preview's table. */
 import { describe, expect, it } from "vitest";
-import { previewNames } from "../../../scripts/preview/naming.js";
+import { previewNames } from "../../../cli/preview/naming.js";
 import { harness } from "../harness.js";
 
 const login = previewNames("feature/Add-Login", "aws");

@@ -1,6 +1,6 @@
 /** `preview host destroy`: only once no preview of the target is left; idempotent. */
 import { describe, expect, it } from "vitest";
-import { previewNames } from "../../../scripts/preview/naming.js";
+import { previewNames } from "../../../cli/preview/naming.js";
 import { harness } from "../harness.js";
 
 describe("preview host destroy", () => {

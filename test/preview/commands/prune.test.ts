@@ -1,6 +1,6 @@
 /** `preview prune`: expired or orphaned previews of the target only; never a kept one, a host, or another stack. */
 import { describe, expect, it } from "vitest";
-import { previewNames } from "../../../scripts/preview/naming.js";
+import { previewNames } from "../../../cli/preview/naming.js";
 import { harness, metadataConfig } from "../harness.js";
 
 /** dev, test, the hosts and look-alikes, all carrying expired preview metadata, and five aws previews. */

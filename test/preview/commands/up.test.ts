@@ -1,8 +1,8 @@
 /** `preview up` against the in-memory workspace: the host on first use, the branch's stack, every guard. */
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS } from "../../../scripts/preview/config.js";
-import { HOST_STACK_NAMES, previewNames } from "../../../scripts/preview/naming.js";
-import { PulumiCommandError, StackExistsError } from "../../../scripts/preview/workspace.js";
+import { HOST_STACK_NAMES, previewNames } from "../../../cli/preview/naming.js";
+import { CONFIG_KEYS } from "../../../cli/preview/stack-config.js";
+import { PulumiCommandError, StackExistsError } from "../../../cli/preview/workspace.js";
 import { fixtures, HOUR, harness, seedPreviews } from "../harness.js";
 
 const login = previewNames("feature/Add-Login", "aws");
@@ -467,7 +467,7 @@ describe("the guards, before anything is created", () => {
     const unbounded = harness({ PREVIEW_ALLOWED_INSTANCE_TYPES: "t3.nano" });
     expect(await unbounded.run("up", "--branch", "x", "--instance-type", "t3.nano")).toBe(0);
     expect(unbounded.out).toContain(
-      "Cost:    unknown (no price for instance type t3.nano in scripts/preview/cost.ts)",
+      "Cost:    unknown (no price for instance type t3.nano in cli/preview/cost.ts)",
     );
   });
 });

@@ -1,6 +1,6 @@
 /** `preview url`: only the URL, on stdout, of the target's preview. */
 import { describe, expect, it } from "vitest";
-import { previewNames } from "../../../scripts/preview/naming.js";
+import { previewNames } from "../../../cli/preview/naming.js";
 import { harness } from "../harness.js";
 
 describe("preview url", () => {

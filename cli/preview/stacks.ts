@@ -2,12 +2,13 @@
  * Reading and destroying preview stacks, as destroy, prune, list, up and host destroy share them: a stack's
  * metadata wherever it is kept, and a destroy that is idempotent and recovers what a killed run left behind.
  */
-import { readPreviewMetadata } from "./config.js";
+
 import type { CliDeps } from "./deps.js";
 import { readHostOutputs } from "./host.js";
 import { HOST_STACK_NAMES, previewTargetOf, type Target } from "./naming.js";
 import { firstLine } from "./output.js";
 import type { StackRecord } from "./plan.js";
+import { readPreviewMetadata } from "./stack-config.js";
 import { type LastUpdate, type PreviewWorkspace, StackLockedError, StackMissingError } from "./workspace.js";
 
 export interface Inspected {

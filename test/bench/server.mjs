@@ -1,5 +1,5 @@
 /**
- * One benchmark subject, run by scripts/bench/index.ts as a plain node child process on the app's compiled
+ * One benchmark subject, run by test/bench/index.ts as a plain node child process on the app's compiled
  * output (app/dist, as in the image), so that its event loop and memory are its own: `engine` is dynalite
  * with the seeded table; `app` and `bare` serve HTTP against it with the same DynamoDB client, the app through
  * Fastify, `bare` through node:http doing the same GetItem. Reports its port over IPC.

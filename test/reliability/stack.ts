@@ -13,14 +13,14 @@ import {
 } from "testcontainers";
 import { APP_PORT } from "../../app/src/contract.js";
 import { AppContainer } from "../../components/app-container.js";
-import { type ContainerInputs, createOptions, waitHealthy } from "../../test/helpers/docker-spec.js";
+import { type ContainerInputs, createOptions, waitHealthy } from "../helpers/docker-spec.js";
 import {
   buildAppImage,
   buildDynaliteImage,
   DYNALITE_PORT,
   startDynaliteContainer,
-} from "../../test/helpers/images.js";
-import { runDeclarations } from "../../test/helpers/pulumi.js";
+} from "../helpers/images.js";
+import { runDeclarations } from "../helpers/pulumi.js";
 import type { Violations } from "./report.js";
 
 /** Contains a '.', which no activity id can: a 404 echoing a fuzzed id can never look like a leaked name. */

@@ -1,7 +1,7 @@
 /** Stack configuration: each bad value fails with one message naming the key, before any resource exists. */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { readSettings, stackTags } from "../../components/config.js";
+import { readSettings, stackTags } from "../../stack/settings.js";
 import { installMocks, PROD_USER_VALUES, stackConfig, USER_VALUES } from "../helpers/pulumi.js";
 
 /** readSettings over the real test stack's config, with `overrides` (undefined removes a key). */

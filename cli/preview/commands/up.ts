@@ -5,7 +5,6 @@
  */
 import { join } from "node:path";
 import { renderDeployedComment } from "../comment.js";
-import { hostStackConfig, type PreviewMetadata, previewStackConfig, previewTags } from "../config.js";
 import { checkBudget, describePreviewCost, estimateCost } from "../cost.js";
 import type { CliDeps } from "../deps.js";
 import { probeReady } from "../health.js";
@@ -21,6 +20,7 @@ import {
   DEFAULT_TTL_HOURS,
   expiryFrom,
 } from "../plan.js";
+import { hostStackConfig, type PreviewMetadata, previewStackConfig, previewTags } from "../stack-config.js";
 import { inspectAll, previewsOf } from "../stacks.js";
 import { type PreviewWorkspace, StackExistsError } from "../workspace.js";
 import {

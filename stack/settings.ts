@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import ipaddr from "ipaddr.js";
-import type { TlsIssuer } from "./front-proxy.js";
+import type { TlsIssuer } from "../components/front-proxy.js";
 
 export const PROJECT = "activity-api";
 

@@ -125,7 +125,7 @@ export function describeHostCost(estimate: CostEstimate): string {
 }
 
 function unknownPrice(estimate: CostEstimate): string {
-  return `unknown (no price for instance type ${estimate.instanceType ?? "?"} in scripts/preview/cost.ts)`;
+  return `unknown (no price for instance type ${estimate.instanceType ?? "?"} in cli/preview/cost.ts)`;
 }
 
 /**

@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import fc from "fast-check";
 import { REQUEST_TIMEOUT_MS } from "../../app/src/app.js";
-import { buildTestApp, startDynalite } from "../../test/helpers/dynamodb.js";
+import { buildTestApp, startDynalite } from "../helpers/dynamodb.js";
 import {
   type FuzzRequest,
   fuzzRequest,

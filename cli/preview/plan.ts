@@ -2,8 +2,9 @@
  * Pure decisions about previews' lives: when one expires, which ones prune destroys (and which it must never
  * touch), and the guards that refuse a new preview beyond the configured number or instance types.
  */
-import type { PreviewMetadata } from "./config.js";
+
 import { previewNames, previewTargetOf, type Target } from "./naming.js";
+import type { PreviewMetadata } from "./stack-config.js";
 
 export const DEFAULT_TTL_HOURS = 72;
 export const DEFAULT_MAX_LIVE = 5;

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import autocannon from "autocannon";
 import { getContainerRuntimeClient } from "testcontainers";
-import { waitHealthy } from "../../test/helpers/docker-spec.js";
-import { appBaseImage, buildImage } from "../../test/helpers/images.js";
+import { waitHealthy } from "../helpers/docker-spec.js";
+import { appBaseImage, buildImage } from "../helpers/images.js";
 
 /** The API's targets, each a ratio to the bare server measured in the same run (issue #12). */
 const TARGETS = { healthCpuRatio: 1.3, activityThroughputRatio: 0.9, rssOverBareMb: 25 };
