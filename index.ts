@@ -4,9 +4,9 @@
  * preview on that host), and returns what a user needs to reach it as the stack's outputs. No resource logic
  * lives here.
  */
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_TABLE_NAME, HOST_PORT } from "./app/src/contract.js";
+import { awsProvider } from "./aws/provider.js";
 import { ActivityTable } from "./components/activity-table.js";
 import { AppContainer } from "./components/app-container.js";
 import { AppImage, contentTag } from "./components/app-image.js";
@@ -15,20 +15,27 @@ import { DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX } from "./components/front-proxy.js";
 import { RoleGrant } from "./components/role-grant.js";
+import type {
+  AppStackOutputs,
+  Ec2PreviewHostOutputs,
+  LocalPreviewHostOutputs,
+  PreviewStackOutputs,
+} from "./stack/contract.js";
 import { readOwnOutput, stackReference } from "./stack/references.js";
 import {
-  type AwsPreviewSettings,
-  type AwsSettings,
-  type EcsSettings,
-  type LocalSettings,
+  type Ec2AppSettings,
+  type Ec2PreviewHostSettings,
+  type Ec2PreviewSettings,
+  type EcsAppSettings,
+  type LocalAppSettings,
+  type LocalPreviewHostSettings,
+  type LocalPreviewSettings,
   loadSettings,
-  type PreviewHostRole,
-  type PreviewRole,
   type StackSettings,
-  stackTags,
 } from "./stack/settings.js";
 
-type Outputs = Record<string, pulumi.Input<unknown>>;
+/** A stack's outputs as the program returns them: each value of the contract's type, or an Output of it. */
+type Outputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 /** A preview host's DynamoDB Local on this machine: beside the dev stack's 8000. */
 const PREVIEW_HOST_DYNAMODB_PORT = 8001;
@@ -39,20 +46,9 @@ async function servingRelease(): Promise<string | undefined> {
   return typeof release === "string" && release !== "" ? release : undefined;
 }
 
-/** The provider that tags every AWS resource of the stack, through its defaultTags. */
-function awsProvider(settings: AwsSettings | AwsPreviewSettings | EcsSettings): {
-  providers: aws.Provider[];
-} {
-  const provider = new aws.Provider(`${settings.namePrefix}-aws`, {
-    region: settings.region as aws.Region,
-    defaultTags: { tags: stackTags(settings) },
-  });
-  return { providers: [provider] };
-}
-
-/** The regional table and the image in ECR, which every AWS target has. */
+/** The regional table and the image in ECR, which every stack on AWS that builds the app has. */
 function tableAndImage(
-  settings: AwsSettings | AwsPreviewSettings | EcsSettings,
+  settings: Ec2AppSettings | Ec2PreviewSettings | EcsAppSettings,
   tag: string,
   options: pulumi.ComponentResourceOptions,
 ) {
@@ -71,22 +67,23 @@ function tableAndImage(
   const repositoryArn = image.repositoryArn as pulumi.Output<string>;
   return { table, image, repositoryArn };
 }
+type ActivityTableAndImage = ReturnType<typeof tableAndImage>;
 
-/** The EC2 Docker host of the test stack and of the AWS preview host. */
+/** The EC2 Docker host of the test stack (serving its app on `appPort`) and of the EC2 preview host. */
 function ec2Host(
-  settings: AwsSettings,
+  settings: Ec2AppSettings | Ec2PreviewHostSettings,
+  host: { appPort: number; httpsCidrs: string[] },
   options: pulumi.ComponentResourceOptions,
   app?: ActivityTableAndImage,
 ) {
-  const port = settings.role.kind === "previewHost" ? settings.role.port : HOST_PORT;
   return new DockerHost(
     settings.namePrefix,
     {
       region: settings.region,
       instanceType: settings.instanceType,
       allowedCidrs: settings.allowedCidrs,
-      httpsCidrs: settings.httpsCidrs,
-      appPort: port,
+      httpsCidrs: host.httpsCidrs,
+      appPort: host.appPort,
       access: settings.hostAccess,
       sshPublicKey: settings.sshPublicKey,
       sshPrivateKeyPath: settings.sshPrivateKeyPath,
@@ -98,14 +95,13 @@ function ec2Host(
     options,
   );
 }
-type ActivityTableAndImage = ReturnType<typeof tableAndImage>;
 
 /**
- * The app as it runs on an EC2 Docker host (the test stack's, or the AWS preview host): the ECR image pulled
+ * The app as it runs on an EC2 Docker host (the test stack's, or the EC2 preview host): the ECR image pulled
  * there, in test mode on the regional table. The caller adds the network, and a preview its alias.
  */
 function appOnEc2(
-  settings: AwsSettings | AwsPreviewSettings,
+  settings: Ec2AppSettings | Ec2PreviewSettings,
   tag: string,
   { table, image }: ActivityTableAndImage,
 ) {
@@ -121,7 +117,7 @@ function appOnEc2(
 }
 
 /** dev: the proxy, the app and DynamoDB Local on the local engine; no AWS resource, no credentials. */
-function deployLocally(settings: LocalSettings, tag: string): Outputs {
+function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStackOutputs> {
   const name = settings.namePrefix;
   const proxy = new FrontProxy(name, { ...settings.https });
   const database = new DynamoDbLocal(name, { network: proxy.networkName });
@@ -147,12 +143,17 @@ function deployLocally(settings: LocalSettings, tag: string): Outputs {
 }
 
 /** test: the image in ECR, the proxy and the app on an EC2 Docker host, the regional table. */
-function deployToAws(settings: AwsSettings, tag: string): Outputs {
+function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOutputs> {
   const name = settings.namePrefix;
   const options = awsProvider(settings);
   const tableImage = tableAndImage(settings, tag, options);
   const { table, image } = tableImage;
-  const host = ec2Host(settings, options, tableImage);
+  const host = ec2Host(
+    settings,
+    { appPort: HOST_PORT, httpsCidrs: settings.httpsCidrs },
+    options,
+    tableImage,
+  );
   const onHost = { providers: [host.provider] };
   const proxy = new FrontProxy(name, { ...settings.https }, onHost);
   const app = new AppContainer(
@@ -172,7 +173,7 @@ function deployToAws(settings: AwsSettings, tag: string): Outputs {
 }
 
 /** prod: the image in ECR, on ECS Fargate behind a load balancer, autoscaled; the regional table. */
-function deployToEcs(settings: EcsSettings, tag: string): Outputs {
+function deployToEcs(settings: EcsAppSettings, tag: string): Outputs<AppStackOutputs> {
   const options = awsProvider(settings);
   const { table, image, repositoryArn } = tableAndImage(settings, tag, options);
   const service = new FargateService(
@@ -205,42 +206,43 @@ function deployToEcs(settings: EcsSettings, tag: string): Outputs {
 }
 
 /**
- * A preview host: the proxy routing `<label>.<previewDomain>` to each preview's container, on the local engine
- * beside a shared DynamoDB Local, or on an EC2 host whose role each preview grants itself on. Its outputs are
- * what previews (through a StackReference) and npm run preview read.
+ * The local preview host: the proxy routing `<label>.<previewDomain>` to each preview's container, beside one
+ * DynamoDB Local that the previews keep their tables in. Previews (through a StackReference) and npm run
+ * preview read its outputs.
  */
-function deployPreviewHost(settings: LocalSettings | AwsSettings, role: PreviewHostRole): Outputs {
+function deployLocalPreviewHost(settings: LocalPreviewHostSettings): Outputs<LocalPreviewHostOutputs> {
   const name = settings.namePrefix;
-  const { port } = role;
-  if (settings.target === "local") {
-    const previewDomain = role.domain ?? "localhost";
-    const proxy = new FrontProxy(name, {
-      upstream: { kind: "previews", domain: previewDomain },
-      httpPort: port,
-    });
-    const database = new DynamoDbLocal(name, {
-      network: proxy.networkName,
-      hostPort: PREVIEW_HOST_DYNAMODB_PORT,
-    });
-    return {
-      previewDomain,
-      previewPort: port,
-      networkName: proxy.networkName,
-      dynamodbEndpoint: database.endpoint,
-      dynamodbHostEndpoint: database.hostEndpoint,
-    };
-  }
+  const previewDomain = settings.previewDomain ?? "localhost";
+  const proxy = new FrontProxy(name, {
+    upstream: { kind: "previews", domain: previewDomain },
+    httpPort: settings.previewPort,
+  });
+  const database = new DynamoDbLocal(name, {
+    network: proxy.networkName,
+    hostPort: PREVIEW_HOST_DYNAMODB_PORT,
+  });
+  return {
+    previewDomain,
+    previewPort: settings.previewPort,
+    networkName: proxy.networkName,
+    dynamodbEndpoint: database.endpoint,
+    dynamodbHostEndpoint: database.hostEndpoint,
+  };
+}
+
+/** The EC2 preview host: an EC2 Docker host and its proxy; each preview grants itself on the host's role. */
+function deployEc2PreviewHost(settings: Ec2PreviewHostSettings): Outputs<Ec2PreviewHostOutputs> {
   const options = awsProvider(settings);
-  const host = ec2Host(settings, options);
-  const previewDomain = role.domain ?? pulumi.interpolate`${host.publicIp}.sslip.io`;
+  const host = ec2Host(settings, { appPort: settings.previewPort, httpsCidrs: [] }, options);
+  const previewDomain = settings.previewDomain ?? pulumi.interpolate`${host.publicIp}.sslip.io`;
   const proxy = new FrontProxy(
-    name,
-    { upstream: { kind: "previews", domain: previewDomain }, httpPort: port },
+    settings.namePrefix,
+    { upstream: { kind: "previews", domain: previewDomain }, httpPort: settings.previewPort },
     { providers: [host.provider] },
   );
   return {
     previewDomain,
-    previewPort: port,
+    previewPort: settings.previewPort,
     networkName: proxy.networkName,
     region: settings.region,
     instanceType: settings.instanceType,
@@ -251,82 +253,102 @@ function deployPreviewHost(settings: LocalSettings | AwsSettings, role: PreviewH
   };
 }
 
+/** An output of the preview host stack `hostStack`, typed by what that kind of host exports. */
+function hostOutputs<T extends LocalPreviewHostOutputs | Ec2PreviewHostOutputs>(hostStack: string) {
+  const host = stackReference(hostStack);
+  return <K extends keyof T & string>(name: K) => host.requireOutput(name) as pulumi.Output<T[K]>;
+}
+
+/** `http://<label>.<previewDomain>:<previewPort>`, where the preview host's proxy routes the preview. */
+function previewUrl(
+  label: string,
+  fromHost: (name: "previewDomain" | "previewPort") => pulumi.Output<string | number>,
+) {
+  return pulumi.interpolate`http://${label}.${fromHost("previewDomain")}:${fromHost("previewPort")}`;
+}
+
 /**
- * One branch's preview on its target's preview host: the app's container under the alias `preview-<label>`
- * on the host's network, with a table of its own (in the host's DynamoDB Local, or on AWS with its own
- * repository and its own grant on the host's role). Nothing of another preview is touched.
+ * One branch's preview on the local preview host: the app's container under the alias `preview-<label>` on
+ * the host's network, with a table of its own in the host's DynamoDB Local. Nothing of another preview is
+ * touched.
  */
-function deployPreview(
-  settings: LocalSettings | AwsPreviewSettings,
-  role: PreviewRole,
-  tag: string,
-): Outputs {
+function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Outputs<PreviewStackOutputs> {
   const label = settings.namePrefix;
-  const host = stackReference(role.hostStack);
-  const fromHost = (output: string) => host.requireOutput(output) as pulumi.Output<string>;
-  const alias = `${PREVIEW_ALIAS_PREFIX}${label}`;
-  const apiUrl = pulumi.interpolate`http://${label}.${fromHost("previewDomain")}:${fromHost("previewPort")}`;
-  if (settings.target === "local") {
-    const tableName = `${DEFAULT_TABLE_NAME}-${label}`;
-    const image = new AppImage(label, {
-      tag,
-      baseImage: settings.baseImage,
-      registry: { kind: "local", repository: `activity-api-${label}` },
-    });
-    const app = new AppContainer(label, {
-      image: image.imageRef,
-      release: tag,
-      appEnv: "development",
-      tableName,
-      dynamodbEndpoint: fromHost("dynamodbEndpoint"),
-      network: fromHost("networkName"),
-      alias,
-      servingRelease,
-    });
-    return { apiUrl, imageRef: image.imageRef, release: app.release, tableName };
-  }
+  const fromHost = hostOutputs<LocalPreviewHostOutputs>(settings.hostStack);
+  const tableName = `${DEFAULT_TABLE_NAME}-${label}`;
+  const image = new AppImage(label, {
+    tag,
+    baseImage: settings.baseImage,
+    registry: { kind: "local", repository: `activity-api-${label}` },
+  });
+  const app = new AppContainer(label, {
+    image: image.imageRef,
+    release: tag,
+    appEnv: "development",
+    tableName,
+    dynamodbEndpoint: fromHost("dynamodbEndpoint"),
+    network: fromHost("networkName"),
+    alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
+    servingRelease,
+  });
+  return { apiUrl: previewUrl(label, fromHost), imageRef: image.imageRef, release: app.release, tableName };
+}
+
+/**
+ * One branch's preview on the EC2 preview host: its own table and repository, its own grant on the host's role,
+ * and the app's container under the alias `preview-<label>` on the host's network.
+ */
+function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<PreviewStackOutputs> {
+  const label = settings.namePrefix;
+  const fromHost = hostOutputs<Ec2PreviewHostOutputs>(settings.hostStack);
   const options = awsProvider(settings);
   const tableImage = tableAndImage(settings, tag, options);
   const { table, image, repositoryArn } = tableImage;
-  new RoleGrant(
-    label,
-    {
-      role: fromHost("roleName"),
-      tableArn: table.arn,
-      repositoryArn,
-    },
-    options,
-  );
+  new RoleGrant(label, { role: fromHost("roleName"), tableArn: table.arn, repositoryArn }, options);
   const onHost = hostDockerProvider(`${label}-host-docker`, {
     dockerHost: fromHost("dockerHost"),
-    sshOpts: host.requireOutput("sshOpts") as pulumi.Output<string[]>,
+    sshOpts: fromHost("sshOpts"),
     registryAuth: image.registryAuth,
   });
   const app = new AppContainer(
     label,
-    { ...appOnEc2(settings, tag, tableImage), network: fromHost("networkName"), alias },
+    {
+      ...appOnEc2(settings, tag, tableImage),
+      network: fromHost("networkName"),
+      alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
+    },
     { providers: [onHost] },
   );
-  return { apiUrl, imageRef: image.imageRef, release: app.release, tableName: table.name };
+  return {
+    apiUrl: previewUrl(label, fromHost),
+    imageRef: image.imageRef,
+    release: app.release,
+    tableName: table.name,
+  };
 }
 
-function deploy(settings: StackSettings, tag: string): Outputs {
-  const { role } = settings;
-  if (settings.target === "ecs") return deployToEcs(settings, tag);
-  // readSettings pairs each role with its settings: a preview has no host of its own, a host no preview.
-  if (role.kind === "preview")
-    return deployPreview(settings as LocalSettings | AwsPreviewSettings, role, tag);
-  const docker = settings as LocalSettings | AwsSettings;
-  if (role.kind === "previewHost") return deployPreviewHost(docker, role);
-  return docker.target === "local" ? deployLocally(docker, tag) : deployToAws(docker, tag);
+/** Composes what the stack is; each kind's outputs are the contract's (stack/contract.ts). */
+function deploy(settings: StackSettings, tag: string) {
+  switch (settings.kind) {
+    case "localApp":
+      return deployLocally(settings, tag);
+    case "ec2App":
+      return deployToEc2(settings, tag);
+    case "ecsApp":
+      return deployToEcs(settings, tag);
+    case "localPreviewHost":
+      return deployLocalPreviewHost(settings);
+    case "ec2PreviewHost":
+      return deployEc2PreviewHost(settings);
+    case "localPreview":
+      return deployLocalPreview(settings, tag);
+    case "ec2Preview":
+      return deployEc2Preview(settings, tag);
+  }
 }
 
-/**
- * The stack's outputs, by what the stack is. The app's stacks: `apiUrl` (GET {apiUrl}/activity/1), `imageRef`
- * (the image, pinned by digest), `tableName`, `hostId`, and on Docker targets `release` (the release serving
- * now: the tag of the container that last became healthy), `proxyContainer` and, with a domain, `httpsUrl`.
- */
-export default function program(): Outputs {
+/** The program, as the Node.js language host runs it: reads the stack's settings, deploys, returns outputs. */
+export default function program() {
   const settings = loadSettings();
   return deploy(settings, settings.imageTag ?? contentTag("."));
 }

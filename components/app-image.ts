@@ -10,7 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { IMAGE_PLATFORM } from "../stack/settings.js";
+import { IMAGE_PLATFORM } from "../stack/validation.js";
 
 export interface EcrRegistryArgs {
   kind: "ecr";

@@ -1,61 +1,66 @@
 /**
- * All stack configuration, read and validated in one place before any resource is declared. A bad value is a
- * ConfigError whose one-line message names the key and the way out; index.ts turns it into a clean CLI error.
- * Defaults live in Pulumi.yaml's `config:` block (the CLI merges them in), so this module only checks values.
+ * A stack's settings: its config read through `pulumi.Config`'s typed getters, each default applied here (and
+ * only here), every value checked (validation.ts), before any resource is declared. The settings say what the
+ * stack is (`kind`), so that the program composes each kind without casts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import ipaddr from "ipaddr.js";
 import type { TlsIssuer } from "../components/front-proxy.js";
+import {
+  type ConfigName,
+  configKey,
+  DEPRECATED_TARGET_NAMES,
+  deprecatedTargetNotice,
+  PREVIEW_HOST_STACKS,
+  PROJECT,
+  TARGETS,
+  type Target,
+} from "./contract.js";
+import {
+  ECS_NAME_PREFIX_MAX,
+  isDocumentationRange,
+  isWorldOpen,
+  MAX_TASKS,
+  MIN_TASKS,
+  StackConfigError,
+  validateBaseImage,
+  validateCertificateArn,
+  validateCidr,
+  validateDomain,
+  validateImageTag,
+  validateInstanceType,
+  validateLogRetentionDays,
+  validateNamePrefix,
+  validatePreviewDomain,
+  validateRegion,
+  validateSshPublicKey,
+  validateTaskSize,
+} from "./validation.js";
 
-export const PROJECT = "activity-api";
+/** The value a key takes when the stack does not set it. */
+export const DEFAULTS = {
+  namePrefix: "activity",
+  tlsIssuer: "acme",
+  instanceType: "t3.small",
+  hostAccess: "ssm",
+  deletionProtection: true,
+  forceDeleteImages: false,
+  keepImages: 10,
+  minTasks: 2,
+  maxTasks: 4,
+  taskCpu: 256,
+  taskMemory: 512,
+  logRetentionDays: 30,
+  previewHost: false,
+  previewPort: 10080,
+  previewKeep: false,
+} as const satisfies Partial<Record<ConfigName, string | number | boolean>>;
 
-/** The original workflow's EC2 host runs the amd64 image; Graviton (arm64) types cannot run it. */
-export const IMAGE_PLATFORM = "linux/amd64";
-
-/** Documentation ranges (RFC 5737): valid CIDRs that nobody can come from, kept as placeholders. */
-const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
-
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
-/** How the deployer's Docker client reaches the host's engine over SSH. */
+/** How the deployer's Docker client reaches an EC2 host's engine over SSH. */
 export type HostAccess =
   /** SSH tunnelled through SSM Session Manager: no inbound port 22 at all. Needs the AWS CLI and its session-manager-plugin. */
   | { mode: "ssm" }
   /** Plain SSH to the host's public IP, port 22 open only to `sshCidrs`. */
   | { mode: "ssh"; sshCidrs: string[] };
-
-/** A branch preview's metadata, which npm run preview sets, list and prune read, and tags carry. */
-export interface PreviewSettings {
-  branch: string;
-  pullRequest: number | undefined;
-  createdAt: string;
-  expiresAt: string;
-  /** Pinned: prune leaves it, expired or not. */
-  keep: boolean;
-}
-
-/** The stack that serves the app itself (dev, test, prod). */
-export interface AppRole {
-  kind: "app";
-}
-/** The long-lived host of every preview of a target: a Docker host and a proxy routing by host name. */
-export interface PreviewHostRole {
-  kind: "previewHost";
-  /** Previews answer at `<label>.<domain>`; undefined: localhost locally, `<public IP>.sslip.io` on AWS. */
-  domain: string | undefined;
-  /** The proxy's port on the host. */
-  port: number;
-}
-/** One branch's preview: an app container and its own table, on the preview host `hostStack`. */
-export interface PreviewRole {
-  kind: "preview";
-  /** The host stack's name, e.g. previews-local. */
-  hostStack: string;
-  metadata: PreviewSettings;
-}
-export type StackRole = AppRole | PreviewHostRole | PreviewRole;
 
 /** HTTPS through the FrontProxy: `domain` on 443, with 80 redirecting to it. */
 export interface HttpsSettings {
@@ -64,7 +69,18 @@ export interface HttpsSettings {
   acmeEmail: string | undefined;
 }
 
-interface CommonSettings {
+/** A branch preview's metadata, which npm run preview sets, list and prune read, and tags carry. */
+export interface PreviewMetadata {
+  branch: string;
+  pullRequest: number | undefined;
+  createdAt: string;
+  expiresAt: string;
+  /** Pinned: prune leaves it, expired or not. */
+  keep: boolean;
+}
+
+/** What every stack has. */
+interface StackBase {
   stack: string;
   /** Prefix of every resource's name (and so of every physical name Pulumi derives from it). */
   namePrefix: string;
@@ -72,47 +88,51 @@ interface CommonSettings {
   imageTag: string | undefined;
   /** The Dockerfile's BASE_IMAGE; its pinned official image when unset. */
   baseImage: string | undefined;
-  /** HTTPS for a domain; undefined: HTTP on 10001 only. */
-  https: HttpsSettings | undefined;
-  role: StackRole;
 }
 
-/** `dev`: everything on the local Docker engine, DynamoDB Local beside the app; no AWS at all. */
-export interface LocalSettings extends CommonSettings {
-  target: "local";
-}
-
-/** What every stack on AWS has: its region, who may reach the API, the regional table and the ECR repository. */
-interface AwsBaseSettings extends CommonSettings {
+/** A stack on AWS: its region. */
+interface OnAws {
   region: string;
+}
+
+/** Who may reach the API (or a preview host's proxy). */
+interface Reachable {
   allowedCidrs: string[];
+}
+
+/** The regional table and the ECR repository of a stack that builds the app. */
+interface AppData {
   deletionProtection: boolean;
   forceDeleteImages: boolean;
   keepImages: number;
 }
 
-/** `test` and the AWS preview host: ECR, an EC2 host with Docker, regional DynamoDB. */
-export interface AwsSettings extends AwsBaseSettings {
-  target: "aws";
-  role: AppRole | PreviewHostRole;
+/** An EC2 Docker host the stack creates. */
+interface Ec2Host extends OnAws, Reachable {
   instanceType: string;
-  /** Who may reach 80 and 443 when `https` is set (empty otherwise). */
-  httpsCidrs: string[];
   hostAccess: HostAccess;
   sshPublicKey: string;
   sshPrivateKeyPath: string | undefined;
 }
 
-/** A branch preview on the AWS preview host: its own table and repository; the host is the host stack's. */
-export interface AwsPreviewSettings extends AwsBaseSettings {
-  target: "aws";
-  role: PreviewRole;
+/** `dev`: the app on the local Docker engine, DynamoDB Local beside it; no AWS at all. */
+export interface LocalAppSettings extends StackBase {
+  kind: "localApp";
+  /** HTTPS for a domain; undefined: HTTP on 10001 only. */
+  https: HttpsSettings | undefined;
 }
 
-/** `prod`: the same image on ECS Fargate behind an Application Load Balancer, autoscaled; regional DynamoDB. */
-export interface EcsSettings extends AwsBaseSettings {
-  target: "ecs";
-  role: AppRole;
+/** `test`: the image in ECR, the app on an EC2 Docker host, the regional table. */
+export interface Ec2AppSettings extends StackBase, Ec2Host, AppData {
+  kind: "ec2App";
+  https: HttpsSettings | undefined;
+  /** Who may reach 80 and 443 when `https` is set (empty otherwise). */
+  httpsCidrs: string[];
+}
+
+/** `prod`: the image on ECS Fargate behind an Application Load Balancer, autoscaled; the regional table. */
+export interface EcsAppSettings extends StackBase, OnAws, Reachable, AppData {
+  kind: "ecsApp";
   /** Tasks that always run, spread over the region's availability zones; at least 2. */
   minTasks: number;
   /** The most tasks autoscaling may run. */
@@ -126,135 +146,314 @@ export interface EcsSettings extends AwsBaseSettings {
   certificateArn: string | undefined;
 }
 
-export type StackSettings = LocalSettings | AwsSettings | AwsPreviewSettings | EcsSettings;
+/** What every preview host has: a proxy routing `<label>.<previewDomain>` on `previewPort`. */
+interface PreviewHostBase extends StackBase {
+  /** undefined: localhost locally, `<public IP>.sslip.io` on EC2. */
+  previewDomain: string | undefined;
+  previewPort: number;
+}
 
-/** Reads one raw config value by its full key (`namespace:name`); undefined when unset. */
-export type ConfigSource = (key: string) => string | undefined;
+/** The local preview host: the proxy and one DynamoDB Local on this machine's engine. */
+export interface LocalPreviewHostSettings extends PreviewHostBase {
+  kind: "localPreviewHost";
+}
 
-const key = (name: string) => `${PROJECT}:${name}`;
-/** Why a key with a Pulumi.yaml default can still be missing. */
-const DEFAULTED = "(Pulumi.yaml gives it a default: is this program run from its project directory?)";
+/** The EC2 preview host: an EC2 Docker host and its proxy; each preview grants itself on its role. */
+export interface Ec2PreviewHostSettings extends PreviewHostBase, Ec2Host {
+  kind: "ec2PreviewHost";
+}
 
-/** `namePrefix`: 2 to 32 of a-z, 0-9 and single dashes, from a letter to a letter or digit (ECR forbids "--"). */
-export const NAME_PREFIX = { max: 32, pattern: /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/ } as const;
+/** What every preview has: the host stack it runs on, and its metadata. */
+interface PreviewBase extends StackBase {
+  /** The host stack's name, e.g. previews-local. */
+  hostStack: string;
+  metadata: PreviewMetadata;
+}
 
-export function validateNamePrefix(value: string): string {
-  if (!NAME_PREFIX.pattern.test(value) || value.includes("--")) {
-    throw new ConfigError(
-      `${key("namePrefix")} "${value}" is not allowed: use 2 to 32 of a-z, 0-9 and single dashes, starting with a letter and not ending with a dash`,
+/** A branch preview on the local preview host: its container and a table in the host's DynamoDB Local. */
+export interface LocalPreviewSettings extends PreviewBase {
+  kind: "localPreview";
+}
+
+/** A branch preview on the EC2 preview host: its container, its own table and repository. */
+export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData {
+  kind: "ec2Preview";
+}
+
+export type StackSettings =
+  | LocalAppSettings
+  | Ec2AppSettings
+  | EcsAppSettings
+  | LocalPreviewHostSettings
+  | Ec2PreviewHostSettings
+  | LocalPreviewSettings
+  | Ec2PreviewSettings;
+
+/** The part of `pulumi.Config` the settings are read through; tests may pass their own. */
+export interface ConfigReader {
+  get(key: string): string | undefined;
+  getBoolean(key: string): boolean | undefined;
+  getNumber(key: string): number | undefined;
+  getObject<T>(key: string): T | undefined;
+}
+
+/** Where a stack's settings come from. */
+export interface SettingsSource {
+  stack: string;
+  /** The project's keys (`activity-api:*`). */
+  project: ConfigReader;
+  /** The AWS provider's keys (`aws:region`). */
+  aws: ConfigReader;
+}
+
+/** Typed reads of the project's keys, each failure a StackConfigError naming the key and the value. */
+class ProjectConfig {
+  constructor(private readonly config: ConfigReader) {}
+
+  /** A string, or undefined when unset or empty. */
+  text(name: ConfigName): string | undefined {
+    const value = this.config.get(name);
+    return value === "" ? undefined : value;
+  }
+
+  required(name: ConfigName, why: string): string {
+    const value = this.text(name);
+    if (value === undefined) throw new StackConfigError(`${configKey(name)} is required ${why}`);
+    return value;
+  }
+
+  boolean(name: ConfigName & keyof typeof DEFAULTS): boolean {
+    const value = this.typed(name, "must be true or false", () => this.config.getBoolean(name));
+    return value ?? (DEFAULTS[name] as boolean);
+  }
+
+  integer(name: ConfigName, min: number, max: number): number | undefined {
+    const expected = `must be an integer from ${min} to ${max}`;
+    const value = this.typed(name, expected, () => this.config.getNumber(name));
+    if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) {
+      throw new StackConfigError(`${configKey(name)} "${this.config.get(name)}" ${expected}`);
+    }
+    return value;
+  }
+
+  /** A list of strings; undefined when unset. */
+  list(name: ConfigName): string[] | undefined {
+    const expected = `must be a list of strings, e.g. ["198.51.100.7/32"]`;
+    const list = this.typed(name, expected, () => this.config.getObject<unknown>(name));
+    if (list !== undefined && !(Array.isArray(list) && list.every((item) => typeof item === "string"))) {
+      throw new StackConfigError(`${configKey(name)} ${expected}`);
+    }
+    return list;
+  }
+
+  timestamp(name: ConfigName, why: string): string {
+    const value = this.required(name, why);
+    if (Number.isNaN(Date.parse(value))) {
+      throw new StackConfigError(`${configKey(name)} "${value}" is not an ISO 8601 date-time`);
+    }
+    return value;
+  }
+
+  /** Runs a typed getter, whose own error (a value of another type) becomes one line naming key and value. */
+  private typed<T>(name: ConfigName, expected: string, read: () => T): T {
+    try {
+      return read();
+    } catch {
+      throw new StackConfigError(`${configKey(name)} "${this.config.get(name)}" ${expected}`);
+    }
+  }
+}
+
+/**
+ * Reads and validates a stack's settings. Pure, so that tests run it on any config; `warn` receives values that
+ * are valid but probably not what the user wants.
+ */
+export function readSettings(
+  source: SettingsSource,
+  warn: (message: string) => void = () => {},
+): StackSettings {
+  const config = new ProjectConfig(source.project);
+  const target = readTarget(config, warn);
+  const base: StackBase = {
+    stack: source.stack,
+    namePrefix: validateNamePrefix(config.text("namePrefix") ?? DEFAULTS.namePrefix),
+    imageTag: optional(config.text("imageTag"), validateImageTag),
+    baseImage: optional(config.text("baseImage"), validateBaseImage),
+  };
+  const isHost = config.boolean("previewHost");
+  const hostStack = config.text("previewHostStack");
+  if (isHost && hostStack !== undefined) {
+    throw new StackConfigError(
+      `${configKey("previewHost")} and ${configKey("previewHostStack")} cannot both be set: a stack is a host or a preview`,
     );
   }
-  return value;
-}
-
-export function validateRegion(value: string): string {
-  if (!/^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$/.test(value)) {
-    throw new ConfigError(`aws:region "${value}" is not an AWS region code such as eu-west-1`);
-  }
-  return value;
-}
-
-export function validateInstanceType(value: string): string {
-  const match = /^([a-z][a-z0-9-]*)\.([a-z0-9]+)$/.exec(value);
-  if (!match?.[1]) {
-    throw new ConfigError(`${key("instanceType")} "${value}" is not an EC2 instance type such as t3.small`);
-  }
-  const family = match[1];
-  if (family === "a1" || /^[a-z]+[0-9]+[a-z]*g[a-z]*$/.test(family)) {
-    throw new ConfigError(
-      `${key("instanceType")} "${value}" is an arm64 (Graviton) type, but the image is built for ${IMAGE_PLATFORM}; choose an x86_64 type such as t3.small`,
+  if (!isHost && hostStack === undefined && config.text("previewBranch") !== undefined) {
+    throw new StackConfigError(
+      `${configKey("previewBranch")} is set but ${configKey("previewHostStack")} is not: a preview runs on a preview host (npm run preview sets both)`,
     );
   }
-  return value;
-}
-
-/** A canonical IPv4 or IPv6 CIDR (no host bits set), as EC2 security group rules expect. */
-export function validateCidr(name: string, value: string): string {
-  if (!ipaddr.isValidCIDR(value)) {
-    throw new ConfigError(`${key(name)} entry "${value}" is not a CIDR block such as 198.51.100.7/32`);
-  }
-  const [address, bits] = ipaddr.parseCIDR(value);
-  const network =
-    address.kind() === "ipv4"
-      ? ipaddr.IPv4.networkAddressFromCIDR(value).toString()
-      : ipaddr.IPv6.networkAddressFromCIDR(value).toString();
-  if (network !== address.toString()) {
-    throw new ConfigError(
-      `${key(name)} entry "${value}" has host bits set; did you mean ${network}/${bits}?`,
+  const https = readHttps(config);
+  if ((isHost || hostStack !== undefined) && https !== undefined) {
+    throw new StackConfigError(
+      `${configKey("domain")} serves the app itself; previews answer at <label>.<previewDomain> over HTTP`,
     );
   }
-  return value;
+  const aws = () => readRegion(source.aws, target);
+
+  if (target === "ecs") {
+    if (isHost || hostStack !== undefined) {
+      throw new StackConfigError(
+        `previews run on the Docker targets: ${configKey("target")} must be local or ec2 for a preview stack`,
+      );
+    }
+    if (https !== undefined) {
+      throw new StackConfigError(
+        `${configKey("domain")} is for the Docker hosts' proxy (targets local and ec2); on ecs the load balancer serves ` +
+          `HTTPS with an ACM certificate: set ${configKey("certificateArn")}`,
+      );
+    }
+    const region = aws();
+    return {
+      kind: "ecsApp",
+      ...base,
+      region,
+      allowedCidrs: readAllowedCidrs(config, target, warn),
+      ...readAppData(config),
+      ...readEcs(config, base.namePrefix, region),
+    };
+  }
+  if (isHost) {
+    const host = { ...base, ...readPreviewHost(config) };
+    if (target === "local") return { kind: "localPreviewHost", ...host };
+    return { kind: "ec2PreviewHost", ...host, ...readEc2Host(config, aws(), warn) };
+  }
+  if (hostStack !== undefined) {
+    const preview = { ...base, hostStack: readHostStack(hostStack), metadata: readMetadata(config) };
+    if (target === "local") return { kind: "localPreview", ...preview };
+    // A preview runs on the host stack's host: no host, so no key or instance of its own.
+    return { kind: "ec2Preview", ...preview, region: aws(), ...readAppData(config) };
+  }
+  if (target === "local") return { kind: "localApp", ...base, https };
+  const host = readEc2Host(config, aws(), warn);
+  return {
+    kind: "ec2App",
+    ...base,
+    ...host,
+    ...readAppData(config),
+    https,
+    httpsCidrs: readHttpsCidrs(config, https, host.allowedCidrs),
+  };
 }
 
-export function isWorldOpen(cidr: string): boolean {
-  return ipaddr.parseCIDR(cidr)[1] === 0;
+function optional(value: string | undefined, validate: (value: string) => string): string | undefined {
+  return value === undefined ? undefined : validate(value);
 }
 
-export function isDocumentationRange(cidr: string): boolean {
-  const [address] = ipaddr.parseCIDR(cidr);
-  return DOCUMENTATION_RANGES.some(
-    (range) => address.kind() === "ipv4" && address.match(ipaddr.parseCIDR(range)),
-  );
+/** `target`; the deprecated name `aws` is read as `ec2`, with a notice. */
+function readTarget(config: ProjectConfig, warn: (message: string) => void): Target {
+  const name = config.required("target", "(local for the dev stack, ec2 for test, ecs for prod)");
+  const notice = deprecatedTargetNotice(name, configKey("target"));
+  if (notice !== undefined) warn(notice);
+  const target = DEPRECATED_TARGET_NAMES[name] ?? name;
+  if (!(TARGETS as readonly string[]).includes(target)) {
+    throw new StackConfigError(`${configKey("target")} "${name}" is not allowed: use ${TARGETS.join(", ")}`);
+  }
+  return target as Target;
 }
 
-export function validateSshPublicKey(value: string): string {
-  if (
-    !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/.test(value.trim())
-  ) {
-    throw new ConfigError(
-      `${key("sshPublicKey")} is not an OpenSSH public key; set it with: pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"`,
+function readRegion(config: ConfigReader, target: Target): string {
+  const region = config.get("region");
+  if (region === undefined || region === "") {
+    throw new StackConfigError(
+      `aws:region is required when target is ${target} (pulumi config set aws:region eu-west-1)`,
     );
   }
-  return value.trim();
+  return validateRegion(region);
 }
 
-export function validateImageTag(value: string): string {
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(value) || value === "latest") {
-    throw new ConfigError(
-      `${key("imageTag")} "${value}" is not allowed: use a Docker tag of up to 128 of A-Z a-z 0-9 _ . - (a version or commit id, never "latest")`,
+function readAllowedCidrs(config: ProjectConfig, target: Target, warn: (message: string) => void): string[] {
+  const cidrs = config.list("allowedCidrs");
+  if (cidrs === undefined) {
+    throw new StackConfigError(
+      `${configKey("allowedCidrs")} is required when target is ${target}: the CIDRs that may reach the API on its host port`,
     );
   }
-  return value;
-}
-
-export function validateBaseImage(value: string): string {
-  // name[:tag][@digest], with an optional registry host; Docker's reference grammar, simplified.
-  if (
-    !/^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.test(value)
-  ) {
-    throw new ConfigError(
-      `${key("baseImage")} "${value}" is not an image reference such as node:24.21.0-bookworm-slim`,
+  if (cidrs.length === 0)
+    throw new StackConfigError(`${configKey("allowedCidrs")} must list at least one CIDR`);
+  const allowed = cidrs.map((cidr) => validateCidr("allowedCidrs", cidr));
+  for (const cidr of allowed.filter(isDocumentationRange)) {
+    warn(
+      `${configKey("allowedCidrs")} holds the documentation range ${cidr}, which nobody can come from: set your own ranges`,
     );
   }
-  return value;
+  return allowed;
 }
 
-/** A DNS name the proxy can serve: lowercase labels of a-z, 0-9 and inner dashes, at most 253 characters. */
-export function validateDomain(value: string): string {
-  const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-  const labels = value.split(".");
-  if (value.length > 253 || labels.length < 2 || !labels.every((part) => label.test(part))) {
-    throw new ConfigError(
-      `${key("domain")} "${value}" is not a domain name such as api.example.com (lowercase, at least two labels)`,
+function readAppData(config: ProjectConfig): AppData {
+  return {
+    deletionProtection: config.boolean("deletionProtection"),
+    forceDeleteImages: config.boolean("forceDeleteImages"),
+    keepImages: config.integer("keepImages", 1, 1000) ?? DEFAULTS.keepImages,
+  };
+}
+
+/** The EC2 Docker host a stack creates: its type, who may reach it, and how Docker reaches it. */
+function readEc2Host(config: ProjectConfig, region: string, warn: (message: string) => void): Ec2Host {
+  return {
+    region,
+    allowedCidrs: readAllowedCidrs(config, "ec2", warn),
+    instanceType: validateInstanceType(config.text("instanceType") ?? DEFAULTS.instanceType),
+    hostAccess: readHostAccess(config),
+    sshPublicKey: validateSshPublicKey(
+      config.required(
+        "sshPublicKey",
+        `when target is ec2, so that Docker can reach the host over SSH: pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"`,
+      ),
+    ),
+    sshPrivateKeyPath: config.text("sshPrivateKeyPath"),
+  };
+}
+
+function readHostAccess(config: ProjectConfig): HostAccess {
+  const mode = config.text("hostAccess") ?? DEFAULTS.hostAccess;
+  if (mode === "ssm") return { mode };
+  if (mode !== "ssh") {
+    throw new StackConfigError(
+      `${configKey("hostAccess")} "${mode}" is not allowed: use ssm (default) or ssh`,
     );
   }
-  return value;
+  const cidrs = config.list("sshCidrs");
+  if (cidrs === undefined) {
+    throw new StackConfigError(
+      `${configKey("sshCidrs")} is required when hostAccess is ssh: the CIDRs allowed to reach port 22`,
+    );
+  }
+  const sshCidrs = cidrs.map((cidr) => validateCidr("sshCidrs", cidr));
+  const open = sshCidrs.find(isWorldOpen);
+  if (open !== undefined) {
+    throw new StackConfigError(
+      `${configKey("sshCidrs")} must not contain ${open}: SSH is never opened to the world; use hostAccess ssm, or your own address as x.x.x.x/32`,
+    );
+  }
+  if (sshCidrs.length === 0)
+    throw new StackConfigError(`${configKey("sshCidrs")} must list at least one CIDR`);
+  return { mode, sshCidrs };
 }
 
-function readHttps(read: ConfigSource): HttpsSettings | undefined {
-  const domain = read(key("domain"));
-  if (domain === undefined || domain === "") return undefined;
-  const tlsIssuer = required(read, key("tlsIssuer"), DEFAULTED);
+function readHttps(config: ProjectConfig): HttpsSettings | undefined {
+  const domain = config.text("domain");
+  if (domain === undefined) return undefined;
+  const tlsIssuer = config.text("tlsIssuer") ?? DEFAULTS.tlsIssuer;
   if (tlsIssuer !== "acme" && tlsIssuer !== "internal") {
-    throw new ConfigError(
-      `${key("tlsIssuer")} "${tlsIssuer}" is not allowed: use acme (default) or internal`,
+    throw new StackConfigError(
+      `${configKey("tlsIssuer")} "${tlsIssuer}" is not allowed: use acme (default) or internal`,
     );
   }
-  const acmeEmail = read(key("acmeEmail"));
+  const acmeEmail = config.text("acmeEmail");
   if (acmeEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(acmeEmail)) {
-    throw new ConfigError(`${key("acmeEmail")} "${acmeEmail}" is not an email address`);
+    throw new StackConfigError(`${configKey("acmeEmail")} "${acmeEmail}" is not an email address`);
   }
-  return { domain: validateDomain(domain), tlsIssuer, acmeEmail: acmeEmail || undefined };
+  return { domain: validateDomain(domain), tlsIssuer, acmeEmail };
 }
 
 /**
@@ -263,376 +462,104 @@ function readHttps(read: ConfigSource): HttpsSettings | undefined {
  * httpsCidrs. Caddy's internal CA needs no inbound validation; its ports default to allowedCidrs.
  */
 function readHttpsCidrs(
-  read: ConfigSource,
+  config: ProjectConfig,
   https: HttpsSettings | undefined,
   allowedCidrs: string[],
 ): string[] {
-  const raw = read(key("httpsCidrs"));
+  const listed = config.list("httpsCidrs");
   if (https === undefined) {
-    if (raw !== undefined) throw new ConfigError(`${key("httpsCidrs")} is set but ${key("domain")} is not`);
+    if (listed !== undefined) {
+      throw new StackConfigError(`${configKey("httpsCidrs")} is set but ${configKey("domain")} is not`);
+    }
     return [];
   }
-  if (raw === undefined) {
+  if (listed === undefined) {
     if (https.tlsIssuer === "internal") return allowedCidrs;
-    throw new ConfigError(
-      `${key("domain")} with tlsIssuer acme needs ports 80 and 443 open to the whole Internet, from where ` +
-        `Let's Encrypt validates the domain: say so with ${key("httpsCidrs")} ["0.0.0.0/0", "::/0"], or use ` +
+    throw new StackConfigError(
+      `${configKey("domain")} with tlsIssuer acme needs ports 80 and 443 open to the whole Internet, from where ` +
+        `Let's Encrypt validates the domain: say so with ${configKey("httpsCidrs")} ["0.0.0.0/0", "::/0"], or use ` +
         `tlsIssuer internal (Caddy's own CA, which your clients must trust)`,
     );
   }
-  const cidrs = parseList(key("httpsCidrs"), raw).map((cidr) => validateCidr("httpsCidrs", cidr));
-  if (cidrs.length === 0) throw new ConfigError(`${key("httpsCidrs")} must list at least one CIDR`);
+  const cidrs = listed.map((cidr) => validateCidr("httpsCidrs", cidr));
+  if (cidrs.length === 0)
+    throw new StackConfigError(`${configKey("httpsCidrs")} must list at least one CIDR`);
   if (https.tlsIssuer === "acme" && !cidrs.some(isWorldOpen)) {
-    throw new ConfigError(
-      `${key("httpsCidrs")} must contain 0.0.0.0/0 (or ::/0) for tlsIssuer acme: Let's Encrypt cannot ` +
+    throw new StackConfigError(
+      `${configKey("httpsCidrs")} must contain 0.0.0.0/0 (or ::/0) for tlsIssuer acme: Let's Encrypt cannot ` +
         "validate the domain from anywhere else; use tlsIssuer internal to keep 80 and 443 private",
     );
   }
   return cidrs;
 }
 
-function required(read: ConfigSource, fullKey: string, why: string): string {
-  const value = read(fullKey);
-  if (value === undefined || value === "") throw new ConfigError(`${fullKey} is required ${why}`);
-  return value;
-}
-
-function parseBoolean(fullKey: string, value: string): boolean {
-  if (value === "true") return true;
-  if (value === "false") return false;
-  throw new ConfigError(`${fullKey} "${value}" must be true or false`);
-}
-
-function parseInteger(fullKey: string, value: string, min: number, max: number): number {
-  const number = Number(value);
-  if (!/^[0-9]+$/.test(value) || number < min || number > max) {
-    throw new ConfigError(`${fullKey} "${value}" must be an integer from ${min} to ${max}`);
-  }
-  return number;
-}
-
-function parseList(fullKey: string, value: string): string[] {
-  let list: unknown;
-  try {
-    list = JSON.parse(value);
-  } catch {
-    list = undefined;
-  }
-  if (!Array.isArray(list) || !list.every((item) => typeof item === "string")) {
-    throw new ConfigError(`${fullKey} must be a list of strings, e.g. ["198.51.100.7/32"]`);
-  }
-  return list;
-}
-
-function parseTimestamp(fullKey: string, value: string): string {
-  if (Number.isNaN(Date.parse(value)))
-    throw new ConfigError(`${fullKey} "${value}" is not an ISO 8601 date-time`);
-  return value;
-}
-
-/** A name npm run preview gives: the host stack of a target, previews-local or previews-aws. */
-const HOST_STACK = /^previews-(local|aws)$/;
-
-/** What the stack is, from the keys npm run preview sets: previewHost on a host, previewHostStack on a preview. */
-function readRole(read: ConfigSource): StackRole {
-  const isHost = parseBoolean(key("previewHost"), required(read, key("previewHost"), DEFAULTED));
-  const hostStack = read(key("previewHostStack"));
-  const branch = read(key("previewBranch"));
-  if (isHost) {
-    if (hostStack !== undefined) {
-      throw new ConfigError(
-        `${key("previewHost")} and ${key("previewHostStack")} cannot both be set: a stack is a host or a preview`,
-      );
-    }
-    const domain = read(key("previewDomain"));
-    return {
-      kind: "previewHost",
-      domain: domain === undefined || domain === "" ? undefined : validatePreviewDomain(domain),
-      port: parseInteger(key("previewPort"), required(read, key("previewPort"), DEFAULTED), 1024, 65535),
-    };
-  }
-  if (hostStack === undefined) {
-    if (branch !== undefined) {
-      throw new ConfigError(
-        `${key("previewBranch")} is set but ${key("previewHostStack")} is not: a preview runs on a preview host (npm run preview sets both)`,
-      );
-    }
-    return { kind: "app" };
-  }
-  if (!HOST_STACK.test(hostStack)) {
-    throw new ConfigError(
-      `${key("previewHostStack")} "${hostStack}" is not a preview host: use previews-local or previews-aws`,
-    );
-  }
-  const why = `when ${key("previewHostStack")} is set (npm run preview sets them together)`;
-  const pullRequest = read(key("previewPullRequest"));
+function readPreviewHost(config: ProjectConfig): Omit<PreviewHostBase, keyof StackBase> {
   return {
-    kind: "preview",
-    hostStack,
-    metadata: {
-      branch: required(read, key("previewBranch"), why),
-      pullRequest:
-        pullRequest === undefined
-          ? undefined
-          : parseInteger(key("previewPullRequest"), pullRequest, 1, 2 ** 31),
-      createdAt: parseTimestamp(key("previewCreatedAt"), required(read, key("previewCreatedAt"), why)),
-      expiresAt: parseTimestamp(key("previewExpiresAt"), required(read, key("previewExpiresAt"), why)),
-      keep: parseBoolean(key("previewKeep"), required(read, key("previewKeep"), DEFAULTED)),
-    },
+    previewDomain: optional(config.text("previewDomain"), validatePreviewDomain),
+    previewPort: config.integer("previewPort", 1024, 65535) ?? DEFAULTS.previewPort,
   };
 }
 
-/** `localhost`, or a domain name: the suffix of every preview's host name. */
-function validatePreviewDomain(value: string): string {
-  if (value === "localhost") return value;
-  try {
-    return validateDomain(value);
-  } catch {
-    throw new ConfigError(
-      `${key("previewDomain")} "${value}" is not a domain name such as previews.example.com (or localhost)`,
+function readHostStack(hostStack: string): string {
+  const hosts = Object.values(PREVIEW_HOST_STACKS);
+  if (!hosts.includes(hostStack)) {
+    throw new StackConfigError(
+      `${configKey("previewHostStack")} "${hostStack}" is not a preview host: use ${hosts.join(" or ")}`,
     );
   }
+  return hostStack;
 }
 
-function readHostAccess(read: ConfigSource): HostAccess {
-  const mode = required(read, key("hostAccess"), DEFAULTED);
-  if (mode === "ssm") return { mode };
-  if (mode === "ssh") {
-    const raw = required(read, key("sshCidrs"), "when hostAccess is ssh: the CIDRs allowed to reach port 22");
-    const sshCidrs = parseList(key("sshCidrs"), raw).map((cidr) => validateCidr("sshCidrs", cidr));
-    const open = sshCidrs.find(isWorldOpen);
-    if (open !== undefined) {
-      throw new ConfigError(
-        `${key("sshCidrs")} must not contain ${open}: SSH is never opened to the world; use hostAccess ssm, or your own address as x.x.x.x/32`,
-      );
-    }
-    if (sshCidrs.length === 0) throw new ConfigError(`${key("sshCidrs")} must list at least one CIDR`);
-    return { mode, sshCidrs };
-  }
-  throw new ConfigError(`${key("hostAccess")} "${mode}" is not allowed: use ssm (default) or ssh`);
-}
-
-/**
- * Reads and validates a stack's settings from `read`. Pure, so that tests run it on any config; `warn` receives
- * values that are valid but probably not what the user wants.
- */
-export function readSettings(
-  read: ConfigSource,
-  stack: string,
-  warn: (message: string) => void = () => {},
-): StackSettings {
-  const target = required(
-    read,
-    key("target"),
-    "(local for the dev stack, aws for test and previews, ecs for prod)",
-  );
-  const namePrefix = validateNamePrefix(required(read, key("namePrefix"), DEFAULTED));
-  const tag = read(key("imageTag"));
-  const baseImage = read(key("baseImage"));
-  const common = {
-    stack,
-    namePrefix,
-    imageTag: tag === undefined || tag === "" ? undefined : validateImageTag(tag),
-    baseImage: baseImage === undefined || baseImage === "" ? undefined : validateBaseImage(baseImage),
-    https: readHttps(read),
-    role: readRole(read),
-  };
-  if (common.role.kind !== "app" && common.https !== undefined) {
-    throw new ConfigError(
-      `${key("domain")} serves the app itself; previews answer at <label>.<previewDomain> over HTTP`,
-    );
-  }
-  if (target === "local") return { target, ...common };
-  if (target !== "aws" && target !== "ecs")
-    throw new ConfigError(`${key("target")} "${target}" is not allowed: use local, aws or ecs`);
-  const base = { ...common, ...readAwsBase(read, target, warn) };
-  const { role } = common;
-  if (target === "ecs") {
-    if (role.kind !== "app") {
-      throw new ConfigError(
-        `previews run on the Docker targets: ${key("target")} must be local or aws for a preview stack`,
-      );
-    }
-    if (common.https !== undefined) {
-      throw new ConfigError(
-        `${key("domain")} is for the Docker hosts' proxy (targets local and aws); on ecs the load balancer serves ` +
-          `HTTPS with an ACM certificate: set ${key("certificateArn")}`,
-      );
-    }
-    return { target, ...base, role, ...readEcs(read, base) };
-  }
-  // A preview runs on the host stack's host: no host, so no key or instance of its own.
-  if (role.kind === "preview") return { target, ...base, role };
-
-  const forAws = "when target is aws";
-  const sshPrivateKeyPath = read(key("sshPrivateKeyPath"));
+function readMetadata(config: ProjectConfig): PreviewMetadata {
+  const why = `when ${configKey("previewHostStack")} is set (npm run preview sets them together)`;
   return {
-    target,
-    ...base,
-    instanceType: validateInstanceType(required(read, key("instanceType"), DEFAULTED)),
-    httpsCidrs: readHttpsCidrs(read, common.https, base.allowedCidrs),
-    hostAccess: readHostAccess(read),
-    sshPublicKey: validateSshPublicKey(
-      required(
-        read,
-        key("sshPublicKey"),
-        `${forAws}, so that Docker can reach the host over SSH: pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"`,
-      ),
-    ),
-    sshPrivateKeyPath: sshPrivateKeyPath === "" ? undefined : sshPrivateKeyPath,
-    role,
+    branch: config.required("previewBranch", why),
+    pullRequest: config.integer("previewPullRequest", 1, 2 ** 31),
+    createdAt: config.timestamp("previewCreatedAt", why),
+    expiresAt: config.timestamp("previewExpiresAt", why),
+    keep: config.boolean("previewKeep"),
   };
 }
-
-/** The settings every AWS target reads: the region, allowedCidrs, and the table's and repository's options. */
-function readAwsBase(
-  read: ConfigSource,
-  target: "aws" | "ecs",
-  warn: (message: string) => void,
-): Omit<AwsBaseSettings, keyof CommonSettings> {
-  const forTarget = `when target is ${target}`;
-  const allowedCidrs = parseList(
-    key("allowedCidrs"),
-    required(read, key("allowedCidrs"), `${forTarget}: the CIDRs that may reach the API on its host port`),
-  ).map((cidr) => validateCidr("allowedCidrs", cidr));
-  if (allowedCidrs.length === 0) throw new ConfigError(`${key("allowedCidrs")} must list at least one CIDR`);
-  for (const cidr of allowedCidrs.filter(isDocumentationRange)) {
-    warn(
-      `${key("allowedCidrs")} holds the documentation range ${cidr}, which nobody can come from: set your own ranges`,
-    );
-  }
-  return {
-    region: validateRegion(
-      required(read, "aws:region", `${forTarget} (pulumi config set aws:region eu-west-1)`),
-    ),
-    allowedCidrs,
-    deletionProtection: parseBoolean(
-      key("deletionProtection"),
-      required(read, key("deletionProtection"), DEFAULTED),
-    ),
-    forceDeleteImages: parseBoolean(
-      key("forceDeleteImages"),
-      required(read, key("forceDeleteImages"), DEFAULTED),
-    ),
-    keepImages: parseInteger(key("keepImages"), required(read, key("keepImages"), DEFAULTED), 1, 1000),
-  };
-}
-
-/** The fewest tasks `minTasks` allows: one in each of two availability zones, so that losing one leaves one. */
-export const MIN_TASKS = 2;
-/** The most tasks `maxTasks` allows: a guard against a typo that would run (and bill) hundreds of tasks. */
-export const MAX_TASKS = 50;
-
-/** `min` to `max` in steps of `step`. */
-const steps = (min: number, max: number, step: number) =>
-  Array.from({ length: (max - min) / step + 1 }, (_, index) => min + index * step);
-
-/** Fargate's CPU units (1024 = one vCPU) and the memory sizes in MiB that each allows on Linux. */
-const FARGATE_MEMORY: Record<number, number[]> = {
-  256: [512, 1024, 2048],
-  512: steps(1024, 4096, 1024),
-  1024: steps(2048, 8192, 1024),
-  2048: steps(4096, 16384, 1024),
-  4096: steps(8192, 30720, 1024),
-  8192: steps(16384, 61440, 4096),
-  16384: steps(32768, 122880, 8192),
-};
-
-function describeSizes(sizes: number[]): string {
-  const [first, second] = sizes;
-  return sizes.length <= 3
-    ? `${sizes.slice(0, -1).join(", ")} or ${sizes.at(-1)}`
-    : `${first} to ${sizes.at(-1)} in steps of ${(second ?? 0) - (first ?? 0)}`;
-}
-
-export function validateTaskSize(cpu: number, memory: number): { cpu: number; memory: number } {
-  const sizes = FARGATE_MEMORY[cpu];
-  if (sizes === undefined) {
-    throw new ConfigError(
-      `${key("taskCpu")} ${cpu} is not a Fargate CPU size; use one of ${Object.keys(FARGATE_MEMORY).join(", ")} (1024 = 1 vCPU)`,
-    );
-  }
-  if (!sizes.includes(memory)) {
-    throw new ConfigError(
-      `${key("taskMemory")} ${memory} does not fit taskCpu ${cpu}; with it Fargate allows ${describeSizes(sizes)} MiB`,
-    );
-  }
-  return { cpu, memory };
-}
-
-/** The retention periods CloudWatch Logs accepts, in days. */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
-
-export function validateLogRetentionDays(days: number): number {
-  if (!LOG_RETENTION_DAYS.includes(days)) {
-    throw new ConfigError(
-      `${key("logRetentionDays")} ${days} is not a retention CloudWatch Logs offers; use one of ${LOG_RETENTION_DAYS.join(", ")}`,
-    );
-  }
-  return days;
-}
-
-/** An ACM certificate's ARN, in the load balancer's region (an ALB can only use certificates of its own). */
-export function validateCertificateArn(value: string, region: string): string {
-  const match = /^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):[0-9]{12}:certificate\/[0-9a-f-]{36}$/.exec(value);
-  if (!match) {
-    throw new ConfigError(
-      `${key("certificateArn")} "${value}" is not an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/<id>`,
-    );
-  }
-  if (match[2] !== region) {
-    throw new ConfigError(
-      `${key("certificateArn")} is in ${match[2]}, but the load balancer is in ${region}; request or import the certificate in ${region}`,
-    );
-  }
-  return value;
-}
-
-/**
- * The longest namePrefix of an ecs stack: load balancer and target group names have at most 32 characters,
- * and Pulumi names them `<prefix>-lb-<7 random characters>`.
- */
-export const ECS_NAME_PREFIX_MAX = 32 - "-lb-".length - 7;
 
 /** The ECS target's own settings: the service's size and bounds, its logs, and HTTPS. */
 function readEcs(
-  read: ConfigSource,
-  { namePrefix, region }: { namePrefix: string; region: string },
-): Omit<EcsSettings, keyof AwsBaseSettings | "target"> {
+  config: ProjectConfig,
+  namePrefix: string,
+  region: string,
+): Omit<EcsAppSettings, keyof StackBase | keyof OnAws | keyof Reachable | keyof AppData | "kind"> {
   if (namePrefix.length > ECS_NAME_PREFIX_MAX) {
-    throw new ConfigError(
-      `${key("namePrefix")} "${namePrefix}" is too long for target ecs: at most ${ECS_NAME_PREFIX_MAX} characters, as load balancer names have at most 32`,
+    throw new StackConfigError(
+      `${configKey("namePrefix")} "${namePrefix}" is too long for target ecs: at most ${ECS_NAME_PREFIX_MAX} characters, as load balancer names have at most 32`,
     );
   }
-  const integer = (name: string, min: number, max: number) =>
-    parseInteger(key(name), required(read, key(name), DEFAULTED), min, max);
-  const minTasks = integer("minTasks", MIN_TASKS, MAX_TASKS);
-  const maxTasks = integer("maxTasks", MIN_TASKS, MAX_TASKS);
+  const minTasks = config.integer("minTasks", MIN_TASKS, MAX_TASKS) ?? DEFAULTS.minTasks;
+  const maxTasks = config.integer("maxTasks", MIN_TASKS, MAX_TASKS) ?? DEFAULTS.maxTasks;
   if (maxTasks < minTasks) {
-    throw new ConfigError(
-      `${key("maxTasks")} ${maxTasks} is below minTasks ${minTasks}; raise maxTasks or lower minTasks`,
+    throw new StackConfigError(
+      `${configKey("maxTasks")} ${maxTasks} is below minTasks ${minTasks}; raise maxTasks or lower minTasks`,
     );
   }
-  const { cpu, memory } = validateTaskSize(integer("taskCpu", 1, 16384), integer("taskMemory", 1, 122880));
-  const certificateArn = read(key("certificateArn"));
+  const { cpu, memory } = validateTaskSize(
+    config.integer("taskCpu", 1, 16384) ?? DEFAULTS.taskCpu,
+    config.integer("taskMemory", 1, 122880) ?? DEFAULTS.taskMemory,
+  );
+  const certificateArn = config.text("certificateArn");
   return {
     minTasks,
     maxTasks,
     taskCpu: cpu,
     taskMemory: memory,
-    logRetentionDays: validateLogRetentionDays(integer("logRetentionDays", 1, 3653)),
-    certificateArn:
-      certificateArn === undefined || certificateArn === ""
-        ? undefined
-        : validateCertificateArn(certificateArn, region),
+    logRetentionDays: validateLogRetentionDays(
+      config.integer("logRetentionDays", 1, 3653) ?? DEFAULTS.logRetentionDays,
+    ),
+    certificateArn: certificateArn === undefined ? undefined : validateCertificateArn(certificateArn, region),
   };
 }
 
 /** Tags every AWS resource carries (through the provider's defaultTags). Values fit AWS's tag rules. */
 export function stackTags(settings: StackSettings): Record<string, string> {
-  const preview = settings.role.kind === "preview" ? settings.role.metadata : undefined;
+  const preview =
+    settings.kind === "ec2Preview" || settings.kind === "localPreview" ? settings.metadata : undefined;
   return {
     project: PROJECT,
     stack: settings.stack,
@@ -645,17 +572,18 @@ export function stackTags(settings: StackSettings): Record<string, string> {
   };
 }
 
-/** The program's entry to configuration: the stack's values through pulumi.Config, errors as clean CLI errors. */
+/** The program's entry to configuration: the stack's config through pulumi.Config, errors as clean CLI errors. */
 export function loadSettings(): StackSettings {
-  const read: ConfigSource = (fullKey) => {
-    const separator = fullKey.indexOf(":");
-    return new pulumi.Config(fullKey.slice(0, separator)).get(fullKey.slice(separator + 1));
+  const source: SettingsSource = {
+    stack: pulumi.getStack(),
+    project: new pulumi.Config(PROJECT),
+    aws: new pulumi.Config("aws"),
   };
   try {
-    return readSettings(read, pulumi.getStack(), (message) => pulumi.log.warn(message));
+    return readSettings(source, (message) => pulumi.log.warn(message));
   } catch (error) {
     // RunError prints its message without a stack trace: the message is the whole story.
-    if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
+    if (error instanceof StackConfigError) throw new pulumi.RunError(error.message);
     throw error;
   }
 }

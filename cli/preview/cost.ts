@@ -2,7 +2,7 @@
  * The cost meter: what a target's preview host and each of its previews are estimated to cost a day, from a
  * small price table, and the budget cap (PREVIEW_BUDGET_PER_DAY) that refuses an `up` beyond it.
  */
-import type { Target } from "./naming.js";
+import type { PreviewTarget } from "../../stack/contract.js";
 import { CostGuardError } from "./plan.js";
 
 /**
@@ -61,7 +61,7 @@ export function hostCostPerDay(instanceType: string): number | undefined {
 }
 
 export interface CostEstimate {
-  readonly target: Target;
+  readonly target: PreviewTarget;
   /** aws: the host's instance type. */
   readonly instanceType: string | undefined;
   /** The host's cost a day; 0 locally; undefined when no price is known for its instance type. */
@@ -74,7 +74,7 @@ export interface CostEstimate {
 
 /** The estimate for `target` with `previews` live previews on a host of `instanceType` (aws). */
 export function estimateCost(
-  target: Target,
+  target: PreviewTarget,
   instanceType: string | undefined,
   previews: number,
 ): CostEstimate {

@@ -3,30 +3,33 @@
  * joins. `up` creates it on first use, and waits when another run is creating it at the same moment.
  */
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
+import {
+  type Ec2PreviewHostOutputs,
+  type LocalPreviewHostOutputs,
+  PREVIEW_HOST_STACKS,
+  type PreviewHostOutputs,
+  type PreviewTarget,
+} from "../../stack/contract.js";
 import type { CliDeps } from "./deps.js";
-import { HOST_STACK_NAMES, type Target } from "./naming.js";
 import { type PreviewWorkspace, StackExistsError, StackLockedError } from "./workspace.js";
 
-/** What the host stack exports (the contract with index.ts). */
-export interface HostOutputs {
-  /** `<label>.<previewDomain>` routes to the preview whose resource prefix is `<label>`. */
-  readonly previewDomain: string;
-  readonly previewPort: number | undefined;
-  readonly networkName: string | undefined;
-  /** local: the host's DynamoDB Local, as this machine reaches it. */
-  readonly dynamodbHostEndpoint: string | undefined;
-  /** aws */
-  readonly region: string | undefined;
-  readonly instanceType: string | undefined;
-  readonly publicIp: string | undefined;
-}
+/**
+ * What this tool reads of a host stack's outputs (stack/contract.ts): `previewDomain` says the host is
+ * deployed; the rest depend on its target.
+ */
+export type HostOutputs = Pick<PreviewHostOutputs, "previewDomain"> &
+  Partial<Pick<LocalPreviewHostOutputs, "dynamodbHostEndpoint">> &
+  Partial<
+    Pick<Ec2PreviewHostOutputs, "previewPort" | "networkName" | "region" | "instanceType" | "publicIp">
+  >;
 
 /**
  * The host's outputs, or undefined while it has none: a host is deployed once it exports its domain (a stack
  * created but never, or not yet, deployed exports nothing).
  */
 export function readHostOutputs(outputs: Readonly<Record<string, unknown>>): HostOutputs | undefined {
-  const text = (name: string) => (typeof outputs[name] === "string" ? (outputs[name] as string) : undefined);
+  const text = (name: keyof HostOutputs) =>
+    typeof outputs[name] === "string" ? (outputs[name] as string) : undefined;
   const previewDomain = text("previewDomain");
   if (previewDomain === undefined) return undefined;
   return {
@@ -50,10 +53,10 @@ export interface HostState {
 /** The host of `target` as it is now; `stackNames` is the workspace's stack list. */
 export async function readHost(
   workspace: PreviewWorkspace,
-  target: Target,
+  target: PreviewTarget,
   stackNames: readonly string[],
 ): Promise<HostState> {
-  const stackName = HOST_STACK_NAMES[target];
+  const stackName = PREVIEW_HOST_STACKS[target];
   if (!stackNames.includes(stackName)) return { stackName, exists: false, outputs: undefined };
   const outputs = await workspace.outputs(stackName).catch(() => ({}));
   return { stackName, exists: true, outputs: readHostOutputs(outputs) };
@@ -73,7 +76,7 @@ export const HOST_WAIT = { timeoutMs: 15 * 60_000, pollMs: 10_000 } as const;
  */
 export async function ensureHost(
   workspace: PreviewWorkspace,
-  target: Target,
+  target: PreviewTarget,
   config: ConfigMap,
   deps: CliDeps,
   wait: { readonly timeoutMs: number; readonly pollMs: number } = HOST_WAIT,

@@ -4,27 +4,14 @@
  * as a tag value; and names the stack of each target's shared preview host.
  */
 import { createHash } from "node:crypto";
+import { NAME_PREFIX, PREVIEW_STACK_PREFIX, type PreviewTarget } from "../../stack/contract.js";
 
-/** Where previews run: the local Docker engine, or an EC2 Docker host on AWS. */
-export type Target = "local" | "aws";
-export const TARGETS: readonly Target[] = ["aws", "local"];
-export const DEFAULT_TARGET: Target = "aws";
-
-/**
- * The long-lived stack of each target's preview host (its Docker host and front proxy). They do not start with
- * "preview-", so nothing that handles previews (prune, destroy) can mistake one for a preview.
- */
-export const HOST_STACK_NAMES: Readonly<Record<Target, string>> = {
-  local: "previews-local",
-  aws: "previews-aws",
-};
-
-/** Preview stacks are exactly the stacks whose name starts with this; no other stack is ever destroyed. */
-export const PREVIEW_STACK_PREFIX = "preview-";
+/** Where a command's previews run when it names no target: an EC2 Docker host on AWS. */
+export const DEFAULT_TARGET: PreviewTarget = "ec2";
 
 /**
- * Local previews' stacks start with this. An AWS preview's slug holds only [a-z0-9-], never ".", so no branch
- * name can give an AWS stack a local one's name (a branch "local/x" gives `preview-local-x-<hash>`): both
+ * Local previews' stacks start with this. An EC2 preview's slug holds only [a-z0-9-], never ".", so no branch
+ * name can give an EC2 preview's stack a local one's name (a branch "local/x" gives `preview-local-x-<hash>`): both
  * targets may share one backend, and each command sees only its target's stacks.
  */
 const LOCAL_STACK_PREFIX = `${PREVIEW_STACK_PREFIX}local.`;
@@ -41,12 +28,6 @@ export const PULUMI_STACK_TAG = {
   namePattern: /^[A-Za-z0-9_.:-]+$/,
   valueMaxBytes: 256,
 } as const;
-
-/**
- * The program's contract for `activity-api:namePrefix`: 2..32 characters, lowercase, starting with a letter,
- * no trailing dash; "--" is also refused because ECR's name grammar forbids consecutive separators.
- */
-export const RESOURCE_PREFIX = { max: 32, pattern: /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/ } as const;
 
 /** The longest child-name suffix the program appends to the prefix (`${prefix}-host-role`, an IAM role). */
 export const LONGEST_CHILD_SUFFIX = "-host-role";
@@ -120,7 +101,7 @@ const STACK_SLUG_MAX = 48;
 
 /** The prefix must leave room for the longest child name and the auto-name suffix under every AWS limit. */
 const PREFIX_MAX = Math.min(
-  RESOURCE_PREFIX.max,
+  NAME_PREFIX.max,
   ...AWS_NAME_LIMITS.map((limit) => limit.max - LONGEST_CHILD_SUFFIX.length - AUTONAME_SUFFIX.length),
 );
 const PREFIX_SLUG_MAX = PREFIX_MAX - PREFIX_LEAD.length - 1 - PREFIX_HASH_LENGTH;
@@ -142,9 +123,9 @@ export class BranchNameError extends Error {
 export interface PreviewNames {
   /** The branch exactly as given; the hash is taken of this, so names differing only in case stay apart. */
   readonly branch: string;
-  readonly target: Target;
+  readonly target: PreviewTarget;
   /**
-   * aws: `preview-<slug>-<hash12>`, or `preview-<hash12>` when nothing of the name survives as ASCII;
+   * ec2: `preview-<slug>-<hash12>`, or `preview-<hash12>` when nothing of the name survives as ASCII;
    * local: `preview-local.<slug>-<hash12>` (or `preview-local.<hash12>`).
    */
   readonly stackName: string;
@@ -159,10 +140,10 @@ export interface PreviewNames {
 }
 
 /**
- * Derives the names of a branch's preview on `target` (aws unless given); throws {@link BranchNameError} for
+ * Derives the names of a branch's preview on `target` (ec2 unless given); throws {@link BranchNameError} for
  * a name that cannot be used.
  */
-export function previewNames(branch: string, target: Target = DEFAULT_TARGET): PreviewNames {
+export function previewNames(branch: string, target: PreviewTarget = DEFAULT_TARGET): PreviewNames {
   checkBranch(branch);
   const hash = createHash("sha256").update(branch, "utf8").digest("hex");
   const stackSlug = slugify(branch, STACK_SLUG_MAX);
@@ -183,9 +164,9 @@ export function isPreviewStackName(stackName: string): boolean {
 }
 
 /** The target a preview stack belongs to, from its name alone; undefined for a stack that is no preview. */
-export function previewTargetOf(stackName: string): Target | undefined {
+export function previewTargetOf(stackName: string): PreviewTarget | undefined {
   if (!isPreviewStackName(stackName)) return undefined;
-  return stackName.startsWith(LOCAL_STACK_PREFIX) ? "local" : "aws";
+  return stackName.startsWith(LOCAL_STACK_PREFIX) ? "local" : "ec2";
 }
 
 /**

@@ -1,5 +1,6 @@
 /** How the commands write what they found: GitHub step outputs, tables, ages and expiries. */
 import { randomUUID } from "node:crypto";
+import type { PreviewStackOutputs } from "../../stack/contract.js";
 import type { CliDeps } from "./deps.js";
 import type { LastUpdate } from "./workspace.js";
 
@@ -59,11 +60,14 @@ export function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
 }
 
-/** A string output the program must export. */
-export function requireOutput(outputs: Readonly<Record<string, unknown>>, name: string): string {
+/** A string output every preview exports (stack/contract.ts). */
+export function requireOutput(
+  outputs: Readonly<Record<string, unknown>>,
+  name: keyof PreviewStackOutputs & string,
+): string {
   const value = outputs[name];
   if (typeof value !== "string" || value.length === 0) {
-    throw new Error(`the stack has no "${name}" output; the program must export it (apiUrl, imageRef)`);
+    throw new Error(`the stack has no "${name}" output; the program must export it`);
   }
   return value;
 }

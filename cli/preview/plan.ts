@@ -3,7 +3,8 @@
  * touch), and the guards that refuse a new preview beyond the configured number or instance types.
  */
 
-import { previewNames, previewTargetOf, type Target } from "./naming.js";
+import type { PreviewTarget } from "../../stack/contract.js";
+import { previewNames, previewTargetOf } from "./naming.js";
 import type { PreviewMetadata } from "./stack-config.js";
 
 export const DEFAULT_TTL_HOURS = 72;
@@ -53,7 +54,7 @@ export function planPrune(
   stacks: readonly StackRecord[],
   now: Date,
   liveBranches: readonly string[] | undefined,
-  target: Target,
+  target: PreviewTarget,
 ): PrunePlan {
   const liveStackNames =
     liveBranches && new Set(liveBranches.map((branch) => previewNames(branch, target).stackName));

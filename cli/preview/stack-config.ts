@@ -5,27 +5,30 @@
  */
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parse } from "yaml";
-import { HOST_STACK_NAMES, type Target } from "./naming.js";
+import {
+  type ConfigName,
+  configKey,
+  PREVIEW_HOST_NAME_PREFIX,
+  PREVIEW_HOST_STACKS,
+  type PreviewTarget,
+} from "../../stack/contract.js";
 
-/** The program's config keys that the tool sets on a preview host or a branch preview (the contract with index.ts). */
-export const CONFIG_KEYS = {
-  target: "activity-api:target",
-  namePrefix: "activity-api:namePrefix",
-  instanceType: "activity-api:instanceType",
-  deletionProtection: "activity-api:deletionProtection",
-  forceDeleteImages: "activity-api:forceDeleteImages",
-  previewHost: "activity-api:previewHost",
-  previewDomain: "activity-api:previewDomain",
-  previewHostStack: "activity-api:previewHostStack",
-  previewBranch: "activity-api:previewBranch",
-  previewPullRequest: "activity-api:previewPullRequest",
-  previewCreatedAt: "activity-api:previewCreatedAt",
-  previewExpiresAt: "activity-api:previewExpiresAt",
-  previewKeep: "activity-api:previewKeep",
-} as const;
-
-/** The host stack's `namePrefix`: one host per target, so a fixed one. */
-export const HOST_NAME_PREFIX = "previews";
+/** The program's config keys this tool sets on a preview host or a branch preview; never copied from the test stack. */
+const KEYS_THE_CLI_SETS: readonly ConfigName[] = [
+  "target",
+  "namePrefix",
+  "instanceType",
+  "deletionProtection",
+  "forceDeleteImages",
+  "previewHost",
+  "previewDomain",
+  "previewHostStack",
+  "previewBranch",
+  "previewPullRequest",
+  "previewCreatedAt",
+  "previewExpiresAt",
+  "previewKeep",
+];
 
 /**
  * Stack tags that mirror the metadata where the backend keeps tags (Pulumi Cloud; the DIY backends refuse
@@ -67,46 +70,43 @@ export interface DerivedConfig {
 }
 
 /** Pulumi.test.yaml cannot be turned into a preview's config. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
+export class TestStackConfigError extends Error {
+  override name = "TestStackConfigError";
 }
 
 type Plain = string | number | boolean | null | Plain[] | { [key: string]: Plain };
 
 export interface HostStackOptions {
-  /** aws: the test stack's Pulumi.test.yaml, whose account settings (region, CIDRs, host access) the host takes. */
+  /** ec2: the test stack's Pulumi.test.yaml, whose account settings (region, CIDRs, host access) the host takes. */
   readonly testStackYaml: string | undefined;
-  /** aws: the host's EC2 instance type. */
+  /** ec2: the host's EC2 instance type. */
   readonly instanceType: string;
-  /** aws: the domain previews are served under; unset lets the program choose (`<publicIp>.sslip.io`). */
+  /** ec2: the domain previews are served under; unset lets the program choose (`<publicIp>.sslip.io`). */
   readonly previewDomain: string | undefined;
 }
 
 /**
  * The config of a target's preview host. Locally it is only what makes the program build a host: the rest
- * are the program's defaults (proxy port 10080, `localhost` as the domain). On AWS the host is an EC2 Docker
+ * are the program's defaults (proxy port 10080, `localhost` as the domain). On ec2 the host is an EC2 Docker
  * host like the test stack's, so it takes Pulumi.test.yaml's settings, with the previews' disposable
  * overrides (no deletion protection, images deleted with the stack).
  */
-export function hostStackConfig(target: Target, options: HostStackOptions): DerivedConfig {
+export function hostStackConfig(target: PreviewTarget, options: HostStackOptions): DerivedConfig {
   const values: Record<string, string> = {
-    [CONFIG_KEYS.target]: target,
-    [CONFIG_KEYS.previewHost]: "true",
-    [CONFIG_KEYS.namePrefix]: HOST_NAME_PREFIX,
+    [configKey("target")]: target,
+    [configKey("previewHost")]: "true",
+    [configKey("namePrefix")]: PREVIEW_HOST_NAME_PREFIX,
   };
   if (target === "local") return withValues({ config: {}, skipped: [] }, values);
-  values[CONFIG_KEYS.instanceType] = options.instanceType;
-  values[CONFIG_KEYS.deletionProtection] = "false";
-  values[CONFIG_KEYS.forceDeleteImages] = "true";
-  if (options.previewDomain !== undefined) values[CONFIG_KEYS.previewDomain] = options.previewDomain;
+  values[configKey("instanceType")] = options.instanceType;
+  values[configKey("deletionProtection")] = "false";
+  values[configKey("forceDeleteImages")] = "true";
+  if (options.previewDomain !== undefined) values[configKey("previewDomain")] = options.previewDomain;
   return withValues(copyTestConfig(options.testStackYaml ?? ""), values);
 }
 
 export interface PreviewStackOptions {
-  /** aws: the test stack's Pulumi.test.yaml, whose settings (region, CIDRs, ...) the preview takes. */
+  /** ec2: the test stack's Pulumi.test.yaml, whose settings (region, CIDRs, ...) the preview takes. */
   readonly testStackYaml: string | undefined;
   readonly resourcePrefix: string;
   readonly metadata: PreviewMetadata;
@@ -114,9 +114,9 @@ export interface PreviewStackOptions {
 
 /** Keys only a host has: a branch preview runs on its target's host and never gets them. */
 const HOST_ONLY_KEYS: readonly string[] = [
-  CONFIG_KEYS.instanceType,
-  CONFIG_KEYS.previewDomain,
-  CONFIG_KEYS.previewHost,
+  configKey("instanceType"),
+  configKey("previewDomain"),
+  configKey("previewHost"),
 ];
 
 /**
@@ -124,40 +124,18 @@ const HOST_ONLY_KEYS: readonly string[] = [
  * outputs through a StackReference), its metadata; on AWS also the test stack's settings, without the
  * host-only keys, with the disposable overrides.
  */
-export function previewStackConfig(target: Target, options: PreviewStackOptions): DerivedConfig {
+export function previewStackConfig(target: PreviewTarget, options: PreviewStackOptions): DerivedConfig {
   const values: Record<string, string> = {
-    [CONFIG_KEYS.target]: target,
-    [CONFIG_KEYS.previewHostStack]: HOST_STACK_NAMES[target],
-    [CONFIG_KEYS.namePrefix]: options.resourcePrefix,
+    [configKey("target")]: target,
+    [configKey("previewHostStack")]: PREVIEW_HOST_STACKS[target],
+    [configKey("namePrefix")]: options.resourcePrefix,
     ...metadataValues(options.metadata),
-    [CONFIG_KEYS.previewKeep]: String(options.metadata.keep),
+    [configKey("previewKeep")]: String(options.metadata.keep),
   };
   if (target === "local") return withValues({ config: {}, skipped: [] }, values);
-  values[CONFIG_KEYS.deletionProtection] = "false";
-  values[CONFIG_KEYS.forceDeleteImages] = "true";
+  values[configKey("deletionProtection")] = "false";
+  values[configKey("forceDeleteImages")] = "true";
   return withValues(copyTestConfig(options.testStackYaml ?? "", HOST_ONLY_KEYS), values);
-}
-
-/**
- * The config of a preview that had an EC2 host of its own, before previews shared one.
- * @deprecated Kept only for test/preview/program.test.ts until it moves to {@link previewStackConfig}.
- */
-export function derivePreviewConfig(
-  testStackYaml: string,
-  overrides: {
-    readonly resourcePrefix: string;
-    readonly instanceType: string;
-    readonly metadata: Omit<PreviewMetadata, "keep">;
-  },
-): DerivedConfig {
-  return withValues(copyTestConfig(testStackYaml), {
-    [CONFIG_KEYS.target]: "aws",
-    [CONFIG_KEYS.namePrefix]: overrides.resourcePrefix,
-    [CONFIG_KEYS.instanceType]: overrides.instanceType,
-    [CONFIG_KEYS.deletionProtection]: "false",
-    [CONFIG_KEYS.forceDeleteImages]: "true",
-    ...metadataValues(overrides.metadata),
-  });
 }
 
 export function previewTags(metadata: PreviewMetadata): Record<string, string> {
@@ -180,24 +158,24 @@ export function readPreviewMetadata(config: ConfigMap): PreviewMetadata | undefi
     const value = config[key]?.value;
     return typeof value === "string" && value.length > 0 ? value : undefined;
   };
-  const branchLabel = text(CONFIG_KEYS.previewBranch);
-  const createdAt = parseDate(text(CONFIG_KEYS.previewCreatedAt));
-  const expiresAt = parseDate(text(CONFIG_KEYS.previewExpiresAt));
+  const branchLabel = text(configKey("previewBranch"));
+  const createdAt = parseDate(text(configKey("previewCreatedAt")));
+  const expiresAt = parseDate(text(configKey("previewExpiresAt")));
   if (branchLabel === undefined || createdAt === undefined || expiresAt === undefined) return undefined;
-  const pullRequestText = text(CONFIG_KEYS.previewPullRequest);
+  const pullRequestText = text(configKey("previewPullRequest"));
   const pullRequest =
     pullRequestText !== undefined && /^\d+$/.test(pullRequestText) ? Number(pullRequestText) : undefined;
-  return { branchLabel, pullRequest, createdAt, expiresAt, keep: text(CONFIG_KEYS.previewKeep) === "true" };
+  return { branchLabel, pullRequest, createdAt, expiresAt, keep: text(configKey("previewKeep")) === "true" };
 }
 
 function metadataValues(metadata: Omit<PreviewMetadata, "keep">): Record<string, string> {
   const values: Record<string, string> = {
-    [CONFIG_KEYS.previewBranch]: metadata.branchLabel,
-    [CONFIG_KEYS.previewCreatedAt]: metadata.createdAt.toISOString(),
-    [CONFIG_KEYS.previewExpiresAt]: metadata.expiresAt.toISOString(),
+    [configKey("previewBranch")]: metadata.branchLabel,
+    [configKey("previewCreatedAt")]: metadata.createdAt.toISOString(),
+    [configKey("previewExpiresAt")]: metadata.expiresAt.toISOString(),
   };
   if (metadata.pullRequest !== undefined)
-    values[CONFIG_KEYS.previewPullRequest] = String(metadata.pullRequest);
+    values[configKey("previewPullRequest")] = String(metadata.pullRequest);
   return values;
 }
 
@@ -219,7 +197,7 @@ function copyTestConfig(testStackYaml: string, excluded: readonly string[] = [])
   const testConfig = readConfigSection(testStackYaml);
   const config: ConfigMap = {};
   const skipped: SkippedKey[] = [];
-  const notCopied = new Set<string>([...Object.values(CONFIG_KEYS), ...excluded]);
+  const notCopied = new Set<string>([...KEYS_THE_CLI_SETS.map(configKey), ...excluded]);
   for (const [key, value] of Object.entries(testConfig)) {
     if (notCopied.has(key)) continue;
     checkKey(key);
@@ -235,21 +213,24 @@ function readConfigSection(testStackYaml: string): Record<string, Plain> {
   try {
     document = parse(testStackYaml);
   } catch (error) {
-    throw new ConfigError(`Pulumi.test.yaml is not valid YAML: ${(error as Error).message.split("\n")[0]}`);
+    throw new TestStackConfigError(
+      `Pulumi.test.yaml is not valid YAML: ${(error as Error).message.split("\n")[0]}`,
+    );
   }
   if (document === null || document === undefined) return {};
   if (!isMap(document))
-    throw new ConfigError("Pulumi.test.yaml must be a YAML mapping with a `config:` section");
+    throw new TestStackConfigError("Pulumi.test.yaml must be a YAML mapping with a `config:` section");
   const section = document.config;
   if (section === undefined || section === null) return {};
-  if (!isMap(section)) throw new ConfigError("the `config:` section of Pulumi.test.yaml must be a mapping");
+  if (!isMap(section))
+    throw new TestStackConfigError("the `config:` section of Pulumi.test.yaml must be a mapping");
   return section as Record<string, Plain>;
 }
 
 function checkKey(key: string): void {
   // Keys are set as paths, where "." and "[" would start a nested property.
   if (!/^[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/.test(key)) {
-    throw new ConfigError(
+    throw new TestStackConfigError(
       `cannot copy config key "${key}" of Pulumi.test.yaml: preview config keys must look like namespace:name`,
     );
   }

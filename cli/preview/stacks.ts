@@ -3,9 +3,10 @@
  * metadata wherever it is kept, and a destroy that is idempotent and recovers what a killed run left behind.
  */
 
+import { PREVIEW_HOST_STACKS, type PreviewTarget } from "../../stack/contract.js";
 import type { CliDeps } from "./deps.js";
 import { readHostOutputs } from "./host.js";
-import { HOST_STACK_NAMES, previewTargetOf, type Target } from "./naming.js";
+import { previewTargetOf } from "./naming.js";
 import { firstLine } from "./output.js";
 import type { StackRecord } from "./plan.js";
 import { readPreviewMetadata } from "./stack-config.js";
@@ -18,7 +19,7 @@ export interface Inspected {
 }
 
 /** The target's preview stacks among `stackNames`. */
-export function previewsOf(target: Target, stackNames: readonly string[]): string[] {
+export function previewsOf(target: PreviewTarget, stackNames: readonly string[]): string[] {
   return stackNames.filter((stackName) => previewTargetOf(stackName) === target);
 }
 
@@ -89,7 +90,7 @@ export async function destroyStack(
   deps: CliDeps,
   { recoverLock }: { readonly recoverLock: boolean },
 ): Promise<"destroyed" | "absent"> {
-  const isHost = Object.values(HOST_STACK_NAMES).includes(stackName);
+  const isHost = Object.values(PREVIEW_HOST_STACKS).includes(stackName);
   if (previewTargetOf(stackName) === undefined && !isHost) {
     throw new Error(`refusing to destroy ${stackName}: it is neither a preview nor a preview host`);
   }
@@ -143,7 +144,7 @@ async function localTableOf(workspace: PreviewWorkspace, stackName: string): Pro
   const outputsOf = (name: string) => workspace.outputs(name).catch(() => ({}) as Record<string, unknown>);
   const outputs = await outputsOf(stackName);
   const tableName = typeof outputs.tableName === "string" ? outputs.tableName : undefined;
-  const host = readHostOutputs(await outputsOf(HOST_STACK_NAMES.local));
+  const host = readHostOutputs(await outputsOf(PREVIEW_HOST_STACKS.local));
   return { stackName, tableName, endpoint: host?.dynamodbHostEndpoint };
 }
 

@@ -77,19 +77,26 @@ describe("the prod stack on the real engine", () => {
   });
 });
 
-describe("npm run preview --target aws on the real CLI and a file backend", () => {
+describe("npm run preview --target ec2 (the default) on the real CLI and a file backend", () => {
   const preview = (...args: string[]) => copy.run("npm", "run", "--silent", "preview", "--", ...args);
 
   it("lists no preview, finds no URL, and destroys or prunes nothing, cleanly", async () => {
     const list = await preview("list");
     expect([list.code, list.stdout.trim()]).toEqual([
       0,
-      "No aws previews.\nHost previews-aws: none; the next up creates it.",
+      "No ec2 previews.\nHost previews-aws: none; the next up creates it.",
+    ]);
+    // The target's former name still works, and says in one line that it is deprecated.
+    const listAws = await preview("list", "--target", "aws");
+    expect([listAws.code, listAws.stdout, listAws.stderr.trim()]).toEqual([
+      0,
+      list.stdout,
+      'warning: --target "aws" is deprecated: say "ec2" (same target)',
     ]);
     const url = await preview("url", "--branch", "feature/engine");
     expect(url.code).toBe(1);
     expect(url.stderr.trim()).toMatch(
-      /^preview url: branch feature\/engine has no preview on aws .*; run up first$/,
+      /^preview url: branch feature\/engine has no preview on ec2 .*; run up first$/,
     );
     const destroy = await preview("destroy", "--branch", "feature/engine");
     expect(destroy.code, destroy.stderr).toBe(0);
@@ -104,7 +111,7 @@ describe("npm run preview --target aws on the real CLI and a file backend", () =
     // host copies.
     const up = await preview("up", "--branch", "feature/engine");
     expect(up.code).toBe(1);
-    expect(up.stdout).toContain("Deploying the aws preview host previews-aws");
+    expect(up.stdout).toContain("Deploying the ec2 preview host previews-aws");
     expect(up.stderr.trim().split("\n").at(-1)).toMatch(/^preview up: pulumi failed on stack previews-aws: /);
     expect(`${up.stdout}\n${up.stderr}`).not.toMatch(CONFIG_REFUSED);
     expect(up.stderr).toMatch(NEEDS_AWS);

@@ -20,10 +20,10 @@ describe("bad input", () => {
     [["list", "--branch", "x"], "preview list: Unknown option '--branch'"],
     [["prune", "--keep"], "preview prune: Unknown option '--keep'"],
     [["up", "--branch"], "preview up: Option '--branch <value>' argument missing"],
-    [["up", "--target", "gcp"], 'preview up: --target must be one of aws, local, got "gcp"'],
+    [["up", "--target", "gcp"], 'preview up: --target must be one of ec2, local, got "gcp"'],
     [
       ["host", "destroy", "--target", "Local"],
-      'preview host destroy: --target must be one of aws, local, got "Local"',
+      'preview host destroy: --target must be one of ec2, local, got "Local"',
     ],
     [
       ["up", "--branch", "x", "--keep", "--no-keep"],
@@ -85,6 +85,18 @@ describe("bad input", () => {
   });
 });
 
+describe("the target's former name, aws", () => {
+  it("is read as ec2, with a one-line notice, and sees the same stacks", async () => {
+    const current = harness();
+    expect(await current.run("list", "--target", "ec2")).toBe(0);
+    const former = harness();
+    expect(await former.run("list", "--target", "aws")).toBe(0);
+    expect(former.out).toEqual(current.out);
+    expect(former.err).toEqual(['warning: --target "aws" is deprecated: say "ec2" (same target)']);
+    expect(current.err).toEqual([]);
+  });
+});
+
 describe("help", () => {
   it("lists the commands and the common options", async () => {
     const h = harness();
@@ -93,7 +105,7 @@ describe("help", () => {
     for (const command of ["up", "url", "list", "destroy", "prune", "host destroy"]) {
       expect(h.out[0]).toMatch(new RegExp(`\\n  ${command} +\\S`));
     }
-    expect(h.out[0]).toContain("--target local|aws");
+    expect(h.out[0]).toContain("--target local|ec2");
   });
 
   it.each([

@@ -6,14 +6,14 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AWS_TAG, PULUMI_STACK_TAG } from "../../cli/preview/naming.js";
 import {
-  CONFIG_KEYS,
-  ConfigError,
   hostStackConfig,
   type PreviewMetadata,
   previewStackConfig,
   previewTags,
   readPreviewMetadata,
+  TestStackConfigError,
 } from "../../cli/preview/stack-config.js";
+import { configKey } from "../../stack/contract.js";
 
 const testStackYaml = readFileSync(new URL("./fixtures/Pulumi.test.yaml", import.meta.url), "utf8");
 
@@ -26,7 +26,7 @@ const metadata: PreviewMetadata = {
 };
 const resourcePrefix = "pv-feature-add-login-dddb1d05";
 const awsPreview = (yaml: string, extra: Partial<PreviewMetadata> = {}) =>
-  previewStackConfig("aws", { testStackYaml: yaml, resourcePrefix, metadata: { ...metadata, ...extra } });
+  previewStackConfig("ec2", { testStackYaml: yaml, resourcePrefix, metadata: { ...metadata, ...extra } });
 
 const plain = (value: string) => ({ value, secret: false });
 
@@ -49,7 +49,7 @@ describe("hostStackConfig", () => {
   });
 
   it("gives the AWS host the test stack's settings, its instance type, and a domain only when one is given", () => {
-    const { config, skipped } = hostStackConfig("aws", {
+    const { config, skipped } = hostStackConfig("ec2", {
       testStackYaml,
       instanceType: "t3a.small",
       previewDomain: undefined,
@@ -57,7 +57,7 @@ describe("hostStackConfig", () => {
     expect(config).toEqual({
       "aws:region": plain("eu-west-1"),
       "activity-api:allowedCidrs[0]": plain("203.0.113.0/24"),
-      "activity-api:target": plain("aws"),
+      "activity-api:target": plain("ec2"),
       "activity-api:previewHost": plain("true"),
       "activity-api:namePrefix": plain("previews"),
       "activity-api:instanceType": plain("t3a.small"),
@@ -65,12 +65,12 @@ describe("hostStackConfig", () => {
       "activity-api:forceDeleteImages": plain("true"),
     });
     expect(skipped).toEqual([]);
-    const withDomain = hostStackConfig("aws", {
+    const withDomain = hostStackConfig("ec2", {
       testStackYaml,
       instanceType: "t3.small",
       previewDomain: "p.example.com",
     });
-    expect(withDomain.config[CONFIG_KEYS.previewDomain]).toEqual(plain("p.example.com"));
+    expect(withDomain.config[configKey("previewDomain")]).toEqual(plain("p.example.com"));
   });
 });
 
@@ -99,7 +99,7 @@ describe("previewStackConfig", () => {
     expect(config).toEqual({
       "aws:region": plain("eu-west-1"),
       "activity-api:allowedCidrs[0]": plain("203.0.113.0/24"),
-      "activity-api:target": plain("aws"),
+      "activity-api:target": plain("ec2"),
       "activity-api:previewHostStack": plain("previews-aws"),
       "activity-api:namePrefix": plain(resourcePrefix),
       "activity-api:previewBranch": plain("feature/Add-Login"),
@@ -115,9 +115,9 @@ describe("previewStackConfig", () => {
   it("never takes a host's keys from the test stack", () => {
     const yaml = "config:\n  activity-api:previewDomain: x.example.com\n  activity-api:previewHost: true\n";
     const { config } = awsPreview(yaml);
-    expect(config[CONFIG_KEYS.previewDomain]).toBeUndefined();
-    expect(config[CONFIG_KEYS.previewHost]).toBeUndefined();
-    expect(config[CONFIG_KEYS.instanceType]).toBeUndefined();
+    expect(config[configKey("previewDomain")]).toBeUndefined();
+    expect(config[configKey("previewHost")]).toBeUndefined();
+    expect(config[configKey("instanceType")]).toBeUndefined();
   });
 
   it("never copies a secret, at the top level or nested, and names each one skipped", () => {
@@ -179,14 +179,14 @@ config:
     ["config:\n  region: eu-west-1\n", /config key "region" .* namespace:name/],
     ["config:\n  activity-api:a.b: 1\n", /config key "activity-api:a.b"/],
   ])("explains why %j cannot be used", (yaml, message) => {
-    expect(() => awsPreview(yaml)).toThrow(ConfigError);
+    expect(() => awsPreview(yaml)).toThrow(TestStackConfigError);
     expect(() => awsPreview(yaml)).toThrow(message);
   });
 });
 
 describe("readPreviewMetadata", () => {
   it("reads back what previewStackConfig wrote, the pin included", () => {
-    for (const target of ["aws", "local"] as const) {
+    for (const target of ["ec2", "local"] as const) {
       const written = { ...metadata, pullRequest: 7, keep: true };
       const { config } = previewStackConfig(target, { testStackYaml, resourcePrefix, metadata: written });
       expect(readPreviewMetadata(config)).toEqual(written);
@@ -195,20 +195,22 @@ describe("readPreviewMetadata", () => {
 
   it("reads a preview without a pin (made before pins existed) as not kept", () => {
     const { config } = awsPreview(testStackYaml);
-    const { [CONFIG_KEYS.previewKeep]: _pin, ...older } = config;
+    const { [configKey("previewKeep")]: _pin, ...older } = config;
     expect(readPreviewMetadata(older)?.keep).toBe(false);
   });
 
   it("finds none on a stack without preview keys or with unreadable dates", () => {
     expect(readPreviewMetadata({ "aws:region": plain("eu-west-1") })).toBeUndefined();
     const { config } = awsPreview(testStackYaml);
-    expect(readPreviewMetadata({ ...config, [CONFIG_KEYS.previewExpiresAt]: plain("soon") })).toBeUndefined();
+    expect(
+      readPreviewMetadata({ ...config, [configKey("previewExpiresAt")]: plain("soon") }),
+    ).toBeUndefined();
   });
 
   it("ignores a pull request number that is not one", () => {
     const { config } = awsPreview(testStackYaml);
     expect(
-      readPreviewMetadata({ ...config, [CONFIG_KEYS.previewPullRequest]: plain("abc") })?.pullRequest,
+      readPreviewMetadata({ ...config, [configKey("previewPullRequest")]: plain("abc") })?.pullRequest,
     ).toBe(undefined);
   });
 });

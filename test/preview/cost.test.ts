@@ -33,7 +33,7 @@ describe("the price table", () => {
 
 describe("estimateCost", () => {
   it("splits the host over the target's live previews", () => {
-    const two = estimateCost("aws", "t3.small", 2);
+    const two = estimateCost("ec2", "t3.small", 2);
     expect(previewPerDay(two)).toBeCloseTo(0.725 / 2 + 0.0237, 3);
     expect(totalPerDay(two)).toBeCloseTo(0.725 + 2 * 0.0237, 3);
     expect(describePreviewCost(two)).toBe(
@@ -43,7 +43,7 @@ describe("estimateCost", () => {
   });
 
   it("counts no host without a preview", () => {
-    expect(totalPerDay(estimateCost("aws", "t3.small", 0))).toBe(0);
+    expect(totalPerDay(estimateCost("ec2", "t3.small", 0))).toBe(0);
   });
 
   it("costs nothing locally", () => {
@@ -54,7 +54,7 @@ describe("estimateCost", () => {
   });
 
   it("knows it does not know a type without a price", () => {
-    const unknown = estimateCost("aws", "t3.nano", 1);
+    const unknown = estimateCost("ec2", "t3.nano", 1);
     expect(totalPerDay(unknown)).toBeUndefined();
     expect(describePreviewCost(unknown)).toBe(
       "unknown (no price for instance type t3.nano in cli/preview/cost.ts)",
@@ -64,17 +64,17 @@ describe("estimateCost", () => {
 
 describe("checkBudget", () => {
   it("passes without a cap, and at or under it", () => {
-    expect(() => checkBudget(estimateCost("aws", "t3.small", 5), undefined, "preview-x")).not.toThrow();
-    expect(() => checkBudget(estimateCost("aws", "t3.small", 1), 1, "preview-x")).not.toThrow();
+    expect(() => checkBudget(estimateCost("ec2", "t3.small", 5), undefined, "preview-x")).not.toThrow();
+    expect(() => checkBudget(estimateCost("ec2", "t3.small", 1), 1, "preview-x")).not.toThrow();
     expect(() => checkBudget(estimateCost("local", undefined, 50), 0, "preview-local.x")).not.toThrow();
   });
 
   it("refuses over the cap with the estimate, the cap and the way out, in one line", () => {
-    expect(() => checkBudget(estimateCost("aws", "t3.small", 3), 0.75, "preview-x")).toThrow(
+    expect(() => checkBudget(estimateCost("ec2", "t3.small", 3), 0.75, "preview-x")).toThrow(
       new CostGuardError(
-        "with preview-x the aws previews would cost an estimated $0.80/day (host $0.73 + 3 × $0.02), over " +
+        "with preview-x the ec2 previews would cost an estimated $0.80/day (host $0.73 + 3 × $0.02), over " +
           "PREVIEW_BUDGET_PER_DAY $0.75, so it was not created. Destroy a preview (npm run preview -- destroy " +
-          "--target aws --branch NAME), run prune, or raise PREVIEW_BUDGET_PER_DAY.",
+          "--target ec2 --branch NAME), run prune, or raise PREVIEW_BUDGET_PER_DAY.",
       ),
     );
   });

@@ -8,8 +8,8 @@ import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import type { CliDeps } from "../../cli/preview/deps.js";
 import type { HttpAnswer } from "../../cli/preview/health.js";
 import { runCli } from "../../cli/preview/main.js";
-import { previewNames, type Target } from "../../cli/preview/naming.js";
-import { CONFIG_KEYS } from "../../cli/preview/stack-config.js";
+import { previewNames } from "../../cli/preview/naming.js";
+import { configKey, type PreviewTarget } from "../../stack/contract.js";
 import { MemoryWorkspace } from "./memory-workspace.js";
 
 export const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
@@ -110,16 +110,16 @@ export function metadataConfig(
   extra: Record<string, string> = {},
 ): ConfigMap {
   const config: ConfigMap = {
-    [CONFIG_KEYS.previewBranch]: { value: branch },
-    [CONFIG_KEYS.previewCreatedAt]: { value: createdAt.toISOString() },
-    [CONFIG_KEYS.previewExpiresAt]: { value: expiresAt.toISOString() },
+    [configKey("previewBranch")]: { value: branch },
+    [configKey("previewCreatedAt")]: { value: createdAt.toISOString() },
+    [configKey("previewExpiresAt")]: { value: expiresAt.toISOString() },
   };
   for (const [key, value] of Object.entries(extra)) config[`activity-api:${key}`] = { value };
   return config;
 }
 
 /** Seeds `count` previews of `target` created an hour apart, the first the oldest; returns their stacks. */
-export function seedPreviews(h: Harness, count: number, target: Target = "aws"): string[] {
+export function seedPreviews(h: Harness, count: number, target: PreviewTarget = "ec2"): string[] {
   const names: string[] = [];
   for (let index = 0; index < count; index += 1) {
     const branch = `feature/seeded-${index}`;

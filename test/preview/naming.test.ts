@@ -6,7 +6,6 @@ import {
   AWS_NAME_LIMITS,
   AWS_TAG,
   BranchNameError,
-  HOST_STACK_NAMES,
   isPreviewStackName,
   LONGEST_CHILD_SUFFIX,
   type PreviewNames,
@@ -14,11 +13,10 @@ import {
   PULUMI_STACK_TAG,
   previewNames,
   previewTargetOf,
-  RESOURCE_PREFIX,
-  TARGETS,
 } from "../../cli/preview/naming.js";
 import { PREVIEW_TAG_KEYS } from "../../cli/preview/stack-config.js";
-import { NAME_PREFIX, validateNamePrefix } from "../../stack/settings.js";
+import { PREVIEW_HOST_STACKS, PREVIEW_TARGETS } from "../../stack/contract.js";
+import { validateNamePrefix } from "../../stack/validation.js";
 
 /** Every way a name could break a limit, as a list of messages (empty when the names are valid). */
 function limitViolations(names: PreviewNames): string[] {
@@ -65,10 +63,6 @@ const branch = fc.oneof(
 );
 
 describe("previewNames", () => {
-  it("uses the program's own rule for namePrefix (kept apart so that the CLI loads no Pulumi SDK)", () => {
-    expect(RESOURCE_PREFIX).toEqual(NAME_PREFIX);
-  });
-
   it("gives every tricky branch of the issue names within the limits", () => {
     const tricky: Record<string, Pick<PreviewNames, "stackName" | "resourcePrefix" | "branchLabel">> = {
       "feature/Add-Login": {
@@ -158,7 +152,7 @@ describe("previewNames", () => {
     fc.assert(
       fc.property(
         fc.oneof(branch, fc.string({ unit: "binary-ascii", maxLength: 20 })),
-        fc.constantFrom(...TARGETS),
+        fc.constantFrom(...PREVIEW_TARGETS),
         (name, target) => {
           let names: PreviewNames;
           try {
@@ -198,7 +192,7 @@ describe("previewNames", () => {
   });
 
   it("names a local preview apart from the same branch's AWS preview, on the same host label", () => {
-    const aws = previewNames("feature/Add-Login", "aws");
+    const aws = previewNames("feature/Add-Login", "ec2");
     const local = previewNames("feature/Add-Login", "local");
     expect(aws.stackName).toBe("preview-feature-add-login-dddb1d05d5ec");
     expect(local.stackName).toBe("preview-local.feature-add-login-dddb1d05d5ec");
@@ -210,8 +204,8 @@ describe("previewNames", () => {
   });
 
   it("tells each stack's target from its name alone, even for an AWS branch named local/...", () => {
-    expect(previewTargetOf(previewNames("local/x", "aws").stackName)).toBe("aws");
-    expect(previewNames("local/x", "aws").stackName).toMatch(/^preview-local-x-/);
+    expect(previewTargetOf(previewNames("local/x", "ec2").stackName)).toBe("ec2");
+    expect(previewNames("local/x", "ec2").stackName).toMatch(/^preview-local-x-/);
     expect(previewTargetOf(previewNames("x", "local").stackName)).toBe("local");
     for (const name of ["dev", "test", "preview", "previews-aws", "previews-local", "Preview-x"]) {
       expect(previewTargetOf(name)).toBeUndefined();
@@ -222,18 +216,18 @@ describe("previewNames", () => {
     const usable = branch.filter((name) => !/[\p{Cc}]/u.test(name) && name.trim() !== "");
     fc.assert(
       fc.property(usable, usable, (awsBranch, localBranch) => {
-        const aws = previewNames(awsBranch, "aws").stackName;
+        const aws = previewNames(awsBranch, "ec2").stackName;
         const local = previewNames(localBranch, "local").stackName;
         expect(aws).not.toBe(local);
-        expect([previewTargetOf(aws), previewTargetOf(local)]).toEqual(["aws", "local"]);
+        expect([previewTargetOf(aws), previewTargetOf(local)]).toEqual(["ec2", "local"]);
       }),
       { numRuns: 500 },
     );
   });
 
   it("names the hosts' stacks so that nothing handling previews can take one for a preview", () => {
-    expect(HOST_STACK_NAMES).toEqual({ local: "previews-local", aws: "previews-aws" });
-    for (const host of Object.values(HOST_STACK_NAMES)) {
+    expect(PREVIEW_HOST_STACKS).toEqual({ local: "previews-local", ec2: "previews-aws" });
+    for (const host of Object.values(PREVIEW_HOST_STACKS)) {
       expect(isPreviewStackName(host)).toBe(false);
       expect(host).toMatch(PULUMI_STACK_NAME.pattern);
     }

@@ -63,7 +63,7 @@ describe("planPrune", () => {
   const liveBranches = ["main", "feature/expired", "feature/alive", "feature/no-metadata"];
 
   it("destroys expired previews and those of deleted branches, oldest first, with every reason", () => {
-    const plan = planPrune(stacks, now, liveBranches, "aws");
+    const plan = planPrune(stacks, now, liveBranches, "ec2");
     expect(plan.destroy.map(({ stack, reasons }) => [stack.metadata?.branchLabel, reasons])).toEqual([
       ["feature/expired-and-deleted", ["expired", "branch deleted"]],
       ["feature/expired", ["expired"]],
@@ -77,7 +77,7 @@ describe("planPrune", () => {
   });
 
   it("never plans to destroy a stack that is not a preview", () => {
-    const plan = planPrune(stacks, now, liveBranches, "aws");
+    const plan = planPrune(stacks, now, liveBranches, "ec2");
     expect(plan.protected).toEqual([
       "dev",
       "test",
@@ -88,13 +88,13 @@ describe("planPrune", () => {
       "previews-local",
       previewNames("feature/expired", "local").stackName,
     ]);
-    expect(plan.destroy.every(({ stack }) => previewTargetOf(stack.stackName) === "aws")).toBe(true);
+    expect(plan.destroy.every(({ stack }) => previewTargetOf(stack.stackName) === "ec2")).toBe(true);
   });
 
   it("keeps a pinned preview whatever applies to it, and says what would otherwise have applied", () => {
     const pinned = preview("feature/pinned", 100, -28);
     const kept = { ...pinned, metadata: pinned.metadata && { ...pinned.metadata, keep: true } };
-    const plan = planPrune([kept], now, ["main"], "aws");
+    const plan = planPrune([kept], now, ["main"], "ec2");
     expect(plan.destroy).toEqual([]);
     expect(plan.keep).toEqual([
       {
@@ -111,11 +111,11 @@ describe("planPrune", () => {
     };
     expect(planPrune([local], now, ["feature/x"], "local").keep).toHaveLength(1);
     expect(planPrune([local], now, ["main"], "local").destroy).toHaveLength(1);
-    expect(planPrune([local], now, ["main"], "aws").protected).toEqual([local.stackName]);
+    expect(planPrune([local], now, ["main"], "ec2").protected).toEqual([local.stackName]);
   });
 
   it("judges by expiry alone without a list of live branches", () => {
-    const plan = planPrune(stacks, now, undefined, "aws");
+    const plan = planPrune(stacks, now, undefined, "ec2");
     expect(plan.destroy.map(({ stack }) => stack.metadata?.branchLabel)).toEqual([
       "feature/expired-and-deleted",
       "feature/expired",
@@ -124,7 +124,7 @@ describe("planPrune", () => {
 
   it("counts a preview as expired from the very moment of its expiry", () => {
     const atExpiry = { stackName: "preview-edge", metadata: { ...metadata("edge", 72, 0), expiresAt: now } };
-    expect(planPrune([atExpiry], now, undefined, "aws").destroy).toHaveLength(1);
+    expect(planPrune([atExpiry], now, undefined, "ec2").destroy).toHaveLength(1);
   });
 
   it("partitions any set of stacks and destroys only previews", () => {
@@ -159,10 +159,10 @@ describe("planPrune", () => {
     });
     fc.assert(
       fc.property(fc.array(record, { maxLength: 15 }), branches, (records, live) => {
-        const plan = planPrune(records, now, live, "aws");
+        const plan = planPrune(records, now, live, "ec2");
         expect(plan.destroy.length + plan.keep.length + plan.protected.length).toBe(records.length);
-        for (const { stack } of plan.destroy) expect(previewTargetOf(stack.stackName)).toBe("aws");
-        for (const name of plan.protected) expect(previewTargetOf(name)).not.toBe("aws");
+        for (const { stack } of plan.destroy) expect(previewTargetOf(stack.stackName)).toBe("ec2");
+        for (const name of plan.protected) expect(previewTargetOf(name)).not.toBe("ec2");
       }),
       { numRuns: 500 },
     );
@@ -187,7 +187,7 @@ describe("checkCostGuard", () => {
     expect(() => checkCostGuard(target, five, 5)).toThrow(CostGuardError);
     expect(() => checkCostGuard(target, five, 5)).toThrow(
       new RegExp(
-        `5 aws previews are live and the maximum is 5, so ${target} was not created\\. ` +
+        `5 ec2 previews are live and the maximum is 5, so ${target} was not created\\. ` +
           `Oldest: ${previewNames("a").stackName} \\(branch a, created .*\\), ` +
           `${previewNames("b").stackName} \\(branch b, .*\\), ${previewNames("c").stackName} \\(branch c, .*\\)\\. ` +
           "Destroy one",
@@ -229,7 +229,7 @@ describe("checkCostGuard", () => {
 
   it("refuses every new preview with a maximum of 0", () => {
     expect(() => checkCostGuard("preview-new", [], 0)).toThrow(
-      /0 aws previews are live and the maximum is 0/,
+      /0 ec2 previews are live and the maximum is 0/,
     );
   });
 });

@@ -62,7 +62,7 @@ describe("the engine's config rules", () => {
       ...stackFileConfig("Pulumi.test.yaml"),
       ...USER_VALUES,
     });
-    expect(config["activity-api:target"]).toBe("aws");
+    expect(config["activity-api:target"]).toBe("ec2");
   });
 
   it.each(stackFiles)("find in %s every value as text, the form the engine writes back", (file) => {

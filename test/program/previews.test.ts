@@ -4,15 +4,13 @@
  * shapes pass the policy pack, fit AWS's name and tag limits and touch nothing of the test stack or of another
  * preview; the local shapes need no AWS at all.
  */
-import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { AUTONAME_SUFFIX, AWS_NAME_LIMITS, AWS_TAG, previewNames } from "../../cli/preview/naming.js";
-import { hostStackConfig, previewStackConfig } from "../../cli/preview/stack-config.js";
 import { caddyfile } from "../../components/front-proxy.js";
 import { policies } from "../../policy/policies.js";
 import { analyze } from "../helpers/policy.js";
-import { type ProgramRun, ROOT, runProgram, type StackOutputs, USER_VALUES } from "../helpers/pulumi.js";
+import { AWS_HOST, hostConfig, LOCAL_HOST, previewConfig } from "../helpers/preview-stacks.js";
+import { type ProgramRun, runProgram, USER_VALUES } from "../helpers/pulumi.js";
 
 /** The AWS limit each auto-named resource type's physical name must meet (see naming.ts for the sources). */
 const LIMIT_OF_TYPE: Record<string, string> = {
@@ -26,87 +24,12 @@ const LIMIT_OF_TYPE: Record<string, string> = {
 const isAws = (type: string) =>
   type.startsWith("aws:") || type.startsWith("awsx:") || type === "pulumi:providers:aws";
 
-/** What a preview host stack exports, as the mocks' StackReference returns it to a preview. */
-const AWS_HOST: StackOutputs = {
-  "organization/activity-api/previews-aws": {
-    previewDomain: "198.51.100.20.sslip.io",
-    previewPort: 10080,
-    networkName: "previews-net-8b1c2d3",
-    region: "eu-west-1",
-    instanceType: "t3.micro",
-    publicIp: "198.51.100.20",
-    dockerHost: "ssh://ec2-user@i-0previews",
-    sshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
-    roleName: "previews-host-role-5e6f7a8",
-  },
-};
-const LOCAL_HOST: StackOutputs = {
-  "organization/activity-api/previews-local": {
-    previewDomain: "localhost",
-    previewPort: 10080,
-    networkName: "previews-net-8b1c2d3",
-    dynamodbEndpoint: "http://dynamodb:8000",
-    dynamodbHostEndpoint: "http://127.0.0.1:8001",
-  },
-};
-
-/** Config paths as the Automation API sets them (`key[0]`), folded back into the values the program reads. */
-function asProgramConfig(config: Record<string, { value: string }>): Record<string, unknown> {
-  const result: Record<string, unknown> = {};
-  for (const [path, { value }] of Object.entries(config)) {
-    const item = /^(.*)\[(\d+)\]$/.exec(path);
-    if (item?.[1]) {
-      const list = (result[item[1]] ?? []) as string[];
-      list[Number(item[2])] = value;
-      result[item[1]] = list;
-    } else {
-      result[path] = value;
-    }
-  }
-  return result;
-}
-
-/** The test stack's file with the values README tells a user to set, as previews copy it. */
-const TEST_STACK_YAML = stringify({
-  config: {
-    ...(parse(readFileSync(`${ROOT}/Pulumi.test.yaml`, "utf8")) as { config: object }).config,
-    ...USER_VALUES,
-  },
-});
-
-/** Exactly the config `npm run preview -- up` sets on a branch's stack (cli/preview/config.ts). */
-function previewConfig(branch: string, target: "local" | "aws"): Record<string, unknown> {
-  const names = previewNames(branch);
-  const { config } = previewStackConfig(target, {
-    testStackYaml: TEST_STACK_YAML,
-    resourcePrefix: names.resourcePrefix,
-    metadata: {
-      branchLabel: names.branchLabel,
-      pullRequest: 7,
-      createdAt: new Date("2026-11-25T12:00:00.000Z"),
-      expiresAt: new Date("2026-11-28T12:00:00.000Z"),
-      keep: false,
-    },
-  });
-  return asProgramConfig(config);
-}
-
-/** Exactly the config `npm run preview -- up` sets on a target's host stack. */
-function hostConfig(target: "local" | "aws"): Record<string, unknown> {
-  const { config } = hostStackConfig(target, {
-    testStackYaml: TEST_STACK_YAML,
-    instanceType: "t3.micro",
-    previewDomain: undefined,
-  });
-  return asProgramConfig(config);
-}
-
 const BRANCHES = ["feature/Add-Login", `feature/${"x".repeat(292)}`, "émoji-🚀-ünïcödé", "--leading..dots"];
 
 describe("the AWS preview host (previews-aws)", () => {
   let host: ProgramRun;
   beforeAll(async () => {
-    host = await runProgram("previews-aws", hostConfig("aws"));
+    host = await runProgram("previews-aws", hostConfig("ec2"));
   });
 
   it("is an EC2 Docker host with the proxy routing <label>.<public IP>.sslip.io, and no app of its own", () => {
@@ -162,7 +85,7 @@ describe.each(BRANCHES)("the AWS preview of %s", (branch) => {
   const { resourcePrefix: label, branchLabel } = previewNames(branch);
   let preview: ProgramRun;
   beforeAll(async () => {
-    preview = await runProgram(previewNames(branch).stackName, previewConfig(branch, "aws"), AWS_HOST);
+    preview = await runProgram(previewNames(branch).stackName, previewConfig(branch, "ec2"), AWS_HOST);
   });
 
   it("runs its container on the host's engine, on the host's network under preview-<label>", () => {
@@ -249,9 +172,9 @@ describe("previews side by side", () => {
       );
     const [test, host, first, second] = await Promise.all([
       names(runProgram("test", USER_VALUES)),
-      names(runProgram("previews-aws", hostConfig("aws"))),
-      names(runProgram(previewNames("feature/a").stackName, previewConfig("feature/a", "aws"), AWS_HOST)),
-      names(runProgram(previewNames("feature/b").stackName, previewConfig("feature/b", "aws"), AWS_HOST)),
+      names(runProgram("previews-aws", hostConfig("ec2"))),
+      names(runProgram(previewNames("feature/a").stackName, previewConfig("feature/a", "ec2"), AWS_HOST)),
+      names(runProgram(previewNames("feature/b").stackName, previewConfig("feature/b", "ec2"), AWS_HOST)),
     ]);
     for (const name of first) {
       expect(second.has(name) || test.has(name) || host.has(name), name).toBe(false);

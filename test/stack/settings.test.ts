@@ -1,20 +1,38 @@
 /** Stack configuration: each bad value fails with one message naming the key, before any resource exists. */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { readSettings, stackTags } from "../../stack/settings.js";
+import { DEFAULTS, readSettings, stackTags } from "../../stack/settings.js";
 import { installMocks, PROD_USER_VALUES, stackConfig, USER_VALUES } from "../helpers/pulumi.js";
+
+/** readSettings through pulumi.Config's own getters, over `values` as the engine hands them to the program. */
+function settingsOf(stack: string, values: Record<string, string>, warn?: (message: string) => void) {
+  pulumi.runtime.setAllConfig(values);
+  return readSettings(
+    { stack, project: new pulumi.Config("activity-api"), aws: new pulumi.Config("aws") },
+    warn,
+  );
+}
+
+/** The error `attempt` throws; fails the test when it throws none. */
+function errorOf(attempt: () => unknown): Error {
+  try {
+    attempt();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected an error, but none was thrown");
+}
 
 /** readSettings over the real test stack's config, with `overrides` (undefined removes a key). */
 function settingsFor(overrides: Record<string, unknown>, warn?: (message: string) => void) {
-  const config = stackConfig("test", { ...USER_VALUES, ...overrides });
-  return readSettings((key) => config[key], "test", warn);
+  return settingsOf("test", stackConfig("test", { ...USER_VALUES, ...overrides }), warn);
 }
 
 const bad: Array<[string, Record<string, unknown>, string]> = [
   [
     "an unknown target",
     { "activity-api:target": "gcp" },
-    'activity-api:target "gcp" is not allowed: use local, aws or ecs',
+    'activity-api:target "gcp" is not allowed: use local, ec2, ecs',
   ],
   // The engine itself refuses these before the program runs (test/helpers/engine-config.ts).
   [
@@ -33,7 +51,7 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
     'activity-api:namePrefix "a--b" is not allowed',
   ],
   ["a bad region", { "aws:region": "Ireland" }, 'aws:region "Ireland" is not an AWS region code'],
-  ["a missing region", { "aws:region": undefined }, "aws:region is required when target is aws"],
+  ["a missing region", { "aws:region": undefined }, "aws:region is required when target is ec2"],
   [
     "a bad instance type",
     { "activity-api:instanceType": "large" },
@@ -59,7 +77,7 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   [
     "missing CIDRs",
     { "activity-api:allowedCidrs": undefined },
-    "activity-api:allowedCidrs is required when target is aws",
+    "activity-api:allowedCidrs is required when target is ec2",
   ],
   [
     "an unknown access mode",
@@ -84,7 +102,7 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   [
     "a missing public key",
     { "activity-api:sshPublicKey": undefined },
-    "activity-api:sshPublicKey is required when target is aws",
+    "activity-api:sshPublicKey is required when target is ec2",
   ],
   [
     "a private key as public key",
@@ -94,7 +112,7 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   [
     "a non-boolean",
     { "activity-api:deletionProtection": "yes" },
-    "Stack 'test' with configuration key 'deletionProtection' must be of type 'boolean'",
+    'activity-api:deletionProtection "yes" must be true or false',
   ],
   [
     "zero images kept",
@@ -130,7 +148,7 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   [
     "a domain on the ecs target, whose load balancer serves HTTPS itself",
     { "activity-api:target": "ecs", "activity-api:domain": "api.example.com" },
-    "activity-api:domain is for the Docker hosts' proxy (targets local and aws); on ecs the load balancer serves HTTPS with an ACM certificate: set activity-api:certificateArn",
+    "activity-api:domain is for the Docker hosts' proxy (targets local and ec2); on ecs the load balancer serves HTTPS with an ACM certificate: set activity-api:certificateArn",
   ],
   [
     "HTTPS CIDRs without a domain",
@@ -204,17 +222,37 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
 
 describe("readSettings", () => {
   it.each(bad)("rejects %s with one line naming the key", (_label, overrides, message) => {
-    expect(() => settingsFor(overrides)).toThrow(message);
-    try {
-      settingsFor(overrides);
-    } catch (error) {
-      expect((error as Error).message).not.toContain("\n");
-    }
+    const { message: said } = errorOf(() => settingsFor(overrides));
+    expect(said).toContain(message);
+    expect(said).not.toContain("\n");
+  });
+
+  it("reads the former target name aws as ec2, and says in one line that it is deprecated", () => {
+    const warnings: string[] = [];
+    expect(settingsFor({ "activity-api:target": "aws" }, (message) => warnings.push(message))).toMatchObject({
+      kind: "ec2App",
+    });
+    expect(warnings).toContain('activity-api:target "aws" is deprecated: say "ec2" (same target)');
+  });
+
+  it("applies every default itself, so that config without Pulumi.yaml's block (plain mocks) reads the same", () => {
+    const userValues = {
+      "activity-api:target": "ec2",
+      "aws:region": "eu-west-1",
+      "activity-api:allowedCidrs": JSON.stringify(USER_VALUES["activity-api:allowedCidrs"]),
+      "activity-api:sshPublicKey": String(USER_VALUES["activity-api:sshPublicKey"]),
+    };
+    expect(settingsOf("test", userValues)).toEqual(settingsFor({}));
+    expect(settingsFor({})).toMatchObject({
+      instanceType: DEFAULTS.instanceType,
+      keepImages: DEFAULTS.keepImages,
+      deletionProtection: DEFAULTS.deletionProtection,
+    });
   });
 
   it("reads the test stack as README sets it up", () => {
     expect(settingsFor({})).toMatchObject({
-      target: "aws",
+      kind: "ec2App",
       namePrefix: "activity",
       region: "eu-west-1",
       instanceType: "t3.small",
@@ -224,7 +262,6 @@ describe("readSettings", () => {
       forceDeleteImages: false,
       keepImages: 10,
       imageTag: undefined,
-      role: { kind: "app" },
       https: undefined,
       httpsCidrs: [],
     });
@@ -284,24 +321,23 @@ describe("readSettings", () => {
   });
 
   it("reads the dev stack without any AWS key", () => {
-    const config = stackConfig("dev");
-    expect(readSettings((key) => config[key], "dev")).toEqual({
-      target: "local",
+    expect(settingsOf("dev", stackConfig("dev"))).toEqual({
+      kind: "localApp",
       stack: "dev",
       namePrefix: "activity",
       imageTag: undefined,
       baseImage: undefined,
       https: undefined,
-      role: { kind: "app" },
     });
   });
 
   it("reads a preview host, and a preview that needs no host settings of its own", () => {
     const host = settingsFor({ "activity-api:previewHost": "true", "activity-api:instanceType": "t3.micro" });
     expect(host).toMatchObject({
-      target: "aws",
+      kind: "ec2PreviewHost",
       instanceType: "t3.micro",
-      role: { kind: "previewHost", domain: undefined, port: 10080 },
+      previewDomain: undefined,
+      previewPort: 10080,
     });
     const preview = settingsFor({
       "activity-api:sshPublicKey": undefined,
@@ -312,12 +348,9 @@ describe("readSettings", () => {
       "activity-api:previewKeep": "true",
     });
     expect(preview).toMatchObject({
-      target: "aws",
-      role: {
-        kind: "preview",
-        hostStack: "previews-aws",
-        metadata: { branch: "feature/x", pullRequest: undefined, keep: true },
-      },
+      kind: "ec2Preview",
+      hostStack: "previews-aws",
+      metadata: { branch: "feature/x", pullRequest: undefined, keep: true },
     });
     expect(preview).not.toHaveProperty("sshPublicKey");
     expect(preview).not.toHaveProperty("instanceType");
@@ -326,8 +359,7 @@ describe("readSettings", () => {
 
 /** readSettings over the real prod stack's config, with `overrides` (undefined removes a key). */
 function prodSettingsFor(overrides: Record<string, unknown>) {
-  const config = stackConfig("prod", { ...PROD_USER_VALUES, ...overrides });
-  return readSettings((key) => config[key], "prod");
+  return settingsOf("prod", stackConfig("prod", { ...PROD_USER_VALUES, ...overrides }));
 }
 
 const CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789";
@@ -347,7 +379,7 @@ const badForEcs: Array<[string, Record<string, unknown>, string]> = [
   [
     "a task count that is not a number",
     { "activity-api:minTasks": "two" },
-    "Stack 'prod' with configuration key 'minTasks' must be of type 'integer'",
+    'activity-api:minTasks "two" must be an integer from 2 to 50',
   ],
   [
     "a CPU size Fargate lacks",
@@ -399,24 +431,19 @@ const badForEcs: Array<[string, Record<string, unknown>, string]> = [
 
 describe("readSettings for the ecs target (the prod stack)", () => {
   it.each(badForEcs)("rejects %s with one line naming the key", (_label, overrides, message) => {
-    expect(() => prodSettingsFor(overrides)).toThrow(message);
-    try {
-      prodSettingsFor(overrides);
-    } catch (error) {
-      expect((error as Error).message).not.toContain("\n");
-    }
+    const { message: said } = errorOf(() => prodSettingsFor(overrides));
+    expect(said).toContain(message);
+    expect(said).not.toContain("\n");
   });
 
   it("reads the prod stack as README sets it up: no SSH key, no host settings", () => {
     const settings = prodSettingsFor({});
     expect(settings).toEqual({
-      target: "ecs",
+      kind: "ecsApp",
       stack: "prod",
       namePrefix: "activity",
       imageTag: undefined,
       baseImage: undefined,
-      https: undefined,
-      role: { kind: "app" },
       region: "eu-west-1",
       allowedCidrs: ["198.51.100.7/32", "2001:db8::/64"],
       deletionProtection: true,

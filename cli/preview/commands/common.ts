@@ -3,8 +3,14 @@
  * one-line usage errors, and finding the branch.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import {
+  DEPRECATED_TARGET_NAMES,
+  deprecatedTargetNotice,
+  PREVIEW_TARGETS,
+  type PreviewTarget,
+} from "../../../stack/contract.js";
 import type { CliDeps } from "../deps.js";
-import { DEFAULT_TARGET, type PreviewNames, previewNames, TARGETS, type Target } from "../naming.js";
+import { DEFAULT_TARGET, type PreviewNames, previewNames } from "../naming.js";
 import { firstLine, nonEmpty } from "../output.js";
 
 /** A command's options, as node:util's parseArgs takes them. */
@@ -36,7 +42,8 @@ export const COMMON_OPTIONS = {
 export const BRANCH_OPTION = { branch: { type: "string" } } as const satisfies OptionsConfig;
 
 export const COMMON_HELP = `Common options:
-  --target local|aws    where the previews run: the local Docker engine, or AWS (default ${DEFAULT_TARGET});
+  --target local|ec2    where the previews run: the local Docker engine, or an EC2 host on AWS (default
+                        ${DEFAULT_TARGET}; "aws", its former name, still works);
                         each command sees only that target's stacks
   --debug               on failure, also print the raw error of the library that failed
   -h, --help            show this help`;
@@ -81,7 +88,7 @@ export function defineCommand<const T extends typeof COMMON_OPTIONS & OptionsCon
   readonly summary: string;
   readonly options: T;
   readonly help: string;
-  run(options: ParsedOptions<T>, target: Target, deps: CliDeps): Promise<number>;
+  run(options: ParsedOptions<T>, target: PreviewTarget, deps: CliDeps): Promise<number>;
 }): Command {
   return {
     name: spec.name,
@@ -94,23 +101,27 @@ export function defineCommand<const T extends typeof COMMON_OPTIONS & OptionsCon
         deps.out(spec.help);
         return 0;
       }
-      return spec.run(options, parseTarget(common.target), deps);
+      return spec.run(options, parseTarget(common.target, deps), deps);
     },
   };
 }
 
-export function parseTarget(text: string | undefined): Target {
+/** `--target`; the deprecated name `aws` is read as `ec2`, with a notice on stderr. */
+export function parseTarget(text: string | undefined, deps: Pick<CliDeps, "err">): PreviewTarget {
   if (text === undefined) return DEFAULT_TARGET;
-  if (!(TARGETS as readonly string[]).includes(text)) {
-    throw new UsageError(`--target must be one of ${TARGETS.join(", ")}, got "${text}"`);
+  const notice = deprecatedTargetNotice(text, "--target");
+  if (notice !== undefined) deps.err(`warning: ${notice}`);
+  const target = DEPRECATED_TARGET_NAMES[text] ?? text;
+  if (!(PREVIEW_TARGETS as readonly string[]).includes(target)) {
+    throw new UsageError(`--target must be one of ${PREVIEW_TARGETS.join(", ")}, got "${text}"`);
   }
-  return text as Target;
+  return target as PreviewTarget;
 }
 
 /** The names of this branch's preview on `target`: the branch from --branch, else GitHub's env, else git. */
 export async function branchPreview(
   branchOption: string | undefined,
-  target: Target,
+  target: PreviewTarget,
   deps: CliDeps,
 ): Promise<PreviewNames> {
   return previewNames(await resolveBranch(branchOption, deps), target);

@@ -2,7 +2,7 @@
  * `host destroy`: destroys the target's preview host and removes its stack, once no preview of the target is
  * left; with one left it refuses (or, with --if-idle, leaves the host and succeeds).
  */
-import { HOST_STACK_NAMES } from "../naming.js";
+import { PREVIEW_HOST_STACKS } from "../../../stack/contract.js";
 import { destroyStack, previewsOf } from "../stacks.js";
 import { COMMON_HELP, COMMON_OPTIONS, defineCommand } from "./common.js";
 
@@ -28,7 +28,7 @@ export const hostDestroyCommand = defineCommand({
   options: OPTIONS,
   help: HELP,
   async run(options, target, deps) {
-    const hostStack = HOST_STACK_NAMES[target];
+    const hostStack = PREVIEW_HOST_STACKS[target];
     const workspace = await deps.openWorkspace();
     const stacks = await workspace.listStacks();
     const previews = previewsOf(target, stacks);

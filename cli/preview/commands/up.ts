@@ -4,12 +4,12 @@
  * comment's body. Every limit (previews alive, instance type, budget) is checked before anything is created.
  */
 import { join } from "node:path";
+import { isDomainName, PREVIEW_DOMAIN_MAX, type PreviewTarget } from "../../../stack/contract.js";
 import { renderDeployedComment } from "../comment.js";
 import { checkBudget, describePreviewCost, estimateCost } from "../cost.js";
 import type { CliDeps } from "../deps.js";
 import { probeReady } from "../health.js";
 import { ensureHost, type HostState, readHost } from "../host.js";
-import type { Target } from "../naming.js";
 import { firstLine, nonEmpty, requireOutput, writeStepOutputs } from "../output.js";
 import {
   checkCostGuard,
@@ -60,14 +60,14 @@ ${BRANCH_HELP}
   --keep, --no-keep       pin the preview, so that prune leaves it, or unpin it; without either the pin
                           stays as it is (a new preview is not pinned)
   --max-live N            most previews of the target alive at once; default $PREVIEW_MAX_LIVE, else ${DEFAULT_MAX_LIVE}
-  --instance-type TYPE    aws: the host's EC2 instance type, when up creates the host (default ${DEFAULT_INSTANCE_TYPE});
+  --instance-type TYPE    ec2: the host's EC2 instance type, when up creates the host (default ${DEFAULT_INSTANCE_TYPE});
                           one of the comma-separated $PREVIEW_ALLOWED_INSTANCE_TYPES, else of
                           ${DEFAULT_ALLOWED_INSTANCE_TYPES.join(",")}
-  --preview-domain NAME   aws: the domain previews are served under (<label>.NAME), when up creates the
+  --preview-domain NAME   ec2: the domain previews are served under (<label>.NAME), when up creates the
                           host; default $PREVIEW_DOMAIN, else <the host's public IP>.sslip.io
 ${COMMON_HELP}
 
-Cost: on aws a preview is estimated at the host's cost a day split over the target's live previews, plus
+Cost: on ec2 a preview is estimated at the host's cost a day split over the target's live previews, plus
 its own table and image; locally at nothing. $PREVIEW_BUDGET_PER_DAY (US dollars) caps the target's total,
 host and previews, after this up: an up that would add a preview beyond it is refused, as one beyond
 --max-live is, before anything is created. Updating an existing preview is always allowed.
@@ -87,7 +87,7 @@ export const upCommand = defineCommand({
     const pin = parsePin(options.keep, options["no-keep"]);
     const budget = parseBudget(deps.env.PREVIEW_BUDGET_PER_DAY);
     const hostSettings = parseHostSettings(target, options["instance-type"], options["preview-domain"], deps);
-    const testStackYaml = target === "aws" ? await readTestStack(deps) : undefined;
+    const testStackYaml = target === "ec2" ? await readTestStack(deps) : undefined;
 
     const workspace = await deps.openWorkspace();
     const stacks = await workspace.listStacks();
@@ -197,7 +197,7 @@ interface HostSettings {
 }
 
 function parseHostSettings(
-  target: Target,
+  target: PreviewTarget,
   instanceTypeOption: string | undefined,
   domainOption: string | undefined,
   deps: CliDeps,
@@ -205,8 +205,8 @@ function parseHostSettings(
   if (target === "local") {
     // A local host needs neither: it is the local engine, serving *.localhost.
     if (instanceTypeOption !== undefined)
-      throw new UsageError("--instance-type applies to --target aws only");
-    if (domainOption !== undefined) throw new UsageError("--preview-domain applies to --target aws only");
+      throw new UsageError("--instance-type applies to --target ec2 only");
+    if (domainOption !== undefined) throw new UsageError("--preview-domain applies to --target ec2 only");
     return { instanceType: DEFAULT_INSTANCE_TYPE, instanceTypeGiven: false, previewDomain: undefined };
   }
   const instanceType = instanceTypeOption ?? DEFAULT_INSTANCE_TYPE;
@@ -215,25 +215,16 @@ function parseHostSettings(
     domainOption !== undefined
       ? [domainOption, "--preview-domain"]
       : [nonEmpty(deps.env.PREVIEW_DOMAIN), "PREVIEW_DOMAIN"];
-  if (domain !== undefined && !DOMAIN.test(domain)) {
+  // The program's own rule, checked before the host's stack exists.
+  if (domain !== undefined && !isDomainName(domain, PREVIEW_DOMAIN_MAX)) {
     throw new UsageError(
       `${source} must be a lowercase DNS name of two labels or more such as previews.example.com (at most ` +
-        `${DOMAIN_MAX} characters), ` +
+        `${PREVIEW_DOMAIN_MAX} characters), ` +
         `got "${domain}"`,
     );
   }
   return { instanceType, instanceTypeGiven: instanceTypeOption !== undefined, previewDomain: domain };
 }
-
-/**
- * `<label>.<domain>` must fit DNS's 253 characters with the longest label (32) and its dot. Two labels at least,
- * as the program's previewDomain requires (components/config.ts): a name it would refuse is refused here,
- * before the host's stack exists.
- */
-const DOMAIN_MAX = 220;
-const DOMAIN = new RegExp(
-  `^(?=.{1,${DOMAIN_MAX}}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$`,
-);
 
 /** The host is used as it is: settings given for its creation do not change a deployed one, so say so. */
 function warnOfIgnoredHostSettings(host: HostState, settings: HostSettings, deps: CliDeps): void {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { previewNames } from "../../../cli/preview/naming.js";
 import { harness } from "../harness.js";
 
-const login = previewNames("feature/Add-Login", "aws");
+const login = previewNames("feature/Add-Login", "ec2");
 const localLogin = previewNames("feature/Add-Login", "local");
 
 describe("preview destroy", () => {

@@ -12,7 +12,7 @@ describe("preview host destroy", () => {
     expect(await h.run("host", "destroy")).toBe(1);
     expect(h.err).toEqual([
       `preview host destroy: previews-aws still serves 2 preview(s): ${previewNames("one").stackName}, ` +
-        `${previewNames("two").stackName}. Destroy them first (npm run preview -- destroy --target aws --branch NAME, or prune)`,
+        `${previewNames("two").stackName}. Destroy them first (npm run preview -- destroy --target ec2 --branch NAME, or prune)`,
     ]);
     expect(h.workspace.calls).toEqual([]);
   });

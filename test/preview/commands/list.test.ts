@@ -36,7 +36,7 @@ describe("preview list", () => {
     const h = harness();
     h.workspace.seed("test");
     expect(await h.run("list")).toBe(0);
-    expect(h.out).toEqual(["No aws previews.", "Host previews-aws: none; the next up creates it."]);
+    expect(h.out).toEqual(["No ec2 previews.", "Host previews-aws: none; the next up creates it."]);
     h.workspace.seed("previews-aws");
     h.clearOutput();
     await h.run("list");

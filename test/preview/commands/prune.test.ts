@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { previewNames } from "../../../cli/preview/naming.js";
 import { harness, metadataConfig } from "../harness.js";
 
-/** dev, test, the hosts and look-alikes, all carrying expired preview metadata, and five aws previews. */
+/** dev, test, the hosts and look-alikes, all carrying expired preview metadata, and five ec2 previews. */
 async function pruneFixture() {
   const h = harness();
   const expired = metadataConfig(
@@ -32,7 +32,7 @@ describe("preview prune", () => {
     expect(await h.run("prune", "--live-branches", "/virtual/live")).toBe(0);
     expect(h.workspace.calls).toEqual([]);
     expect(h.out).toEqual([
-      `Not aws previews, never touched: dev, test, preview, Preview-x, xpreview-y, previews-aws, previews-local, ${previewNames("feature/old", "local").stackName}`,
+      `Not ec2 previews, never touched: dev, test, preview, Preview-x, xpreview-y, previews-aws, previews-local, ${previewNames("feature/old", "local").stackName}`,
       `keep     ${previewNames("feature/alive").stackName}: expires 2030-06-04T22:00:00.000Z`,
       `keep     ${previewNames("feature/pinned-gone").stackName}: pinned with up --keep (otherwise: expired, branch deleted); up --no-keep unpins it`,
       `destroy  ${previewNames("feature/gone").stackName}: expired, branch deleted`,
@@ -69,7 +69,7 @@ describe("preview prune", () => {
     expect(await h.run("prune", "--yes")).toBe(0);
     expect(h.out).toEqual([
       "No --live-branches given: only expiry is checked.",
-      "Not aws previews, never touched: previews-aws",
+      "Not ec2 previews, never touched: previews-aws",
       `keep     ${previewNames("gone-but-fresh").stackName}: expires 2030-06-04T12:00:00.000Z`,
       "Nothing to prune.",
     ]);
@@ -85,7 +85,7 @@ describe("preview prune", () => {
     expect(h.workspace.calls.filter((call) => call.startsWith("cancel"))).toEqual([]);
     expect(h.err.slice(-2)).toEqual([
       expect.stringMatching(`^could not destroy ${old}: stack ${old} is locked`),
-      "  if no run is active on it, destroy it by hand: npm run preview -- destroy --target aws --branch <its branch>",
+      "  if no run is active on it, destroy it by hand: npm run preview -- destroy --target ec2 --branch <its branch>",
     ]);
   });
 

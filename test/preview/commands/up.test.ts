@@ -1,15 +1,15 @@
 /** `preview up` against the in-memory workspace: the host on first use, the branch's stack, every guard. */
 import { describe, expect, it } from "vitest";
-import { HOST_STACK_NAMES, previewNames } from "../../../cli/preview/naming.js";
-import { CONFIG_KEYS } from "../../../cli/preview/stack-config.js";
+import { previewNames } from "../../../cli/preview/naming.js";
 import { PulumiCommandError, StackExistsError } from "../../../cli/preview/workspace.js";
+import { configKey, PREVIEW_HOST_STACKS } from "../../../stack/contract.js";
 import { fixtures, HOUR, harness, seedPreviews } from "../harness.js";
 
-const login = previewNames("feature/Add-Login", "aws");
+const login = previewNames("feature/Add-Login", "ec2");
 const localLogin = previewNames("feature/Add-Login", "local");
 const plain = (value: string) => ({ value, secret: false });
 
-describe("preview up --target aws", () => {
+describe("preview up --target ec2", () => {
   it("creates the host on first use, then the branch's preview on it, and prints health, cost, expiry, URL", async () => {
     const h = harness();
     expect(await h.run("up", "--branch", "feature/Add-Login", "--pr", "42", "--sha", "3f2a9c1d")).toBe(0);
@@ -26,7 +26,7 @@ describe("preview up --target aws", () => {
     expect(h.workspace.stacks.get("previews-aws")?.config).toEqual({
       "aws:region": plain("eu-west-1"),
       "activity-api:allowedCidrs[0]": plain("203.0.113.0/24"),
-      "activity-api:target": plain("aws"),
+      "activity-api:target": plain("ec2"),
       "activity-api:previewHost": plain("true"),
       "activity-api:namePrefix": plain("previews"),
       "activity-api:instanceType": plain("t3.small"),
@@ -36,7 +36,7 @@ describe("preview up --target aws", () => {
     expect(h.workspace.stacks.get(login.stackName)?.config).toEqual({
       "aws:region": plain("eu-west-1"),
       "activity-api:allowedCidrs[0]": plain("203.0.113.0/24"),
-      "activity-api:target": plain("aws"),
+      "activity-api:target": plain("ec2"),
       "activity-api:previewHostStack": plain("previews-aws"),
       "activity-api:namePrefix": plain(login.resourcePrefix),
       "activity-api:previewBranch": plain("feature/Add-Login"),
@@ -58,7 +58,7 @@ describe("preview up --target aws", () => {
     const url = `http://${login.resourcePrefix}.198.51.100.7.sslip.io:10080`;
     expect(h.probes).toEqual([`${url}/ready`]);
     expect(h.out).toEqual([
-      "Deploying the aws preview host previews-aws, which every preview joins",
+      "Deploying the ec2 preview host previews-aws, which every preview joins",
       `Creating ${login.stackName} for branch feature/Add-Login on previews-aws`,
       "Health:  ready (200 in 35 ms)",
       "Cost:    $0.75/day (host t3.small $0.73/day ÷ 1 preview + $0.02 of its own)",
@@ -101,8 +101,8 @@ describe("preview up --target aws", () => {
       `up ${login.stackName}`,
     ]);
     expect(h.workspace.stacks.get(login.stackName)?.config).toMatchObject({
-      [CONFIG_KEYS.previewCreatedAt]: { value: "2030-06-01T12:00:00.000Z" },
-      [CONFIG_KEYS.previewExpiresAt]: { value: "2030-06-04T14:00:00.000Z" },
+      [configKey("previewCreatedAt")]: { value: "2030-06-01T12:00:00.000Z" },
+      [configKey("previewExpiresAt")]: { value: "2030-06-04T14:00:00.000Z" },
     });
     expect(h.out[0]).toBe(`Updating ${login.stackName} for branch feature/Add-Login on previews-aws`);
   });
@@ -114,13 +114,13 @@ describe("preview up --target aws", () => {
     h.advance(5);
     await h.run("up", "--branch", "feature/Add-Login");
     const config = h.workspace.stacks.get(login.stackName)?.config;
-    expect(config?.[CONFIG_KEYS.previewCreatedAt]?.value).toBe("2030-06-01T12:00:00.000Z");
-    expect(config?.[CONFIG_KEYS.previewKeep]?.value).toBe("true");
+    expect(config?.[configKey("previewCreatedAt")]?.value).toBe("2030-06-01T12:00:00.000Z");
+    expect(config?.[configKey("previewKeep")]?.value).toBe("true");
   });
 
   it("pins with --keep, unpins with --no-keep, and leaves the pin alone with neither", async () => {
     const h = harness();
-    const keep = () => h.workspace.stacks.get(login.stackName)?.config[CONFIG_KEYS.previewKeep]?.value;
+    const keep = () => h.workspace.stacks.get(login.stackName)?.config[configKey("previewKeep")]?.value;
     await h.run("up", "--branch", "feature/Add-Login", "--keep");
     expect(keep()).toBe("true");
     expect(h.out).toContain(
@@ -174,13 +174,13 @@ describe("preview up --target aws", () => {
   it("sets the host's domain from --preview-domain, else PREVIEW_DOMAIN", async () => {
     const fromFlag = harness({ PREVIEW_DOMAIN: "env.example.com" });
     await fromFlag.run("up", "--branch", "x", "--preview-domain", "previews.example.com");
-    expect(fromFlag.workspace.stacks.get("previews-aws")?.config[CONFIG_KEYS.previewDomain]?.value).toBe(
+    expect(fromFlag.workspace.stacks.get("previews-aws")?.config[configKey("previewDomain")]?.value).toBe(
       "previews.example.com",
     );
     expect(fromFlag.out.at(-1)).toMatch(/is up: http:\/\/pv-x-[0-9a-f]{8}\.previews\.example\.com:10080$/);
     const fromEnv = harness({ PREVIEW_DOMAIN: "env.example.com" });
     await fromEnv.run("up", "--branch", "x");
-    expect(fromEnv.workspace.stacks.get("previews-aws")?.config[CONFIG_KEYS.previewDomain]?.value).toBe(
+    expect(fromEnv.workspace.stacks.get("previews-aws")?.config[configKey("previewDomain")]?.value).toBe(
       "env.example.com",
     );
   });
@@ -272,13 +272,13 @@ describe("preview up --target local", () => {
     expect(await h.run("up", "--branch", "feature/Add-Login")).toBe(0);
     expect(await h.run("up", "--branch", "feature/Add-Login", "--target", "local")).toBe(0);
     expect([...h.workspace.stacks.keys()].sort()).toEqual(
-      [HOST_STACK_NAMES.aws, HOST_STACK_NAMES.local, login.stackName, localLogin.stackName].sort(),
+      [PREVIEW_HOST_STACKS.ec2, PREVIEW_HOST_STACKS.local, login.stackName, localLogin.stackName].sort(),
     );
   });
 
   it.each([
-    [["--instance-type", "t3.small"], "preview up: --instance-type applies to --target aws only"],
-    [["--preview-domain", "x.example.com"], "preview up: --preview-domain applies to --target aws only"],
+    [["--instance-type", "t3.small"], "preview up: --instance-type applies to --target ec2 only"],
+    [["--preview-domain", "x.example.com"], "preview up: --preview-domain applies to --target ec2 only"],
   ])("refuses the aws-only option %j", async (option, message) => {
     const h = harness();
     expect(await h.run("up", "--target", "local", "--branch", "x", ...option)).toBe(2);
@@ -390,7 +390,7 @@ describe("the guards, before anything is created", () => {
     expect(h.err).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^preview up: 5 aws previews are live and the maximum is 5, so ${login.stackName} was not created\\. ` +
+          `^preview up: 5 ec2 previews are live and the maximum is 5, so ${login.stackName} was not created\\. ` +
             `Oldest: ${seeded[0]} \\(branch feature/seeded-0, created 2030-06-01T07:00:00.000Z\\), ${seeded[1]} `,
         ),
       ),
@@ -422,16 +422,16 @@ describe("the guards, before anything is created", () => {
     );
     expect(h.opened()).toBe(0);
     expect(await h.run("up", "--branch", "x", "--instance-type", "t3.micro")).toBe(0);
-    expect(h.workspace.stacks.get("previews-aws")?.config[CONFIG_KEYS.instanceType]?.value).toBe("t3.micro");
+    expect(h.workspace.stacks.get("previews-aws")?.config[configKey("instanceType")]?.value).toBe("t3.micro");
   });
 
   it("refuses an up that would take the target over PREVIEW_BUDGET_PER_DAY, counting the host from the first preview", async () => {
     const h = harness({ PREVIEW_BUDGET_PER_DAY: "0.50" });
     expect(await h.run("up", "--branch", "x")).toBe(1);
     expect(h.err).toEqual([
-      `preview up: with ${previewNames("x").stackName} the aws previews would cost an estimated $0.75/day ` +
+      `preview up: with ${previewNames("x").stackName} the ec2 previews would cost an estimated $0.75/day ` +
         "(host $0.73 + 1 × $0.02), over PREVIEW_BUDGET_PER_DAY $0.50, so it was not created. Destroy a preview " +
-        "(npm run preview -- destroy --target aws --branch NAME), run prune, or raise PREVIEW_BUDGET_PER_DAY.",
+        "(npm run preview -- destroy --target ec2 --branch NAME), run prune, or raise PREVIEW_BUDGET_PER_DAY.",
     ]);
     expect(h.workspace.calls).toEqual([]);
     // A cheaper host fits.
@@ -484,7 +484,9 @@ describe("where up takes its input", () => {
       JSON.stringify({ action: "synchronize", pull_request: { number: 42 } }),
     );
     expect(await h.run("up")).toBe(0);
-    expect(h.workspace.stacks.get(login.stackName)?.config[CONFIG_KEYS.previewPullRequest]?.value).toBe("42");
+    expect(h.workspace.stacks.get(login.stackName)?.config[configKey("previewPullRequest")]?.value).toBe(
+      "42",
+    );
   });
 
   it("warns and carries on where the backend keeps no stack tags", async () => {
@@ -506,7 +508,7 @@ describe("where up takes its input", () => {
       GITHUB_SHA: "",
     });
     expect(await h.run("up", "--branch", "b")).toBe(0);
-    expect(h.workspace.stacks.get("previews-aws")?.config[CONFIG_KEYS.previewDomain]).toBeUndefined();
+    expect(h.workspace.stacks.get("previews-aws")?.config[configKey("previewDomain")]).toBeUndefined();
   });
 
   it.each([
@@ -546,7 +548,9 @@ describe("preview up, timing", () => {
     await h.run("up", "--branch", "x", "--ttl-hours", "2");
     h.advance(1.5);
     await h.run("up", "--branch", "x", "--ttl-hours", "2");
-    const expires = h.workspace.stacks.get(previewNames("x").stackName)?.config[CONFIG_KEYS.previewExpiresAt];
+    const expires = h.workspace.stacks.get(previewNames("x").stackName)?.config[
+      configKey("previewExpiresAt")
+    ];
     expect(expires?.value).toBe(new Date(h.now().getTime() + 2 * HOUR).toISOString());
   });
 });
