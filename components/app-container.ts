@@ -63,6 +63,16 @@ export function appEnvironment(
     .map(([name, value]) => pulumi.interpolate`${name}=${value}`);
 }
 
+/**
+ * Whether the engine this program runs under can register an error hook. The Pulumi engine can; the mock
+ * monitor of the SDK's own unit-test support (`pulumi.runtime.setMocks`) has no `registerErrorHook`, and a hook
+ * that cannot be registered keeps the resource it is bound to from ever being registered (the SDK awaits the
+ * hook first). Mocks never run hooks anyway; under them the container is registered without it.
+ */
+function engineRunsErrorHooks(): boolean {
+  return typeof pulumi.runtime.getMonitor()?.registerErrorHook === "function";
+}
+
 /** What a failed release's `up` says, in one paragraph a user can act on. */
 export function failedReleaseMessage(failed: {
   release: string;
@@ -106,20 +116,23 @@ export class AppContainer extends pulumi.ComponentResource {
           { parent: this },
         ).imageId
       : pulumi.output(args.image);
-    const explainFailure = new pulumi.ErrorHook(`${name}-failed-release`, async (failure) => {
-      if (failure.failedOperation === "create") {
-        pulumi.log.error(
-          failedReleaseMessage({
-            release,
-            container: String(failure.newInputs?.name ?? failure.name),
-            serving: await readServing(args.servingRelease),
-            waitedSeconds: healthyTimeoutSeconds,
-          }),
-          this,
-        );
-      }
-      return false;
-    });
+    // Says which release failed and which still serves; bound wherever the engine can run error hooks.
+    const explainFailure = engineRunsErrorHooks()
+      ? new pulumi.ErrorHook(`${name}-failed-release`, async (failure) => {
+          if (failure.failedOperation === "create") {
+            pulumi.log.error(
+              failedReleaseMessage({
+                release,
+                container: String(failure.newInputs?.name ?? failure.name),
+                serving: await readServing(args.servingRelease),
+                waitedSeconds: healthyTimeoutSeconds,
+              }),
+              this,
+            );
+          }
+          return false;
+        })
+      : undefined;
 
     const container = new docker.Container(
       `${name}-app`,
@@ -164,7 +177,7 @@ export class AppContainer extends pulumi.ComponentResource {
         // that never starts a lasting one. Said explicitly, false overrides it: the new container is created
         // and must be healthy before the old one is deleted, at the end of the update.
         deleteBeforeReplace: false,
-        hooks: { onError: [explainFailure] },
+        ...(explainFailure && { hooks: { onError: [explainFailure] } }),
       },
     );
 

@@ -31,6 +31,13 @@ command -v pulumi >/dev/null || fail "the Pulumi CLI is not installed: see https
 command -v docker >/dev/null || fail "the docker CLI is not installed: see https://docs.docker.com/engine/install/"
 docker info >/dev/null 2>&1 || fail "the Docker daemon does not answer: start Docker (docker info must succeed)"
 [ -d node_modules ] || fail "dependencies are not installed: run npm ci first"
+# The oldest CLI the project supports is Pulumi.yaml's requiredPulumiVersion; pulumi refuses an older one too,
+# but a CLI older than that field would not, and this says why in the user's terms.
+required="$(sed -n 's/^requiredPulumiVersion: *">=\([0-9.]*\)"$/\1/p' Pulumi.yaml)"
+installed="$(pulumi version 2>/dev/null | sed 's/^v//')"
+if [ "$(printf '%s\n%s\n' "$required" "$installed" | sort -V | head -1)" != "$required" ]; then
+  fail "the Pulumi CLI is ${installed:-of an unknown version}, and this project needs $required or later (a failed release is explained by an error hook, which older engines lack): see https://www.pulumi.com/docs/iac/download-install/"
+fi
 
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi}"
 # The empty passphrase, whatever the environment holds for other stacks: Pulumi.dev.yaml's encryptionsalt is

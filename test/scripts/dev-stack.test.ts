@@ -19,6 +19,11 @@ async function stub(name: string, body: string) {
   await chmod(join(bin, name), 0o755);
 }
 
+/** A stand-in for the pulumi CLI that answers `pulumi version` with `version` and runs `body` for the rest. */
+async function stubPulumi(body: string, version = "v3.274.1") {
+  await stub("pulumi", `if [ "$1" = version ]; then echo ${version}; exit 0; fi\n${body}`);
+}
+
 /** Runs the script with only the stand-ins (and the basic tools they need) on PATH. */
 async function devStack(action: string, env: Record<string, string> = {}) {
   try {
@@ -47,7 +52,7 @@ describe("dev-stack.sh", () => {
   });
 
   it("names a Docker daemon that does not answer and stops before touching any stack", async () => {
-    await stub("pulumi", 'echo "pulumi $*" >> "$CALLS"');
+    await stubPulumi('echo "pulumi $*" >> "$CALLS"');
     await stub("docker", "exit 1");
     const result = await devStack("up");
     expect(result.code).toBe(1);
@@ -55,9 +60,32 @@ describe("dev-stack.sh", () => {
     await expect(readFile(join(bin, "calls"), "utf8")).rejects.toThrow();
   });
 
+  it("names a Pulumi CLI older than Pulumi.yaml's requiredPulumiVersion and stops before touching any stack", async () => {
+    const required = /^requiredPulumiVersion: ">=([0-9.]+)"$/m.exec(
+      await readFile(join(ROOT, "Pulumi.yaml"), "utf8"),
+    );
+    expect(required?.[1]).toMatch(/^3\.\d+\.\d+$/);
+    await stubPulumi('echo "pulumi $*" >> "$CALLS"', "v3.183.0");
+    await stub("docker", "exit 0");
+    const result = await devStack("up");
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `dev-stack: the Pulumi CLI is 3.183.0, and this project needs ${required?.[1]} or later (a failed release is ` +
+        "explained by an error hook, which older engines lack): see https://www.pulumi.com/docs/iac/download-install/",
+    );
+    await expect(readFile(join(bin, "calls"), "utf8")).rejects.toThrow();
+  });
+
+  it("accepts the required version itself and anything newer", async () => {
+    await stub("docker", "exit 0");
+    for (const version of ["v3.274.1", "v3.300.0", "v4.0.0"]) {
+      await stubPulumi("exit 0", version);
+      expect((await devStack("up")).code, version).toBe(0);
+    }
+  });
+
   it("selects or creates dev on a project-local file backend with a passphrase provider, then deploys", async () => {
-    await stub(
-      "pulumi",
+    await stubPulumi(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion, not a template
       'echo "$PULUMI_BACKEND_URL|${PULUMI_CONFIG_PASSPHRASE-unset}|pulumi $*" >> "$CALLS"',
     );
@@ -73,8 +101,7 @@ describe("dev-stack.sh", () => {
   });
 
   it("always uses the empty passphrase, whose salt Pulumi.dev.yaml carries", async () => {
-    await stub(
-      "pulumi",
+    await stubPulumi(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion, not a template
       'echo "${PULUMI_CONFIG_PASSPHRASE-unset}|${PULUMI_CONFIG_PASSPHRASE_FILE-unset}|pulumi $1" >> "$CALLS"',
     );
@@ -90,7 +117,7 @@ describe("dev-stack.sh", () => {
   });
 
   it("keeps a backend the user chose, and destroys on down", async () => {
-    await stub("pulumi", 'echo "$PULUMI_BACKEND_URL|pulumi $*" >> "$CALLS"');
+    await stubPulumi('echo "$PULUMI_BACKEND_URL|pulumi $*" >> "$CALLS"');
     await stub("docker", "exit 0");
     const result = await devStack("down", { PULUMI_BACKEND_URL: "s3://team-state" });
     expect(result.code).toBe(0);
