@@ -11,7 +11,7 @@ import { APP_PORT, APP_UID, type AppEnv, ENV, READY_PATH } from "../app/src/cont
 import { APP_ALIAS } from "./front-proxy.js";
 
 /** The label that names a container's release (its image tag). */
-export const RELEASE_LABEL = "activity.release";
+const RELEASE_LABEL = "activity.release";
 
 export interface AppContainerArgs {
   /** The image, pinned by digest (AppImage.imageRef). */
@@ -48,7 +48,7 @@ export interface AppContainerArgs {
 }
 
 /** The container's environment: only what the app reads, and DYNAMODB_ENDPOINT only when one is given. */
-export function appEnvironment(
+function appEnvironment(
   args: Pick<AppContainerArgs, "appEnv" | "tableName" | "region" | "dynamodbEndpoint">,
 ) {
   const pairs: [string, pulumi.Input<string> | undefined][] = [

@@ -22,10 +22,10 @@ import { RoleGrant, type RoleGrantArgs } from "./role-grant.js";
 
 /** Amazon Linux 2023's current x86_64 AMI, published by AWS as a public SSM parameter. */
 export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
-export const SSH_USER = "ec2-user";
+const SSH_USER = "ec2-user";
 
 /** Installs and starts Docker at first boot; ec2-user joins the docker group so that SSH sessions can use it. */
-export const USER_DATA = `#!/bin/bash
+const USER_DATA = `#!/bin/bash
 set -euxo pipefail
 dnf install -y docker
 systemctl enable --now docker
@@ -36,7 +36,7 @@ usermod -aG docker ${SSH_USER}
  * Polls the host over the same SSH transport the Docker provider uses until cloud-init has finished and the
  * engine answers, or fails after READY_TIMEOUT_SECONDS. SSH_OPTS holds one ssh argument per line.
  */
-export const WAIT_FOR_DOCKER = `set -u
+const WAIT_FOR_DOCKER = `set -u
 mapfile -t ssh_opts <<< "$SSH_OPTS"
 deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
 until ssh "\${ssh_opts[@]}" -o BatchMode=yes -o ConnectTimeout=10 "$SSH_DESTINATION" \\
@@ -111,7 +111,7 @@ export function ingressRules(
 }
 
 /** The ssh arguments the Docker provider and the readiness check share. */
-export function sshOptions(access: HostAccess, region: string, privateKeyPath: string | undefined): string[] {
+function sshOptions(access: HostAccess, region: string, privateKeyPath: string | undefined): string[] {
   return [
     "-o",
     "StrictHostKeyChecking=accept-new",

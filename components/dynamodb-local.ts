@@ -5,8 +5,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-export const DYNAMODB_LOCAL_IMAGE = "amazon/dynamodb-local:2.6.1";
-export const DYNAMODB_LOCAL_PORT = 8000;
+const DYNAMODB_LOCAL_IMAGE = "amazon/dynamodb-local:2.6.1";
+const DYNAMODB_LOCAL_PORT = 8000;
 
 export interface DynamoDbLocalArgs {
   /** The network to join (FrontProxy.networkName). */

@@ -19,7 +19,7 @@ import { appDataPolicy, imagePullPolicy, logWritePolicy, serviceTrustPolicy } fr
 /** The container's name in the task definition; the load balancer's target is this container's APP_PORT. */
 export const CONTAINER_NAME = "api";
 /** HTTPS port of the load balancer when a certificate is given. */
-export const HTTPS_PORT = 443;
+const HTTPS_PORT = 443;
 /** TLS 1.3 and 1.2 only, AWS's recommended policy for HTTPS listeners. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
@@ -91,7 +91,7 @@ export interface FargateServiceArgs {
 }
 
 /** Checks the arguments before any resource exists; the message names the argument and the way out. */
-export function validateFargateServiceArgs(args: FargateServiceArgs): string | undefined {
+function validateFargateServiceArgs(args: FargateServiceArgs): string | undefined {
   const { minTasks = 2, maxTasks = 4, targetCpuPercent = 60 } = args;
   if (args.allowedCidrs.length === 0) return "allowedCidrs must list at least one CIDR";
   if (!Number.isInteger(minTasks) || minTasks < 2) {
@@ -160,7 +160,7 @@ export function containerDefinition(args: {
 }
 
 /** One ingress rule per CIDR and port, for aws.vpc.SecurityGroupIngressRule: IPv4 or IPv6 by the CIDR. */
-export function listenerIngress(allowedCidrs: string[], ports: number[]) {
+function listenerIngress(allowedCidrs: string[], ports: number[]) {
   return ports.flatMap((port) =>
     allowedCidrs.map((cidr) => ({
       ipProtocol: "tcp",

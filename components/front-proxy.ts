@@ -12,7 +12,7 @@ import { APP_PORT, HOST_PORT } from "../app/src/contract.js";
 export const CADDY_IMAGE = "caddy:2.11.9-alpine";
 
 /** The environment variable the proxy container receives its Caddyfile in. */
-export const CADDYFILE_ENV = "CADDYFILE";
+const CADDYFILE_ENV = "CADDYFILE";
 
 /** The alias the app answers under on the proxy's network (AppContainer's default). */
 export const APP_ALIAS = "api";

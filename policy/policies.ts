@@ -234,7 +234,7 @@ export const noPublicAppPort: ResourceValidationPolicy = {
 };
 
 /** The only ports that may face the whole Internet: the front proxy's (HTTP, HTTPS, and the app's host port). */
-export const WEB_PORTS: readonly number[] = [80, 443, APP_HOST_PORT];
+const WEB_PORTS: readonly number[] = [80, 443, APP_HOST_PORT];
 
 export const noPublicPortsButWeb: ResourceValidationPolicy = {
   name: "no-public-ports-but-web",

@@ -21,7 +21,7 @@ import { healthRoutes } from "./routes/health.js";
 /** Time to receive a whole request, headers and body: a slow client gets 408, not a held worker. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 /** Above the 60 s idle timeout of AWS load balancers, so that the balancer, not us, closes idle connections. */
-export const KEEP_ALIVE_TIMEOUT_MS = 75_000;
+const KEEP_ALIVE_TIMEOUT_MS = 75_000;
 /**
  * How often Node looks for requests past their timeout. Its default, 30 s, let a stalled client hold its
  * connection for up to 40 s instead of REQUEST_TIMEOUT_MS; a sweep each second keeps the bound within 1 s.

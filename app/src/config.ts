@@ -9,7 +9,7 @@ import { APP_ENVS, APP_PORT, type AppEnv, DEFAULT_TABLE_NAME, ENV } from "./cont
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** The environment schema; each `description` is the "what is allowed" of the error message. */
-export const envSchema = Type.Object({
+const envSchema = Type.Object({
   [ENV.appEnv]: Type.Enum(APP_ENVS, { default: "development", description: `one of ${APP_ENVS.join(", ")}` }),
   [ENV.port]: Type.Integer({
     minimum: 1,

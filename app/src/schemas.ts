@@ -14,11 +14,11 @@ export const ACTIVITY_TYPES = [
 ] as const;
 
 /** Ids and user ids: URL-safe, short, never needing escaping in a path or a log line. */
-export const ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
-export const Id = Type.String({ pattern: ID_PATTERN, description: "1 to 64 of A-Z a-z 0-9 _ -" });
+const ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
+const Id = Type.String({ pattern: ID_PATTERN, description: "1 to 64 of A-Z a-z 0-9 _ -" });
 
-export const MAX_PAGE_SIZE = 100;
-export const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 20;
 
 /** What a client sends: every field but `id` (from the URL or generated) and `version` (kept by the server). */
 export const ActivityInput = Type.Object(

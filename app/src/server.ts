@@ -22,7 +22,7 @@ export interface ServerHooks {
 }
 
 /** Builds and starts the API; resolves once it listens. Closing the returned app releases everything. */
-export async function startServer(config: AppConfig, hooks: ServerHooks = {}): Promise<FastifyInstance> {
+async function startServer(config: AppConfig, hooks: ServerHooks = {}): Promise<FastifyInstance> {
   const oldNode = replaceSdkNodeWarning();
   const client = createDocumentClient(config);
   const activities = new ActivityRepository(client, config.tableName);

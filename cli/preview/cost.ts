@@ -31,13 +31,13 @@ export const PRICES = {
 /** AWS turns monthly prices into hourly ones with 730 hours a month. */
 const HOURS_PER_MONTH = 730;
 /** The host's encrypted gp3 root volume (components/docker-host.ts). */
-export const ROOT_VOLUME_GB = 20;
+const ROOT_VOLUME_GB = 20;
 
 /**
  * What one preview is assumed to use, generously for a review environment: 10,000 writes and 100,000 reads
  * a day, a 100 MB table with point-in-time recovery, a 250 MB image in ECR.
  */
-export const PREVIEW_USAGE = {
+const PREVIEW_USAGE = {
   writesPerDay: 10_000,
   readsPerDay: 100_000,
   tableGb: 0.1,

@@ -21,7 +21,7 @@ export interface Health {
   readonly summary: string;
 }
 
-export const PROBE = { attempts: 10, intervalMs: 1_000, timeoutMs: 2_000 } as const;
+const PROBE = { attempts: 10, intervalMs: 1_000, timeoutMs: 2_000 } as const;
 
 /** Probes `<apiUrl>/ready` until it answers 200 or the attempts run out. */
 export async function probeReady(

@@ -66,7 +66,7 @@ export async function readHost(
  * How long `up` waits for a host another run holds: creating an EC2 host and its proxy takes a few minutes,
  * and two pull requests' workflows may start together.
  */
-export const HOST_WAIT = { timeoutMs: 15 * 60_000, pollMs: 10_000 } as const;
+const HOST_WAIT = { timeoutMs: 15 * 60_000, pollMs: 10_000 } as const;
 
 /**
  * Returns the deployed host of `target`, deploying it first when it is not: creates its stack on first use,

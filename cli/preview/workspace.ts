@@ -57,7 +57,7 @@ export class PulumiCommandError extends Error {
 }
 
 /** The first `error:` line of a failed command's output, e.g. "error: Could not automatically download ...". */
-export function commandDiagnosis(output: string): string | undefined {
+function commandDiagnosis(output: string): string | undefined {
   return /^\s*error: (.+)$/m.exec(output)?.[1]?.trim();
 }
 
@@ -137,7 +137,7 @@ export interface ReadRetry {
   readonly attempts: number;
   readonly pauseMs: number;
 }
-export const TORN_READ_RETRY: ReadRetry = { attempts: 10, pauseMs: 200 };
+const TORN_READ_RETRY: ReadRetry = { attempts: 10, pauseMs: 200 };
 
 /**
  * A read of the state that met a stack's update writing it: on a file backend, the blob store rewrites a state
@@ -145,7 +145,7 @@ export const TORN_READ_RETRY: ReadRetry = { attempts: 10, pauseMs: 200 };
  * "error: EOF", a read of one stack "failed to load checkpoint: EOF"). Seen on the real engine while two
  * previews came up at once; the same read a moment later succeeds.
  */
-export function isTornRead(diagnosis: string | undefined): boolean {
+function isTornRead(diagnosis: string | undefined): boolean {
   return diagnosis !== undefined && /(?:^|: )EOF$/.test(diagnosis);
 }
 

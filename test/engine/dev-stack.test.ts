@@ -145,7 +145,11 @@ describe("the dev stack on the real engine", () => {
     // One container replaced (the app's); the proxy and the database untouched.
     expect(after.objects.containers.filter((id) => !before.objects.containers.includes(id))).toHaveLength(1);
     expect(before.objects.containers.filter((id) => !after.objects.containers.includes(id))).toHaveLength(1);
-    expect(await dockerHas("image", before.objects.images[0] ?? "")).toBe(false);
+    // The old release's image, the one image the stack does not keep locally, is removed with its container.
+    expect(before.objects.images).toHaveLength(1);
+    const [oldReleaseImage] = before.objects.images as [string];
+    expect(after.objects.images).not.toContain(oldReleaseImage);
+    expect(await dockerHas("image", oldReleaseImage)).toBe(false);
     figures.push(
       ["change rollout (dev:up after a one-line change)", `${up.seconds.toFixed(1)} s`],
       [

@@ -31,7 +31,7 @@ export interface ContainerInputs {
 }
 
 /** "5s", "1m30s", "250ms" to nanoseconds, as the Engine API wants durations. */
-export function nanoseconds(duration: string | undefined): number | undefined {
+function nanoseconds(duration: string | undefined): number | undefined {
   if (duration === undefined) return undefined;
   const units: Record<string, number> = { h: 3.6e12, m: 6e10, s: 1e9, ms: 1e6 };
   let total = 0;

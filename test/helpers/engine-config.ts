@@ -25,7 +25,7 @@ export interface ProjectFile {
 export type StackValue = unknown;
 
 /** The error the engine stops with (`error: validating stack config: ...`). */
-export class EngineConfigError extends Error {
+class EngineConfigError extends Error {
   override name = "EngineConfigError";
 }
 

@@ -21,7 +21,7 @@ const OPTIONS = {
   additionalSecretOutputs: [],
 };
 
-export const urnOf = (type: string, name: string) => `urn:pulumi:test::activity-api::${type}::${name}`;
+const urnOf = (type: string, name: string) => `urn:pulumi:test::activity-api::${type}::${name}`;
 
 /** The server's isTypeOf: SDK-generated resource classes carry their type token. */
 const isTypeOf = (type: string, resourceClass: unknown) =>
@@ -48,7 +48,7 @@ function policyResource(type: string, name: string, props: Record<string, unknow
   };
 }
 
-export function resourceArgs(
+function resourceArgs(
   type: string,
   props: Record<string, unknown>,
   { name = "example", config = {} }: ResourceOptions = {},

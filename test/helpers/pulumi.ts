@@ -10,9 +10,9 @@ import { parse } from "yaml";
 import { applyProjectConfig, parseProject } from "./engine-config.js";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
-export const PROJECT = "activity-api";
-export const ACCOUNT = "123456789012";
-export const REGION = "eu-west-1";
+const PROJECT = "activity-api";
+const ACCOUNT = "123456789012";
+const REGION = "eu-west-1";
 
 /** The values README tells a user to set before the first `pulumi up --stack test`. */
 export const USER_VALUES: Record<string, unknown> = {
@@ -56,7 +56,7 @@ interface RegisterResourceRequest {
 }
 
 /** Resolves an output (or plain value) to its value; undefined when it is unknown. */
-export function promiseOf<T>(output: pulumi.Input<T> | undefined): Promise<T | undefined> {
+function promiseOf<T>(output: pulumi.Input<T> | undefined): Promise<T | undefined> {
   return new Promise((resolve) => pulumi.output(output).apply((value) => resolve(value as T)));
 }
 

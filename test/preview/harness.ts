@@ -13,7 +13,7 @@ import { configKey, type PreviewTarget } from "../../stack/contract.js";
 import { MemoryWorkspace } from "./memory-workspace.js";
 
 export const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
-export const START = new Date("2030-06-01T12:00:00.000Z");
+const START = new Date("2030-06-01T12:00:00.000Z");
 export const HOUR = 3_600_000;
 
 export type Harness = ReturnType<typeof harness>;

@@ -30,7 +30,7 @@ export interface MemoryStack {
   history: LastUpdate[];
 }
 
-export const SAMPLE_DIGEST = `sha256:${"ab".repeat(32)}`;
+const SAMPLE_DIGEST = `sha256:${"ab".repeat(32)}`;
 
 export class MemoryWorkspace implements PreviewWorkspace {
   readonly stacks = new Map<string, MemoryStack>();

@@ -235,11 +235,11 @@ export class ActivityRepository {
 }
 
 /** The cursor is the index's LastEvaluatedKey, base64url JSON: opaque to clients, checked on the way back. */
-export function encodeCursor(key: Record<string, unknown>): string {
+function encodeCursor(key: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(key), "utf8").toString("base64url");
 }
 
-export function decodeCursor(cursor: string, userId: string): Record<string, string> {
+function decodeCursor(cursor: string, userId: string): Record<string, string> {
   const invalid = new BadRequestError("cursor is not one this API returned for this userId", "cursor");
   let key: unknown;
   try {

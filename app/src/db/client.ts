@@ -4,10 +4,10 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AppConfig } from "../config.js";
 
 /** Attempts per call, including the first; the SDK backs off with jitter between them. */
-export const MAX_ATTEMPTS = 3;
+const MAX_ATTEMPTS = 3;
 /** Per attempt: time to open a connection, and time for the whole request and response. */
-export const CONNECTION_TIMEOUT_MS = 1000;
-export const ATTEMPT_TIMEOUT_MS = 2000;
+const CONNECTION_TIMEOUT_MS = 1000;
+const ATTEMPT_TIMEOUT_MS = 2000;
 
 /**
  * Local engines (DynamoDB Local, dynalite) accept any credentials but the SDK insists on having some; real

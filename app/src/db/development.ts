@@ -101,7 +101,7 @@ export async function seedActivity(client: DynamoDBDocumentClient, tableName: st
 }
 
 /** How long development start-up waits for DynamoDB Local to come up beside the app. */
-export const DEVELOPMENT_DB_WAIT_MS = 30_000;
+const DEVELOPMENT_DB_WAIT_MS = 30_000;
 
 /** ensureTable + seedActivity, retried while the engine is still starting (a container beside ours). */
 export async function prepareDevelopmentTable(

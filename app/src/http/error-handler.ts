@@ -29,7 +29,7 @@ const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_ASYNC_CONSTRAINT: "the request could not be routed",
 };
 
-export function errorBody(statusCode: number, message: string, field?: string): ErrorBody {
+function errorBody(statusCode: number, message: string, field?: string): ErrorBody {
   return {
     statusCode,
     error: STATUS_CODES[statusCode] ?? "Error",

@@ -52,7 +52,7 @@ export const BRANCH_HELP = `  --branch NAME         the branch; default $GITHUB_
                         checked-out branch`;
 
 /** Parses a command's arguments strictly; no command takes a positional argument. */
-export function parseOptions<const T extends OptionsConfig>(args: readonly string[], options: T) {
+function parseOptions<const T extends OptionsConfig>(args: readonly string[], options: T) {
   let parsed: ReturnType<
     typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>
   >;
@@ -107,7 +107,7 @@ export function defineCommand<const T extends typeof COMMON_OPTIONS & OptionsCon
 }
 
 /** `--target`; the deprecated name `aws` is read as `ec2`, with a notice on stderr. */
-export function parseTarget(text: string | undefined, deps: Pick<CliDeps, "err">): PreviewTarget {
+function parseTarget(text: string | undefined, deps: Pick<CliDeps, "err">): PreviewTarget {
   if (text === undefined) return DEFAULT_TARGET;
   const notice = deprecatedTargetNotice(text, "--target");
   if (notice !== undefined) deps.err(`warning: ${notice}`);
