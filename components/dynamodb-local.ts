@@ -5,6 +5,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
+/** The pinned official image; scripts/offline-images.sh reads this line to build its stand-in under this name. */
 const DYNAMODB_LOCAL_IMAGE = "amazon/dynamodb-local:2.6.1";
 const DYNAMODB_LOCAL_PORT = 8000;
 

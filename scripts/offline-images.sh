@@ -43,7 +43,7 @@ fail() { echo "offline-images.sh: $*" >&2; exit 1; }
 
 # The names, read from where the product sets them.
 NODE_IMAGE="$(sed -n 's/^ARG BASE_IMAGE=//p' app/Dockerfile)"
-DYNAMODB_LOCAL_IMAGE="$(sed -n 's/^export const DYNAMODB_LOCAL_IMAGE = "\(.*\)";$/\1/p' components/dynamodb-local.ts)"
+DYNAMODB_LOCAL_IMAGE="$(sed -n 's/^const DYNAMODB_LOCAL_IMAGE = "\(.*\)";$/\1/p' components/dynamodb-local.ts)"
 CADDY_IMAGE="$(sed -n 's/^export const CADDY_IMAGE = "\(.*\)";$/\1/p' components/front-proxy.ts)"
 [[ "$NODE_IMAGE" =~ ^node:([0-9.]+)-bookworm-slim$ ]] || fail "app/Dockerfile's BASE_IMAGE '$NODE_IMAGE' is not node:<version>-bookworm-slim"
 NODE_VERSION="${BASH_REMATCH[1]}"
