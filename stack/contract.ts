@@ -19,14 +19,18 @@ export const PREVIEW_TARGETS: readonly PreviewTarget[] = ["ec2", "local"];
  * `aws` is what `ec2` was called before `ecs` (also on AWS) existed. Stacks and commands that say `aws` keep
  * working; whoever reads it says, in one line, that it is deprecated.
  */
-export const DEPRECATED_TARGET_NAMES: Readonly<Record<string, PreviewTarget>> = { aws: "ec2" };
+const DEPRECATED_TARGET_NAMES: Readonly<Record<string, PreviewTarget>> = { aws: "ec2" };
 
-/** The one-line notice for a deprecated target name, or undefined for a current one. */
-export function deprecatedTargetNotice(name: string, where: string): string | undefined {
+/**
+ * The current name of the target `name` says (`where` is the key or flag it came from): a deprecated name
+ * is read as its current one, and `warn` receives one line saying so. Any other name is returned as it is,
+ * for the caller to check against the targets it accepts.
+ */
+export function currentTargetName(name: string, where: string, warn: (message: string) => void): string {
   const current = DEPRECATED_TARGET_NAMES[name];
-  return current === undefined
-    ? undefined
-    : `${where} "${name}" is deprecated: say "${current}" (same target)`;
+  if (current === undefined) return name;
+  warn(`${where} "${name}" is deprecated: say "${current}" (same target)`);
+  return current;
 }
 
 /** The config keys of the program, by their name in the project's namespace. */

@@ -8,8 +8,7 @@ import type { TlsIssuer } from "../components/front-proxy.js";
 import {
   type ConfigName,
   configKey,
-  DEPRECATED_TARGET_NAMES,
-  deprecatedTargetNotice,
+  currentTargetName,
   PREVIEW_HOST_STACKS,
   PROJECT,
   TARGETS,
@@ -352,9 +351,7 @@ function optional(value: string | undefined, validate: (value: string) => string
 /** `target`; the deprecated name `aws` is read as `ec2`, with a notice. */
 function readTarget(config: ProjectConfig, warn: (message: string) => void): Target {
   const name = config.required("target", "(local for the dev stack, ec2 for test, ecs for prod)");
-  const notice = deprecatedTargetNotice(name, configKey("target"));
-  if (notice !== undefined) warn(notice);
-  const target = DEPRECATED_TARGET_NAMES[name] ?? name;
+  const target = currentTargetName(name, configKey("target"), warn);
   if (!(TARGETS as readonly string[]).includes(target)) {
     throw new StackConfigError(`${configKey("target")} "${name}" is not allowed: use ${TARGETS.join(", ")}`);
   }

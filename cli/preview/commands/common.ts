@@ -3,12 +3,7 @@
  * one-line usage errors, and finding the branch.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import {
-  DEPRECATED_TARGET_NAMES,
-  deprecatedTargetNotice,
-  PREVIEW_TARGETS,
-  type PreviewTarget,
-} from "../../../stack/contract.js";
+import { currentTargetName, PREVIEW_TARGETS, type PreviewTarget } from "../../../stack/contract.js";
 import type { CliDeps } from "../deps.js";
 import { DEFAULT_TARGET, type PreviewNames, previewNames } from "../naming.js";
 import { firstLine, nonEmpty } from "../output.js";
@@ -109,9 +104,7 @@ export function defineCommand<const T extends typeof COMMON_OPTIONS & OptionsCon
 /** `--target`; the deprecated name `aws` is read as `ec2`, with a notice on stderr. */
 function parseTarget(text: string | undefined, deps: Pick<CliDeps, "err">): PreviewTarget {
   if (text === undefined) return DEFAULT_TARGET;
-  const notice = deprecatedTargetNotice(text, "--target");
-  if (notice !== undefined) deps.err(`warning: ${notice}`);
-  const target = DEPRECATED_TARGET_NAMES[text] ?? text;
+  const target = currentTargetName(text, "--target", (notice) => deps.err(`warning: ${notice}`));
   if (!(PREVIEW_TARGETS as readonly string[]).includes(target)) {
     throw new UsageError(`--target must be one of ${PREVIEW_TARGETS.join(", ")}, got "${text}"`);
   }
