@@ -229,6 +229,43 @@ async function floor(network: string, run: number): Promise<Floor> {
   }
 }
 
+const MAIN_SOURCE = "app/src/main.ts";
+/** main.ts as the fresh clone has it, for the fix after the broken releases. */
+let originalMain: string;
+
+/**
+ * A broken release rolled out as a user does (`npm run dev:up`) under the client: main.ts replaced by
+ * `brokenMain`. Returns what the user saw and waited, the seconds from the new container's first start to the
+ * end of the failed update (the Docker engine's clock), and what serves after it.
+ */
+async function rollOutBroken(brokenMain: string) {
+  const serving = await stackOutput("release");
+  originalMain ??= await readFile(join(copy.dir, MAIN_SOURCE), "utf8");
+  await writeFile(join(copy.dir, MAIN_SOURCE), brokenMain);
+  const client = probe(`${API}/activity/1`);
+  const startedAt = Date.now();
+  const up = await copy.run("npm", "run", "dev:up");
+  const endedAt = Date.now();
+  const seen = await client.stop();
+  const started = (await dockerEventsBetween(startedAt, endedAt)).find(
+    (event) =>
+      event.Type === "container" &&
+      event.Action === "start" &&
+      (event.Actor.Attributes["activity.release"] ?? serving) !== serving,
+  );
+  expect(started, "the broken release's container never started").toBeDefined();
+  return {
+    code: up.code,
+    output: `${up.stdout}\n${up.stderr}`,
+    seconds: up.seconds,
+    fromStartSeconds: (endedAt - (started?.timeNano ?? 0) / 1e6) / 1000,
+    release: started?.Actor.Attributes["activity.release"],
+    serving,
+    seen,
+    after: { status: (await fetch(`${API}/activity/1`)).status, release: await stackOutput("release") },
+  };
+}
+
 beforeAll(async () => {
   figures.push(["engine", await requireEngine()]);
   const busy = await fetch(`${API}/health`).then(
@@ -307,49 +344,75 @@ describe("the dev stack on the real engine", () => {
     await expectNoDrift();
   });
 
-  it("keeps the old release serving when the new one cannot start: the up fails, saying so, and no request fails", async () => {
+  it("refuses a release whose process exits, from its container's own state, quoting what it logged; the old one serves", async () => {
+    // The longest timeout allowed: a refusal well within it comes from the container's state, not the clock.
+    const set = await copy.run("pulumi", "config", "set", "--stack", "dev", "readinessTimeoutSeconds", "60");
+    expect(set.code, set.stderr).toBe(0);
+    const refused = await rollOutBroken(
+      'console.error("activity API failed to start: a release that cannot start (engine suite)");\nprocess.exit(1);\n',
+    );
+    figures.push(
+      [
+        "release whose process exits: dev:up that fails",
+        `${refused.seconds.toFixed(1)} s, of which ${refused.fromStartSeconds.toFixed(1)} s after its container started`,
+      ],
+      ["client during that failed release", clientFigure(refused.seen)],
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain(
+      `Release ${refused.release} was refused: its process exited with code 1 before it was ready`,
+    );
+    expect(refused.output).toContain(`Release ${refused.serving} is still serving`);
+    expect(refused.output).toContain(
+      "| activity API failed to start: a release that cannot start (engine suite)",
+    );
+    expect(refused.seen.failures, JSON.stringify(refused.seen)).toBe(0);
+    expect(refused.after).toEqual({ status: 200, release: refused.serving });
+  });
+
+  it("refuses a release that runs but never answers /ready at the readiness timeout, quoting what it logged; the old one serves", async () => {
+    const refused = await rollOutBroken(
+      'console.log("waiting for a table that never answers (engine suite)");\nsetInterval(() => {}, 60_000);\nexport {};\n',
+    );
+    figures.push(
+      [
+        "release never ready (timeout 60 s): dev:up that fails",
+        `${refused.seconds.toFixed(1)} s, of which ${refused.fromStartSeconds.toFixed(1)} s after its container started`,
+      ],
+      ["client during that failed release", clientFigure(refused.seen)],
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain(
+      `Release ${refused.release} was refused: it did not become ready within 60 s. Release ${refused.serving} is still serving`,
+    );
+    expect(refused.output).toContain("| waiting for a table that never answers (engine suite)");
+    expect(refused.seen.failures, JSON.stringify(refused.seen)).toBe(0);
+    expect(refused.after).toEqual({ status: 200, release: refused.serving });
+  });
+
+  it("after refused releases, rolls the fix out with no failed request and leaves only the serving release", async () => {
     const serving = await stackOutput("release");
-    const main = join(copy.dir, "app/src/main.ts");
-    const source = await readFile(main, "utf8");
-    await writeFile(main, `${source}\nprocess.exit(1); // a release that cannot start\n`);
+    await writeFile(join(copy.dir, MAIN_SOURCE), originalMain);
     const client = probe(`${API}/activity/1`);
-    const up = await copy.run("npm", "run", "dev:up");
-    const seen = await client.stop();
-    const afterFailure = {
-      status: (await fetch(`${API}/activity/1`)).status,
-      release: await stackOutput("release"),
-    };
-    // The fix, before any assertion, so that a failed one cannot leave this broken release to the tests after
-    // it: the serving release's code again. Its up clears the failed container.
-    await writeFile(main, source);
     const fixed = await copy.run("npm", "run", "dev:up");
-    const leftovers = await copy.run(
+    const seen = await client.stop();
+    figures.push(
+      ["the fix after two refused releases (dev:up)", `${fixed.seconds.toFixed(1)} s`],
+      ["client during the fix", clientFigure(seen)],
+    );
+    expect(fixed.code, tail(fixed)).toBe(0);
+    expect(seen.failures, JSON.stringify(seen)).toBe(0);
+    expect(await stackOutput("release")).toBe(serving);
+    const releases = await copy.run(
       "docker",
       "ps",
       "--all",
-      "--quiet",
+      "--format",
+      '{{.Label "activity.release"}}',
       "--filter",
       "label=activity.release",
     );
-
-    const output = `${up.stdout}\n${up.stderr}`;
-    expect(up.code).not.toBe(0);
-    expect(output).toMatch(
-      new RegExp(
-        `Release \\S+ did not become healthy within 120 s, so the update failed\\. Release ${serving} is still serving`,
-      ),
-    );
-    figures.push(
-      ["failed release (dev:up that fails)", `${up.seconds.toFixed(1)} s`],
-      [
-        "client during the failed release",
-        `${seen.requests} requests, ${seen.failures} failed, slowest ${seen.slowestSeconds.toFixed(2)} s`,
-      ],
-    );
-    expect(seen.failures, JSON.stringify(seen)).toBe(0);
-    expect(afterFailure).toEqual({ status: 200, release: serving });
-    expect(fixed.code, tail(fixed)).toBe(0);
-    expect(leftovers.stdout.trim().split("\n")).toHaveLength(1);
+    expect(releases.stdout.trim().split("\n")).toEqual([serving]);
   });
 
   it("serves HTTPS for a domain with the proxy's own CA, redirecting HTTP, after a change of the proxy itself", async () => {
