@@ -4,7 +4,7 @@
  * a client that reads the API without pause and counts what failed.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -225,7 +225,7 @@ export function printFigures(title: string, rows: ReadonlyArray<readonly [string
   );
 }
 
-/** One line of `pulumi up --event-log`: the engine's events, stamped in whole seconds. */
+/** One line of `pulumi up --json`: the engine's events, stamped in whole seconds. */
 interface EngineEvent {
   timestamp: number;
   resourcePreEvent?: { metadata: { op: string; type: string; urn: string } };
@@ -240,10 +240,11 @@ interface DockerEvent {
   timeNano: number;
 }
 
-export async function readEngineEvents(path: string): Promise<EngineEvent[]> {
-  return (await readFile(path, "utf8"))
+/** The engine's events in the output of `pulumi up --json`: one JSON object a line. */
+export function parseEngineEvents(stdout: string): EngineEvent[] {
+  return stdout
     .split("\n")
-    .filter((line) => line.trim() !== "")
+    .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as EngineEvent);
 }
 
@@ -272,7 +273,8 @@ export async function dockerEventsBetween(sinceMs: number, untilMs: number): Pro
 export type RolloutBreakdown = Array<[step: string, seconds: number | undefined]>;
 
 /**
- * Where a rollout's wall time went, from the engine's events (whole seconds: the start of the image's step)
+ * Where a rollout's wall time went, from the engine's events (`pulumi up --json`, whole seconds: the start of
+ * the image's step)
  * and the Docker engine's (nanoseconds: the image tagged, the new container created, started and first
  * answering /ready, the old one killed and removed). The steps follow each other, so they add up to the wall
  * time; a step whose marks are missing is undefined and its time goes to the next step that has them.
