@@ -58,13 +58,14 @@ export function refusalReason(
   timeoutSeconds: number,
 ): string | undefined {
   const { Status, ExitCode } = container.State;
-  if (container.RestartCount > 0 || Status === "exited" || Status === "dead" || Status === "restarting") {
-    const restarts =
-      container.RestartCount > 0
-        ? `, and was restarted ${container.RestartCount} time${container.RestartCount === 1 ? "" : "s"}`
-        : "";
-    return `its process exited with code ${ExitCode} before it was ready${restarts}`;
+  const restarts = container.RestartCount;
+  const times = `${restarts} time${restarts === 1 ? "" : "s"}`;
+  // Exited, or between exit and restart: the exit code is its process's.
+  if (Status === "exited" || Status === "dead" || Status === "restarting") {
+    return `its process exited with code ${ExitCode} before it was ready${restarts > 0 ? `, and Docker restarted it ${times}` : ""}`;
   }
+  // Running again after a restart: Docker has reset the exit code, and only the count tells.
+  if (restarts > 0) return `its process exited before it was ready, and Docker restarted it ${times}`;
   if (waitedSeconds >= timeoutSeconds) return `it did not become ready within ${timeoutSeconds} s`;
   return undefined;
 }

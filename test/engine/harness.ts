@@ -248,25 +248,34 @@ export function parseEngineEvents(stdout: string): EngineEvent[] {
     .map((line) => JSON.parse(line) as EngineEvent);
 }
 
-/** What the Docker engine did between two instants (ms since the epoch), in order. */
-export async function dockerEventsBetween(sinceMs: number, untilMs: number): Promise<DockerEvent[]> {
-  const { stdout } = await exec(
-    "docker",
-    [
-      "events",
-      "--since",
-      (sinceMs / 1000).toFixed(3),
-      "--until",
-      (untilMs / 1000).toFixed(3),
-      "--format",
-      "{{json .}}",
-    ],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
-  return stdout
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as DockerEvent);
+/**
+ * Records what the Docker engine does from now until stopped. A live subscription, not a replay afterwards:
+ * the daemon keeps only its last 256 events for replay, and a readiness gate's probes (three events each)
+ * push a minute's early events out of it.
+ */
+export function recordDockerEvents(): { stop(): Promise<DockerEvent[]> } {
+  const since = (Date.now() / 1000 - 1).toFixed(3);
+  const events = spawn("docker", ["events", "--since", since, "--format", "{{json .}}"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  events.stdout.setEncoding("utf8");
+  events.stdout.on("data", (chunk: string) => {
+    output += chunk;
+  });
+  return {
+    stop: async () => {
+      // Events reach the subscriber a moment after they happen: let the last ones arrive.
+      await sleep(500);
+      const closed = new Promise((resolve) => events.on("close", resolve));
+      events.kill();
+      await closed;
+      return output
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as DockerEvent);
+    },
+  };
 }
 
 /** The steps of a rollout, in order, each with its seconds (undefined where a mark was not seen). */
