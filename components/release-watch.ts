@@ -33,6 +33,9 @@ export const QUOTED_LOG_LINES = 20;
 /** Between two looks at the container: a probe is a short node process inside it. */
 const POLL_MS = 200;
 
+/** The longest a docker command may take (a probe bounds its own request at 2 s): past it, it has failed. */
+const DOCKER_COMMAND_TIMEOUT_MS = 10_000;
+
 /** What a refusal reports. */
 export interface RefusalReport {
   /** Why, in words that follow "Release X was refused: ". */
@@ -105,7 +108,8 @@ async function watch(): Promise<number> {
   const timeoutSeconds = Number(readEnv(WATCH_ENV.timeoutSeconds));
   const probe = JSON.parse(readEnv(WATCH_ENV.probe)) as string[];
   const [cli, ...cliArgs] = JSON.parse(readEnv(WATCH_ENV.docker)) as [string, ...string[]];
-  const docker = (...args: string[]) => run(cli, [...cliArgs, ...args], { maxBuffer: 4 * 1024 * 1024 });
+  const docker = (...args: string[]) =>
+    run(cli, [...cliArgs, ...args], { maxBuffer: 4 * 1024 * 1024, timeout: DOCKER_COMMAND_TIMEOUT_MS });
   const startedAt = performance.now();
   for (;;) {
     const [state] = JSON.parse((await docker("inspect", container)).stdout) as [ContainerState];
