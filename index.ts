@@ -113,6 +113,7 @@ function appOnEc2(
     tableName: table.name,
     region: settings.region,
     servingRelease,
+    readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
   } as const;
 }
 
@@ -130,6 +131,7 @@ function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStac
     dynamodbEndpoint: database.endpoint,
     network: proxy.networkName,
     servingRelease,
+    readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
   });
   return {
     apiUrl: `http://localhost:${HOST_PORT}`,
@@ -158,7 +160,11 @@ function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOut
   const proxy = new FrontProxy(name, { ...settings.https }, onHost);
   const app = new AppContainer(
     name,
-    { ...appOnEc2(settings, tag, tableImage), network: proxy.networkName },
+    {
+      ...appOnEc2(settings, tag, tableImage),
+      network: proxy.networkName,
+      remoteEngine: { dockerHost: host.dockerHost, sshOpts: host.sshOpts },
+    },
     onHost,
   );
   return {
@@ -290,6 +296,7 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
     network: fromHost("networkName"),
     alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
     servingRelease,
+    readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
   });
   return { apiUrl: previewUrl(label, fromHost), imageRef: image.imageRef, release: app.release, tableName };
 }
@@ -316,6 +323,7 @@ function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<Pr
       ...appOnEc2(settings, tag, tableImage),
       network: fromHost("networkName"),
       alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
+      remoteEngine: { dockerHost: fromHost("dockerHost"), sshOpts: fromHost("sshOpts") },
     },
     { providers: [onHost] },
   );

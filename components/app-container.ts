@@ -1,17 +1,28 @@
 /**
  * AppContainer: runs one release of the activity API image on any Docker provider (the local engine, or an EC2
- * host's over SSH) behind the FrontProxy: no host port, a DNS alias on the proxy's network, a readiness
- * healthcheck that the deployment waits for, bounded logs, and the hardening the image allows. A new release
- * starts beside the old one and the old one is stopped only once the new one is healthy; a release that never
- * becomes healthy fails the update and leaves the old one serving.
+ * host's over SSH) behind the FrontProxy: no host port, a DNS alias on the proxy's network, a readiness gate
+ * that the deployment waits for, bounded logs, and the hardening the image allows. A new release starts beside
+ * the old one and the old one is stopped only once the new one is ready; a release whose process exits, or
+ * that is not ready within the readiness timeout, fails the update and leaves the old one serving.
  */
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_PORT, APP_UID, type AppEnv, ENV, READY_PATH } from "../app/src/contract.js";
 import { APP_ALIAS } from "./front-proxy.js";
+import { parseRefusal, type RefusalReport, WATCH_ENV } from "./release-watch.js";
 
 /** The label that names a container's release (its image tag). */
 const RELEASE_LABEL = "activity.release";
+
+/** The image's readiness probe, run inside the container: exit 0 once /ready answers 200. */
+const READINESS_PROBE = ["node", "dist/healthcheck.js", READY_PATH];
+
+/** What the gate runs, from the project directory (the program's own loader, tsx, runs the TypeScript). */
+const RELEASE_WATCH = "node --import tsx components/release-watch.ts";
+
+/** The default of the readiness timeout, and its bounds (stack/settings.ts reads the stack's own). */
+export const READINESS_TIMEOUT_SECONDS = { default: 30, min: 5, max: 60 } as const;
 
 export interface AppContainerArgs {
   /** The image, pinned by digest (AppImage.imageRef). */
@@ -43,8 +54,23 @@ export interface AppContainerArgs {
   servingRelease?: () => Promise<string | undefined>;
   /** Memory limit in MiB. @default 512 */
   memoryMb?: number;
-  /** Seconds the deployment waits for the container to become healthy. @default 120 */
-  healthyTimeoutSeconds?: number;
+  /**
+   * Seconds the deployment waits for a release that runs to answer /ready before refusing it; a release whose
+   * process exits is refused at once. @default 30 (READINESS_TIMEOUT_SECONDS)
+   */
+  readinessTimeoutSeconds?: number;
+  /**
+   * How the gate reaches a remote host's engine with the docker CLI: over SSH to `dockerHost`
+   * (`ssh://user@host`) with the Docker provider's own `sshOpts`. @default unset: the local engine
+   */
+  remoteEngine?: { dockerHost: pulumi.Input<string>; sshOpts: pulumi.Input<string[]> };
+}
+
+/** The docker CLI's command line for the gate: docker itself, or ssh to the remote host, then docker. */
+export function dockerCommand(remote: { dockerHost: string; sshOpts: string[] } | undefined): string[] {
+  if (remote === undefined) return ["docker"];
+  const destination = remote.dockerHost.replace(/^ssh:\/\//, "");
+  return ["ssh", ...remote.sshOpts, destination, "docker"];
 }
 
 /** The container's environment: only what the app reads, and DYNAMODB_ENDPOINT only when one is given. */
@@ -73,26 +99,34 @@ function engineRunsErrorHooks(): boolean {
   return typeof pulumi.runtime.getMonitor()?.registerErrorHook === "function";
 }
 
-/** What a failed release's `up` says, in one paragraph a user can act on. */
+/** What a failed release's `up` says, in one paragraph a user can act on, and the lines the release logged. */
 export function failedReleaseMessage(failed: {
   release: string;
   container: string;
   /** The release serving before: its tag, none (undefined), or why it could not be read. */
   serving: string | undefined | { readError: string };
-  waitedSeconds: number;
+  /** Why it was refused, and its last log lines (the gate's report), or the error of the failed step. */
+  refusal: RefusalReport | { error: string };
 }): string {
   const untouched = "nothing was switched and its container was not touched.";
-  const { serving } = failed;
+  const { serving, refusal } = failed;
   const still =
     serving === undefined
       ? "No earlier release was serving."
       : typeof serving === "string"
         ? `Release ${serving} is still serving: ${untouched}`
         : `The release serving before could not be read (${serving.readError}); it is still serving: ${untouched}`;
+  const why = "reason" in refusal ? refusal.reason : `its deployment failed (${refusal.error})`;
+  const logged =
+    "lastLines" in refusal
+      ? refusal.lastLines.length === 0
+        ? " It logged nothing."
+        : ` The last lines it logged:\n${refusal.lastLines.map((line) => `  | ${line}`).join("\n")}`
+      : "";
   return (
-    `Release ${failed.release} did not become healthy within ${failed.waitedSeconds} s, so the update failed. ${still} ` +
+    `Release ${failed.release} was refused: ${why}. ${still} ` +
     `The failed container ${failed.container} takes no traffic and stays for inspection (docker logs ${failed.container}) ` +
-    "until the next `pulumi up` replaces it."
+    `until the next \`pulumi up\` replaces it.${logged}`
   );
 }
 
@@ -100,12 +134,17 @@ export class AppContainer extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   /** The image the container runs. */
   public readonly image: pulumi.Output<string>;
-  /** The release the container runs, read back from it: known only once it is healthy. */
+  /** The release the container runs, read back from it: known only once it is ready. */
   public readonly release: pulumi.Output<string>;
 
   constructor(name: string, args: AppContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activity:app:AppContainer", name, {}, opts);
-    const { pull = false, alias = APP_ALIAS, memoryMb = 512, healthyTimeoutSeconds = 120 } = args;
+    const {
+      pull = false,
+      alias = APP_ALIAS,
+      memoryMb = 512,
+      readinessTimeoutSeconds = READINESS_TIMEOUT_SECONDS.default,
+    } = args;
 
     const { release } = args;
     // Named for the release, as AppImage's local image is: a release owns the image it pulled.
@@ -116,16 +155,21 @@ export class AppContainer extends pulumi.ComponentResource {
           { parent: this },
         ).imageId
       : pulumi.output(args.image);
-    // Says which release failed and which still serves; bound wherever the engine can run error hooks.
+    // Says which release failed, why, what it logged, and which still serves; bound to the container and its
+    // gate wherever the engine can run error hooks.
     const explainFailure = engineRunsErrorHooks()
       ? new pulumi.ErrorHook(`${name}-failed-release`, async (failure) => {
           if (failure.failedOperation === "create") {
+            const environment = failure.newInputs?.environment as Record<string, string> | undefined;
+            const error = failure.errors[0] ?? "unknown error";
             pulumi.log.error(
               failedReleaseMessage({
                 release,
-                container: String(failure.newInputs?.name ?? failure.name),
+                container: String(
+                  environment?.[WATCH_ENV.container] ?? failure.newInputs?.name ?? failure.name,
+                ),
                 serving: await readServing(args.servingRelease),
-                waitedSeconds: healthyTimeoutSeconds,
+                refusal: parseRefusal(error) ?? { error: error.split("\n")[0] ?? error },
               }),
               this,
             );
@@ -133,9 +177,15 @@ export class AppContainer extends pulumi.ComponentResource {
           return false;
         })
       : undefined;
+    const onError = explainFailure && { hooks: { onError: [explainFailure] } };
 
+    // One resource per release, named for it, rather than one resource replaced by each release: a replaced
+    // resource is marked for deletion once its replacement exists, and when the gate then fails, the next
+    // `pulumi up` deletes the marked one first (the engine retires pending deletes before anything else),
+    // which stopped the release still serving. A release's container that the program no longer declares is
+    // deleted only at the end of an update that succeeded, after its successor passed the gate.
     const container = new docker.Container(
-      `${name}-app`,
+      `${name}-app-${release}`,
       {
         image,
         envs: appEnvironment(args),
@@ -144,16 +194,16 @@ export class AppContainer extends pulumi.ComponentResource {
         // side by side during a rollout.
         networksAdvanced: [{ name: args.network, aliases: [alias] }],
         restart: "unless-stopped",
-        // Readiness, not just liveness: the deployment succeeds only once the app reaches its table.
+        // Readiness, for `docker ps` and the engine's own view; the deployment waits on the gate below, which
+        // probes the same way but at once, where Docker 20.10 (no start interval) runs the first check only
+        // one interval after the start.
         healthcheck: {
-          tests: ["CMD", "node", "dist/healthcheck.js", READY_PATH],
+          tests: ["CMD", ...READINESS_PROBE],
           interval: "5s",
           timeout: "3s",
           retries: 3,
           startPeriod: "30s",
         },
-        wait: true,
-        waitTimeout: healthyTimeoutSeconds,
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
         user: `${APP_UID}:${APP_UID}`,
@@ -173,19 +223,44 @@ export class AppContainer extends pulumi.ComponentResource {
       {
         parent: this,
         // The Docker provider replaces every container delete-first (pulumi-docker provider/resources.go:
-        // DeleteBeforeReplace: true for docker_container), which made each release an outage and a release
-        // that never starts a lasting one. Said explicitly, false overrides it: the new container is created
-        // and must be healthy before the old one is deleted, at the end of the update.
+        // DeleteBeforeReplace: true for docker_container), an outage each time. Said explicitly, false overrides
+        // it: a container replaced within its release (a changed setting) is created, and must pass its gate,
+        // before the old one is deleted.
         deleteBeforeReplace: false,
-        ...(explainFailure && { hooks: { onError: [explainFailure] } }),
+        ...onError,
       },
+    );
+
+    // The gate: the update goes on (and the old release is stopped) only once the new container answers
+    // /ready. The Docker provider's own `wait` watches the health status alone, so a release whose process
+    // exits kept the user waiting for the whole timeout (139 s in CI); this watch reads the container's
+    // state, and refuses it as soon as it exits or restarts (components/release-watch.ts).
+    const remoteEngine = args.remoteEngine && pulumi.output(args.remoteEngine);
+    const gate = new command.local.Command(
+      `${name}-ready-${release}`,
+      {
+        create: RELEASE_WATCH,
+        environment: {
+          [WATCH_ENV.container]: container.name,
+          [WATCH_ENV.timeoutSeconds]: String(readinessTimeoutSeconds),
+          [WATCH_ENV.probe]: JSON.stringify(READINESS_PROBE),
+          [WATCH_ENV.docker]: remoteEngine
+            ? remoteEngine.apply((remote) => JSON.stringify(dockerCommand(remote)))
+            : JSON.stringify(dockerCommand(undefined)),
+        },
+        // A container replaced within its release (a changed setting) is watched again.
+        triggers: [container.id],
+        // The error hook says what a refusal printed, once.
+        logging: "none",
+      },
+      { parent: this, dependsOn: [container], ...onError },
     );
 
     this.containerName = container.name;
     this.image = image;
-    this.release = container.labels.apply(
-      (labels) => labels?.find((label) => label.label === RELEASE_LABEL)?.value ?? "",
-    );
+    this.release = pulumi
+      .all([container.labels, gate.stdout])
+      .apply(([labels]) => labels?.find((label) => label.label === RELEASE_LABEL)?.value ?? "");
     this.registerOutputs({ containerName: this.containerName, image: this.image, release: this.release });
   }
 }

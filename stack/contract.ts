@@ -67,6 +67,7 @@ export const CONFIG_NAMES = [
   "previewCreatedAt",
   "previewExpiresAt",
   "previewKeep",
+  "readinessTimeoutSeconds",
 ] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 

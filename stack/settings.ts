@@ -4,6 +4,7 @@
  * stack is (`kind`), so that the program composes each kind without casts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { READINESS_TIMEOUT_SECONDS } from "../components/app-container.js";
 import type { TlsIssuer } from "../components/front-proxy.js";
 import {
   type ConfigName,
@@ -52,6 +53,7 @@ export const DEFAULTS = {
   previewHost: false,
   previewPort: 10080,
   previewKeep: false,
+  readinessTimeoutSeconds: READINESS_TIMEOUT_SECONDS.default,
 } as const satisfies Partial<Record<ConfigName, string | number | boolean>>;
 
 /** How the deployer's Docker client reaches an EC2 host's engine over SSH. */
@@ -114,15 +116,21 @@ interface Ec2Host extends OnAws, Reachable {
   sshPrivateKeyPath: string | undefined;
 }
 
+/** A stack that runs the app's container on a Docker host, and so rolls releases out there. */
+interface RunsReleases {
+  /** Seconds a new release that runs may take to answer /ready before the update refuses it. */
+  readinessTimeoutSeconds: number;
+}
+
 /** `dev`: the app on the local Docker engine, DynamoDB Local beside it; no AWS at all. */
-export interface LocalAppSettings extends StackBase {
+export interface LocalAppSettings extends StackBase, RunsReleases {
   kind: "localApp";
   /** HTTPS for a domain; undefined: HTTP on 10001 only. */
   https: HttpsSettings | undefined;
 }
 
 /** `test`: the image in ECR, the app on an EC2 Docker host, the regional table. */
-export interface Ec2AppSettings extends StackBase, Ec2Host, AppData {
+export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsReleases {
   kind: "ec2App";
   https: HttpsSettings | undefined;
   /** Who may reach 80 and 443 when `https` is set (empty otherwise). */
@@ -170,12 +178,12 @@ interface PreviewBase extends StackBase {
 }
 
 /** A branch preview on the local preview host: its container and a table in the host's DynamoDB Local. */
-export interface LocalPreviewSettings extends PreviewBase {
+export interface LocalPreviewSettings extends PreviewBase, RunsReleases {
   kind: "localPreview";
 }
 
 /** A branch preview on the EC2 preview host: its container, its own table and repository. */
-export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData {
+export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData, RunsReleases {
   kind: "ec2Preview";
 }
 
@@ -326,17 +334,24 @@ export function readSettings(
     if (target === "local") return { kind: "localPreviewHost", ...host };
     return { kind: "ec2PreviewHost", ...host, ...readEc2Host(config, aws(), warn) };
   }
+  const releases = readReleases(config);
   if (hostStack !== undefined) {
-    const preview = { ...base, hostStack: readHostStack(hostStack), metadata: readMetadata(config) };
+    const preview = {
+      ...base,
+      ...releases,
+      hostStack: readHostStack(hostStack),
+      metadata: readMetadata(config),
+    };
     if (target === "local") return { kind: "localPreview", ...preview };
     // A preview runs on the host stack's host: no host, so no key or instance of its own.
     return { kind: "ec2Preview", ...preview, region: aws(), ...readAppData(config) };
   }
-  if (target === "local") return { kind: "localApp", ...base, https };
+  if (target === "local") return { kind: "localApp", ...base, ...releases, https };
   const host = readEc2Host(config, aws(), warn);
   return {
     kind: "ec2App",
     ...base,
+    ...releases,
     ...host,
     ...readAppData(config),
     https,
@@ -384,6 +399,14 @@ function readAllowedCidrs(config: ProjectConfig, target: Target, warn: (message:
     );
   }
   return allowed;
+}
+
+function readReleases(config: ProjectConfig): RunsReleases {
+  const { min, max } = READINESS_TIMEOUT_SECONDS;
+  return {
+    readinessTimeoutSeconds:
+      config.integer("readinessTimeoutSeconds", min, max) ?? DEFAULTS.readinessTimeoutSeconds,
+  };
 }
 
 function readAppData(config: ProjectConfig): AppData {

@@ -9,11 +9,23 @@ import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ActivityTable } from "../../components/activity-table.js";
-import { AppContainer, failedReleaseMessage } from "../../components/app-container.js";
+import {
+  AppContainer,
+  dockerCommand,
+  failedReleaseMessage,
+  READINESS_TIMEOUT_SECONDS,
+} from "../../components/app-container.js";
 import { AppImage, contentTag, ecrRepositoryArn } from "../../components/app-image.js";
 import { DockerHost } from "../../components/docker-host.js";
 import { DynamoDbLocal } from "../../components/dynamodb-local.js";
 import { FargateService, type FargateServiceArgs, VERIFY_ROLLOUT } from "../../components/fargate-service.js";
+import {
+  mergeLogLines,
+  parseRefusal,
+  REFUSAL_MARKER,
+  refusalReason,
+  WATCH_ENV,
+} from "../../components/release-watch.js";
 import { ROOT, runDeclarations } from "../helpers/pulumi.js";
 
 const declare = (build: () => Record<string, pulumi.Input<unknown>>) =>
@@ -164,15 +176,14 @@ describe("AppContainer", () => {
         memoryMb: 256,
         network: "backend",
         alias: "preview-login",
-        healthyTimeoutSeconds: 30,
+        readinessTimeoutSeconds: 45,
       }).containerName,
     }));
-    const container = run.named("docker:index/container:Container", "api-app");
+    const container = run.named("docker:index/container:Container", "api-app-2.0.0-abc");
     expect(container.inputs).toMatchObject({
       image: "sha256:abc",
       memory: 256,
       memorySwap: 256,
-      waitTimeout: 30,
       labels: [{ label: "activity.release", value: "2.0.0-abc" }],
       networksAdvanced: [{ name: "backend", aliases: ["preview-login"] }],
       envs: ["APP_ENV=production", "PORT=4567", "TABLE_NAME=t", "AWS_REGION=us-east-2"],
@@ -199,33 +210,149 @@ describe("AppContainer", () => {
     });
   });
 
-  it("says, when a release fails, which release is still serving and where to look", () => {
+  it("waits for the new container through a gate that watches it, with the given readiness timeout, before anything else goes on", async () => {
+    const run = await declare(() => ({
+      release: new AppContainer("api", {
+        image: "sha256:abc",
+        release: "2.0.0-abc",
+        appEnv: "development",
+        tableName: "t",
+        network: "n",
+        readinessTimeoutSeconds: 45,
+      }).release,
+    }));
+    // One container resource per release, named for it (see the gate's test on the real engine).
+    const container = run.named("docker:index/container:Container", "api-app-2.0.0-abc");
+    // The provider's own wait watches the health status only: a release whose process exits was waited on
+    // for the whole timeout. The gate reads the container's state instead.
+    expect(container.inputs.wait).toBeUndefined();
+    expect(container.inputs.healthcheck).toMatchObject({
+      tests: ["CMD", "node", "dist/healthcheck.js", "/ready"],
+    });
+    const gate = run.named("command:local:Command", "api-ready-2.0.0-abc");
+    expect(gate.inputs).toMatchObject({
+      create: "node --import tsx components/release-watch.ts",
+      environment: {
+        // The container as the engine named it: the gate watches that one.
+        [WATCH_ENV.container]: expect.stringMatching(/^api-app-2\.0\.0-abc-[0-9a-f]+$/),
+        [WATCH_ENV.timeoutSeconds]: "45",
+        [WATCH_ENV.probe]: JSON.stringify(["node", "dist/healthcheck.js", "/ready"]),
+        [WATCH_ENV.docker]: JSON.stringify(["docker"]),
+      },
+      triggers: ["api-app-2.0.0-abc-id"],
+      logging: "none",
+    });
+    expect(gate.options.errorHooks).toEqual(["api-failed-release"]);
+    expect(run.outputs.release).toBe("2.0.0-abc");
+  });
+
+  it("waits 30 s by default, and reaches a remote host's engine over SSH with the provider's options", async () => {
+    const run = await declare(() => ({
+      name: new AppContainer("api", {
+        image: "sha256:abc",
+        release: "1",
+        appEnv: "test",
+        tableName: "t",
+        network: "n",
+        remoteEngine: {
+          dockerHost: "ssh://ec2-user@198.51.100.20",
+          sshOpts: ["-o", "StrictHostKeyChecking=accept-new", "-i", "/home/ci/.ssh/deploy"],
+        },
+      }).containerName,
+    }));
+    const gate = run.named("command:local:Command", "api-ready-1");
+    const environment = gate.inputs.environment as Record<string, string>;
+    expect(environment[WATCH_ENV.timeoutSeconds]).toBe(String(READINESS_TIMEOUT_SECONDS.default));
+    expect(READINESS_TIMEOUT_SECONDS.default).toBe(30);
+    expect(JSON.parse(environment[WATCH_ENV.docker] as string)).toEqual([
+      "ssh",
+      "-o",
+      "StrictHostKeyChecking=accept-new",
+      "-i",
+      "/home/ci/.ssh/deploy",
+      "ec2-user@198.51.100.20",
+      "docker",
+    ]);
+    expect(dockerCommand(undefined)).toEqual(["docker"]);
+  });
+
+  it("says, when a release is refused, why, which release is still serving, and what the new one logged", () => {
     expect(
       failedReleaseMessage({
         release: "0.2.0-bad",
         container: "activity-app-1a2b3c",
         serving: "0.1.0-good",
-        waitedSeconds: 120,
+        refusal: {
+          reason: "its process exited with code 1 before it was ready",
+          lastLines: ['{"level":30,"msg":"activity API started"}', "boom"],
+        },
       }),
     ).toBe(
-      "Release 0.2.0-bad did not become healthy within 120 s, so the update failed. Release 0.1.0-good is still " +
-        "serving: nothing was switched and its container was not touched. The failed container activity-app-1a2b3c " +
-        "takes no traffic and stays for inspection (docker logs activity-app-1a2b3c) until the next `pulumi up` replaces it.",
+      "Release 0.2.0-bad was refused: its process exited with code 1 before it was ready. Release 0.1.0-good is " +
+        "still serving: nothing was switched and its container was not touched. The failed container " +
+        "activity-app-1a2b3c takes no traffic and stays for inspection (docker logs activity-app-1a2b3c) until the " +
+        "next `pulumi up` replaces it. The last lines it logged:\n" +
+        '  | {"level":30,"msg":"activity API started"}\n' +
+        "  | boom",
     );
     expect(
-      failedReleaseMessage({ release: "0.1.0-first", container: "c", serving: undefined, waitedSeconds: 60 }),
-    ).toContain("No earlier release was serving.");
+      failedReleaseMessage({
+        release: "0.1.0-first",
+        container: "c",
+        serving: undefined,
+        refusal: { reason: "it did not become ready within 60 s", lastLines: [] },
+      }),
+    ).toMatch(
+      /^Release 0\.1\.0-first was refused: it did not become ready within 60 s\. No earlier release was serving\. .* It logged nothing\.$/,
+    );
     expect(
       failedReleaseMessage({
         release: "0.2.0-bad",
         container: "c",
         serving: { readError: "failed to load checkpoint: EOF" },
-        waitedSeconds: 120,
+        refusal: { error: "network n not found" },
       }),
     ).toContain(
-      "The release serving before could not be read (failed to load checkpoint: EOF); it is still serving: " +
-        "nothing was switched",
+      "was refused: its deployment failed (network n not found). The release serving before could not be read " +
+        "(failed to load checkpoint: EOF); it is still serving: nothing was switched",
     );
+  });
+});
+
+describe("release-watch: the gate's verdict from the container's own state", () => {
+  const running = { State: { Status: "running", ExitCode: 0 }, RestartCount: 0 };
+
+  it("waits while the container runs, up to the readiness timeout", () => {
+    expect(refusalReason(running, 59.9, 60)).toBeUndefined();
+    expect(refusalReason(running, 60, 60)).toBe("it did not become ready within 60 s");
+  });
+
+  it("refuses at once a release whose process exited, stopped or restarting, whatever the time left", () => {
+    expect(refusalReason({ State: { Status: "exited", ExitCode: 1 }, RestartCount: 0 }, 0.8, 60)).toBe(
+      "its process exited with code 1 before it was ready",
+    );
+    expect(refusalReason({ State: { Status: "restarting", ExitCode: 1 }, RestartCount: 1 }, 1.5, 60)).toBe(
+      "its process exited with code 1 before it was ready, and Docker restarted it 1 time",
+    );
+    // Restarted and running again: Docker reset the exit code to 0, and only the restart count says it crashed
+    // (seen on the real engine).
+    expect(refusalReason({ State: { Status: "running", ExitCode: 0 }, RestartCount: 3 }, 2, 60)).toBe(
+      "its process exited before it was ready, and Docker restarted it 3 times",
+    );
+  });
+
+  it("quotes the last log lines of both streams in the order they were written, without timestamps", () => {
+    const stdout = "2026-12-06T23:00:00.100000000Z one\n2026-12-06T23:00:00.300000000Z three\n";
+    const stderr = "2026-12-06T23:00:00.200000000Z two\n2026-12-06T23:00:00.400000000Z four\n";
+    expect(mergeLogLines(stdout, stderr, 3)).toEqual(["two", "three", "four"]);
+    expect(mergeLogLines("", "", 20)).toEqual([]);
+  });
+
+  it("finds the refusal in the gate's failed step, as the Command provider quotes its output", () => {
+    const report = { reason: "it did not become ready within 5 s", lastLines: ["waiting"] };
+    const error = `exit status 1: running "node --import tsx components/release-watch.ts":\n${REFUSAL_MARKER}${JSON.stringify(report)}\n`;
+    expect(parseRefusal(error)).toEqual(report);
+    expect(parseRefusal("exit status 1: running ...")).toBeUndefined();
   });
 });
 

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { ROOT } from "../helpers/pulumi.js";
 import { type CommandResult, run } from "../helpers/run.js";
@@ -153,9 +154,15 @@ export interface ProbeReport {
   failed: Record<string, number>;
 }
 
+/** The paced client of issue 21's measurements: two loops, each pausing 5 ms between requests. */
+const PROBE_LOOPS = 2;
+const PROBE_PAUSE_MS = 5;
+
 /**
- * Reads `url` without pause, one request at a time, until stopped: what a client sees during a rollout.
- * A request fails on any status but 200, a network error, or no answer within 3 s.
+ * Reads `url` until stopped, as a busy client does during a rollout: PROBE_LOOPS loops on keep-alive
+ * connections (Node's global agent keeps them alive), each sending its next request PROBE_PAUSE_MS after the
+ * last answer (about 300 requests a second through the proxy here). A request fails on any status but 200, a
+ * network error, or no answer within 3 s.
  */
 export function probe(url: string): { stop(): Promise<ProbeReport> } {
   let running = true;
@@ -166,7 +173,7 @@ export function probe(url: string): { stop(): Promise<ProbeReport> } {
     slowestSeconds: 0,
     failed: {},
   };
-  const loop = (async () => {
+  const loop = async () => {
     let outageStart: number | undefined;
     while (running) {
       const started = performance.now();
@@ -190,9 +197,8 @@ export function probe(url: string): { stop(): Promise<ProbeReport> } {
         report.failures += 1;
         report.failed[outcome] = (report.failed[outcome] ?? 0) + 1;
         outageStart ??= started;
-        // A refused connection fails at once: pace the retries so that the count means something.
-        await new Promise((resolve) => setTimeout(resolve, 20));
       }
+      await sleep(PROBE_PAUSE_MS);
     }
     if (outageStart !== undefined) {
       report.longestOutageSeconds = Math.max(
@@ -200,11 +206,12 @@ export function probe(url: string): { stop(): Promise<ProbeReport> } {
         (performance.now() - outageStart) / 1000,
       );
     }
-  })();
+  };
+  const loops = Promise.all(Array.from({ length: PROBE_LOOPS }, loop));
   return {
     stop: async () => {
       running = false;
-      await loop;
+      await loops;
       return report;
     },
   };
@@ -216,4 +223,125 @@ export function printFigures(title: string, rows: ReadonlyArray<readonly [string
   process.stdout.write(
     `\n${title}\n${rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join("\n")}\n`,
   );
+}
+
+/** One line of `pulumi up --json`: the engine's events, stamped in whole seconds. */
+interface EngineEvent {
+  timestamp: number;
+  resourcePreEvent?: { metadata: { op: string; type: string; urn: string } };
+  resOutputsEvent?: { metadata: { op: string; type: string; urn: string } };
+}
+
+/** One line of `docker events --format '{{json .}}'`, stamped in nanoseconds. */
+interface DockerEvent {
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  timeNano: number;
+}
+
+/** The engine's events in the output of `pulumi up --json`: one JSON object a line. */
+export function parseEngineEvents(stdout: string): EngineEvent[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as EngineEvent);
+}
+
+/**
+ * Records what the Docker engine does from now until stopped. A live subscription, not a replay afterwards:
+ * the daemon keeps only its last 256 events for replay, and a readiness gate's probes (three events each)
+ * push a minute's early events out of it.
+ */
+export function recordDockerEvents(): { stop(): Promise<DockerEvent[]> } {
+  const since = (Date.now() / 1000 - 1).toFixed(3);
+  const events = spawn("docker", ["events", "--since", since, "--format", "{{json .}}"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  events.stdout.setEncoding("utf8");
+  events.stdout.on("data", (chunk: string) => {
+    output += chunk;
+  });
+  return {
+    stop: async () => {
+      // Events reach the subscriber a moment after they happen: let the last ones arrive.
+      await sleep(500);
+      const closed = new Promise((resolve) => events.on("close", resolve));
+      events.kill();
+      await closed;
+      return output
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as DockerEvent);
+    },
+  };
+}
+
+/** The steps of a rollout, in order, each with its seconds (undefined where a mark was not seen). */
+export type RolloutBreakdown = Array<[step: string, seconds: number | undefined]>;
+
+/**
+ * Where a rollout's wall time went, from the engine's events (`pulumi up --json`, whole seconds: the start of
+ * the image's step)
+ * and the Docker engine's (nanoseconds: the image tagged, the new container created, started and first
+ * answering /ready, the old one killed and removed). The steps follow each other, so they add up to the wall
+ * time; a step whose marks are missing is undefined and its time goes to the next step that has them.
+ */
+export function rolloutBreakdown(rollout: {
+  startedAt: number;
+  endedAt: number;
+  release: string;
+  oldRelease: string;
+  engine: EngineEvent[];
+  docker: DockerEvent[];
+}): RolloutBreakdown {
+  const { release, oldRelease, docker } = rollout;
+  const ms = (event: DockerEvent | undefined) => (event === undefined ? undefined : event.timeNano / 1e6);
+  const ofRelease = (tag: string, action: string) =>
+    docker.find(
+      (event) =>
+        event.Type === "container" &&
+        event.Action === action &&
+        event.Actor.Attributes["activity.release"] === tag,
+    );
+  const imageStep = rollout.engine.find(
+    (event) =>
+      event.resourcePreEvent?.metadata.type === "docker:index/image:Image" &&
+      event.resourcePreEvent.metadata.op !== "same",
+  );
+  const created = ofRelease(release, "create");
+  const ready = docker.find(
+    (event) =>
+      event.Actor.ID === created?.Actor.ID &&
+      ((event.Action.startsWith("exec_die") && event.Actor.Attributes.exitCode === "0") ||
+        event.Action === "health_status: healthy"),
+  );
+  const marks: Array<[string, number | undefined]> = [
+    ["engine start and program", imageStep === undefined ? undefined : imageStep.timestamp * 1000],
+    [
+      "image build",
+      ms(
+        docker.find(
+          (event) =>
+            event.Type === "image" &&
+            event.Action === "tag" &&
+            event.Actor.Attributes.name?.endsWith(`:${release}`) === true,
+        ),
+      ),
+    ],
+    ["built image to container create (engine)", ms(created)],
+    ["container create and start", ms(ofRelease(release, "start"))],
+    ["time to ready (/ready answers)", ms(ready)],
+    ["ready to the old release's stop (engine)", ms(ofRelease(oldRelease, "kill"))],
+    ["stopping the old release", ms(ofRelease(oldRelease, "destroy"))],
+    ["engine finish", rollout.endedAt],
+  ];
+  let last = rollout.startedAt;
+  return marks.map(([step, at]) => {
+    if (at === undefined) return [step, undefined];
+    const seconds = Math.max(0, at - last) / 1000;
+    last = Math.max(last, at);
+    return [step, seconds];
+  });
 }

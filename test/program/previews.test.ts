@@ -93,7 +93,7 @@ describe.each(BRANCHES)("the AWS preview of %s", (branch) => {
     const [provider] = preview.ofType("pulumi:providers:docker");
     expect(provider?.name).toBe(`${label}-host-docker`);
     expect(provider?.inputs.host).toBe("ssh://ec2-user@i-0previews");
-    const app = preview.named("docker:index/container:Container", `${label}-app`);
+    const app = preview.named("docker:index/container:Container", `${label}-app-${preview.outputs.release}`);
     expect(app.provider).toContain(`pulumi:providers:docker::${label}-host-docker`);
     expect(app.inputs.networksAdvanced).toEqual([
       { name: "previews-net-8b1c2d3", aliases: [`preview-${label}`] },
@@ -209,7 +209,7 @@ describe("the local preview host and a local preview", () => {
     expect(preview.registrations.filter((registration) => isAws(registration.type))).toEqual([]);
     const image = preview.named("docker:index/image:Image", `${label}-image`);
     expect(image.inputs.imageName).toMatch(new RegExp(`^activity-api-${label}:0\\.1\\.0-[0-9a-f]{12}$`));
-    const app = preview.named("docker:index/container:Container", `${label}-app`);
+    const app = preview.named("docker:index/container:Container", `${label}-app-${preview.outputs.release}`);
     expect(app.inputs.networksAdvanced).toEqual([
       { name: "previews-net-8b1c2d3", aliases: [`preview-${label}`] },
     ]);

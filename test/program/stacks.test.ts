@@ -25,6 +25,11 @@ interface Statement {
   Action: string | string[];
   Resource: string | string[];
 }
+/** The app's container: one resource per release, named for it. */
+function appContainer(run: ProgramRun): Registration {
+  return run.named("docker:index/container:Container", `activity-app-${run.outputs.release}`);
+}
+
 function statements(run: ProgramRun): Statement[] {
   return run
     .ofType("aws:iam/rolePolicy:RolePolicy")
@@ -65,7 +70,7 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
       platform: "linux/amd64",
     });
 
-    const app = run.named("docker:index/container:Container", "activity-app");
+    const app = appContainer(run);
     expect(app.inputs.image).toBe(run.outputs.imageRef);
     expect(env(app)).toEqual({
       APP_ENV: "development",
@@ -88,11 +93,15 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
   });
 
   it("rolls a release out create-before-delete, overriding the Docker provider's delete-first default", async () => {
-    const app = dev.named("docker:index/container:Container", "activity-app");
+    const app = appContainer(dev);
     // The provider replaces containers delete-first unless told otherwise: an outage on every release.
     expect(app.options.deleteBeforeReplace).toBe(false);
     expect(app.options.errorHooks).toEqual(["activity-failed-release"]);
-    expect(app.inputs).toMatchObject({ wait: true, waitTimeout: 120, destroyGraceSeconds: 10 });
+    expect(app.inputs).toMatchObject({ destroyGraceSeconds: 10 });
+    // The update waits for the new release through its gate, within the default readiness timeout.
+    const gate = dev.named("command:local:Command", `activity-ready-${dev.outputs.release}`);
+    expect(gate.options.errorHooks).toEqual(["activity-failed-release"]);
+    expect((gate.inputs.environment as Record<string, string>).READINESS_TIMEOUT_SECONDS).toBe("30");
     expect(app.inputs.labels).toEqual([
       { label: "activity.release", value: expect.stringMatching(/^0\.1\.0-/) },
     ]);
@@ -113,15 +122,13 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
     const owner = run.named("docker:index/remoteImage:RemoteImage", `activity-local-image-${tag}`);
     expect(owner.inputs).toMatchObject({ name: image.inputs.imageName, keepLocally: false });
     expect(run.outputs.imageRef).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(run.named("docker:index/container:Container", "activity-app").inputs.image).toBe(
-      run.outputs.imageRef,
-    );
+    expect(appContainer(run).inputs.image).toBe(run.outputs.imageRef);
   });
 
   it("declares container inputs as Docker reports them back, so a refresh finds no drift", async () => {
     // Left unset, Docker sets memory+swap to twice the memory limit and reports it: the engine then planned
     // `memorySwap: 1024 => 0` on every `up`, and `preview --refresh --expect-no-changes` failed.
-    const app = dev.named("docker:index/container:Container", "activity-app");
+    const app = appContainer(dev);
     expect(app.inputs.memorySwap).toBe(app.inputs.memory);
   });
 
@@ -143,7 +150,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
 
   it("switches the app to regional DynamoDB: APP_ENV=test, the table's name and the region, no endpoint", async () => {
     const run = test;
-    const app = run.named("docker:index/container:Container", "activity-app");
+    const app = appContainer(run);
     expect(env(app)).toEqual({
       APP_ENV: "test",
       PORT: String(APP_PORT),
@@ -155,13 +162,21 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
 
   it("publishes host port 10001 through the proxy on the host, with the deployment waiting for the app's readiness", async () => {
     const run = test;
-    const app = run.named("docker:index/container:Container", "activity-app");
+    const app = appContainer(run);
     const proxy = run.named("docker:index/container:Container", "activity-proxy");
     expect(app.inputs.ports).toBeUndefined();
     expect(proxy.inputs.ports).toEqual([{ internal: HOST_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
     expect(proxy.provider).toContain("pulumi:providers:docker::activity-host-docker");
     expect(app.options.deleteBeforeReplace).toBe(false);
-    expect(app.inputs.wait).toBe(true);
+    // The gate reaches the host's engine as the Docker provider does: SSH through SSM, with its options.
+    const gate = run.named("command:local:Command", `activity-ready-${run.outputs.release}`);
+    const provider = run.named("pulumi:providers:docker", "activity-host-docker");
+    expect(JSON.parse((gate.inputs.environment as Record<string, string>).DOCKER_COMMAND as string)).toEqual([
+      "ssh",
+      ...JSON.parse(String(provider.inputs.sshOpts)),
+      String(provider.inputs.host).replace("ssh://", ""),
+      "docker",
+    ]);
     expect(app.inputs.healthcheck).toMatchObject({ tests: ["CMD", "node", "dist/healthcheck.js", "/ready"] });
     expect(run.outputs.apiUrl).toBe("http://198.51.100.20:10001");
   });
@@ -181,7 +196,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
       .filter((image) => image.name.startsWith("activity-app-image-"));
     expect(pulled?.name).toBe(`activity-app-image-${run.outputs.release}`);
     expect(pulled?.inputs.name).toBe(run.outputs.imageRef);
-    const app = run.named("docker:index/container:Container", "activity-app");
+    const app = appContainer(run);
     expect(app.inputs.image).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(pulled?.provider).toContain("pulumi:providers:docker::activity-host-docker");
     expect(app.provider).toContain("pulumi:providers:docker::activity-host-docker");
@@ -189,7 +204,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
 
   it("hardens the container: non-root, read-only root with a tmpfs, no capabilities, no new privileges, bounded", async () => {
     const run = test;
-    const app = run.named("docker:index/container:Container", "activity-app");
+    const app = appContainer(run);
     expect(app.inputs).toMatchObject({
       user: `${APP_UID}:${APP_UID}`,
       readOnly: true,

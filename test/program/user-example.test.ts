@@ -91,8 +91,9 @@ const named = (registered: Registered[], type: string) =>
 describe("a user's own unit test of the program", () => {
   it("sees every resource of the dev stack, the app's container included", async () => {
     const { registered, release } = await runUnderMocks("dev");
+    // The app's container is named for its release: one resource per release.
     expect(named(registered, "docker:index/container:Container").sort()).toEqual([
-      "activity-app",
+      `activity-app-${release}`,
       "activity-dynamodb",
       "activity-proxy",
     ]);
@@ -102,17 +103,17 @@ describe("a user's own unit test of the program", () => {
   });
 
   it("sees every resource of the test stack: the table, the repository, the EC2 host, and the app on it", async () => {
-    const { registered } = await runUnderMocks("test", {
+    const { registered, release } = await runUnderMocks("test", {
       "activity-api:sshPublicKey":
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl you@laptop",
     });
     expect(named(registered, "aws:dynamodb/table:Table")).toEqual(["activity-table"]);
     expect(named(registered, "aws:ec2/instance:Instance")).toEqual(["activity-host"]);
     expect(named(registered, "docker:index/container:Container").sort()).toEqual([
-      "activity-app",
+      `activity-app-${release}`,
       "activity-proxy",
     ]);
-    const app = registered.find((resource) => resource.name === "activity-app");
+    const app = registered.find((resource) => resource.name === `activity-app-${release}`);
     expect(app?.inputs.envs).toContain("APP_ENV=test");
   });
 });

@@ -73,7 +73,7 @@ async function declaredAppContainer(image: string, network: string): Promise<Con
     });
     return { containerName: declared.containerName };
   });
-  const inputs = run.named("docker:index/container:Container", "reliability-app")
+  const inputs = run.named("docker:index/container:Container", "reliability-app-reliability")
     .inputs as unknown as ContainerInputs;
   return { ...inputs, ports: [{ internal: APP_PORT, external: 0, ip: "127.0.0.1" }] };
 }

@@ -115,6 +115,11 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
     'activity-api:deletionProtection "yes" must be true or false',
   ],
   [
+    "a readiness timeout over a minute",
+    { "activity-api:readinessTimeoutSeconds": 120 },
+    'activity-api:readinessTimeoutSeconds "120" must be an integer from 5 to 60',
+  ],
+  [
     "zero images kept",
     { "activity-api:keepImages": 0 },
     'activity-api:keepImages "0" must be an integer from 1 to 1000',
@@ -247,6 +252,12 @@ describe("readSettings", () => {
       instanceType: DEFAULTS.instanceType,
       keepImages: DEFAULTS.keepImages,
       deletionProtection: DEFAULTS.deletionProtection,
+      readinessTimeoutSeconds: DEFAULTS.readinessTimeoutSeconds,
+    });
+    // Kamal's default: a release that runs but is not ready in 30 s is refused.
+    expect(DEFAULTS.readinessTimeoutSeconds).toBe(30);
+    expect(settingsFor({ "activity-api:readinessTimeoutSeconds": 60 })).toMatchObject({
+      readinessTimeoutSeconds: 60,
     });
   });
 
@@ -327,6 +338,7 @@ describe("readSettings", () => {
       namePrefix: "activity",
       imageTag: undefined,
       baseImage: undefined,
+      readinessTimeoutSeconds: 30,
       https: undefined,
     });
   });
