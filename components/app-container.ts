@@ -9,8 +9,8 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_PORT, APP_UID, type AppEnv, ENV, READY_PATH } from "../app/src/contract.js";
+import { parseRefusal, type RefusalReport, WATCH_ENV } from "../stack/contract.js";
 import { APP_ALIAS } from "./front-proxy.js";
-import { parseRefusal, type RefusalReport, WATCH_ENV } from "./release-watch.js";
 
 /** The label that names a container's release (its image tag). */
 const RELEASE_LABEL = "activity.release";
@@ -19,7 +19,7 @@ const RELEASE_LABEL = "activity.release";
 const READINESS_PROBE = ["node", "dist/healthcheck.js", READY_PATH];
 
 /** What the gate runs, from the project directory (the program's own loader, tsx, runs the TypeScript). */
-const RELEASE_WATCH = "node --import tsx components/release-watch.ts";
+const RELEASE_WATCH = "node --import tsx cli/release-watch.ts";
 
 /** The default of the readiness timeout, and its bounds (stack/settings.ts reads the stack's own). */
 export const READINESS_TIMEOUT_SECONDS = { default: 30, min: 5, max: 60 } as const;
@@ -234,7 +234,7 @@ export class AppContainer extends pulumi.ComponentResource {
     // The gate: the update goes on (and the old release is stopped) only once the new container answers
     // /ready. The Docker provider's own `wait` watches the health status alone, so a release whose process
     // exits kept the user waiting for the whole timeout (139 s in CI); this watch reads the container's
-    // state, and refuses it as soon as it exits or restarts (components/release-watch.ts).
+    // state, and refuses it as soon as it exits or restarts (cli/release-watch.ts).
     const remoteEngine = args.remoteEngine && pulumi.output(args.remoteEngine);
     const gate = new command.local.Command(
       `${name}-ready-${release}`,

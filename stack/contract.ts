@@ -175,3 +175,40 @@ export interface PreviewStackOutputs {
   release: string;
   tableName: string;
 }
+
+// The release watch (cli/release-watch.ts): the program runs it to gate each new release, and reads what it
+// printed when it refused one.
+
+/** The environment the gate passes: what to watch, how, and for how long. */
+export const WATCH_ENV = {
+  /** The container's name. */
+  container: "RELEASE_CONTAINER",
+  /** Seconds to wait for readiness. */
+  timeoutSeconds: "READINESS_TIMEOUT_SECONDS",
+  /** The readiness probe's command inside the container, as a JSON array. */
+  probe: "READINESS_PROBE",
+  /** The docker CLI's command, as a JSON array: ["docker"], or ssh to a remote host's engine then docker. */
+  docker: "DOCKER_COMMAND",
+} as const;
+
+/** The line a refusal starts with; the rest of it is a RefusalReport in JSON. */
+export const REFUSAL_MARKER = "release refused:";
+
+/** What a refusal reports. */
+export interface RefusalReport {
+  /** Why, in words that follow "Release X was refused: ". */
+  reason: string;
+  /** The container's last log lines, oldest first. */
+  lastLines: string[];
+}
+
+/** The refusal line of a watch's output (or of an error that quotes it), or undefined when there is none. */
+export function parseRefusal(output: string): RefusalReport | undefined {
+  const line = output.split("\n").find((candidate) => candidate.startsWith(REFUSAL_MARKER));
+  if (line === undefined) return undefined;
+  try {
+    return JSON.parse(line.slice(REFUSAL_MARKER.length)) as RefusalReport;
+  } catch {
+    return undefined;
+  }
+}

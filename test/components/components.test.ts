@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
+import { mergeLogLines, refusalReason } from "../../cli/release-watch.js";
 import { ActivityTable } from "../../components/activity-table.js";
 import {
   AppContainer,
@@ -19,13 +20,7 @@ import { AppImage, contentTag, ecrRepositoryArn } from "../../components/app-ima
 import { DockerHost } from "../../components/docker-host.js";
 import { DynamoDbLocal } from "../../components/dynamodb-local.js";
 import { FargateService, type FargateServiceArgs, VERIFY_ROLLOUT } from "../../components/fargate-service.js";
-import {
-  mergeLogLines,
-  parseRefusal,
-  REFUSAL_MARKER,
-  refusalReason,
-  WATCH_ENV,
-} from "../../components/release-watch.js";
+import { parseRefusal, REFUSAL_MARKER, WATCH_ENV } from "../../stack/contract.js";
 import { ROOT, runDeclarations } from "../helpers/pulumi.js";
 
 const declare = (build: () => Record<string, pulumi.Input<unknown>>) =>
@@ -231,7 +226,7 @@ describe("AppContainer", () => {
     });
     const gate = run.named("command:local:Command", "api-ready-2.0.0-abc");
     expect(gate.inputs).toMatchObject({
-      create: "node --import tsx components/release-watch.ts",
+      create: "node --import tsx cli/release-watch.ts",
       environment: {
         // The container as the engine named it: the gate watches that one.
         [WATCH_ENV.container]: expect.stringMatching(/^api-app-2\.0\.0-abc-[0-9a-f]+$/),
@@ -350,7 +345,7 @@ describe("release-watch: the gate's verdict from the container's own state", () 
 
   it("finds the refusal in the gate's failed step, as the Command provider quotes its output", () => {
     const report = { reason: "it did not become ready within 5 s", lastLines: ["waiting"] };
-    const error = `exit status 1: running "node --import tsx components/release-watch.ts":\n${REFUSAL_MARKER}${JSON.stringify(report)}\n`;
+    const error = `exit status 1: running "node --import tsx cli/release-watch.ts":\n${REFUSAL_MARKER}${JSON.stringify(report)}\n`;
     expect(parseRefusal(error)).toEqual(report);
     expect(parseRefusal("exit status 1: running ...")).toBeUndefined();
   });

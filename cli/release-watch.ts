@@ -1,6 +1,6 @@
 /**
  * The readiness watch of a new release, which AppContainer's gate runs on the deployer's machine
- * (`node --import tsx components/release-watch.ts`, from the project directory): it polls the new container
+ * (`node --import tsx cli/release-watch.ts`, from the project directory): it polls the new container
  * until its app answers the readiness probe (exit 0), and refuses the release (exit 1) as soon as the
  * container's own state shows its process exited (a stop, or a restart by the restart policy), or once the
  * readiness timeout has passed. A refusal prints one line, REFUSAL_MARKER and a JSON RefusalReport with the
@@ -9,23 +9,9 @@
 import { execFile } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { REFUSAL_MARKER, type RefusalReport, WATCH_ENV } from "../stack/contract.js";
 
 const run = promisify(execFile);
-
-/** The environment the gate passes: what to watch, how, and for how long. */
-export const WATCH_ENV = {
-  /** The container's name. */
-  container: "RELEASE_CONTAINER",
-  /** Seconds to wait for readiness. */
-  timeoutSeconds: "READINESS_TIMEOUT_SECONDS",
-  /** The readiness probe's command inside the container, as a JSON array. */
-  probe: "READINESS_PROBE",
-  /** The docker CLI's command, as a JSON array: ["docker"], or ssh to a remote host's engine then docker. */
-  docker: "DOCKER_COMMAND",
-} as const;
-
-/** The line a refusal starts with; the rest of it is a RefusalReport in JSON. */
-export const REFUSAL_MARKER = "release refused:";
 
 /** How many of the container's last log lines a refusal quotes. */
 export const QUOTED_LOG_LINES = 20;
@@ -35,14 +21,6 @@ const POLL_MS = 200;
 
 /** The longest a docker command may take (a probe bounds its own request at 2 s): past it, it has failed. */
 const DOCKER_COMMAND_TIMEOUT_MS = 10_000;
-
-/** What a refusal reports. */
-export interface RefusalReport {
-  /** Why, in words that follow "Release X was refused: ". */
-  reason: string;
-  /** The container's last log lines, oldest first. */
-  lastLines: string[];
-}
 
 /** The part of `docker inspect` the watch reads. */
 export interface ContainerState {
@@ -84,17 +62,6 @@ export function mergeLogLines(stdout: string, stderr: string, count: number): st
     .sort((a, b) => (stamp(a) < stamp(b) ? -1 : stamp(a) > stamp(b) ? 1 : 0))
     .slice(-count)
     .map((line) => line.slice(line.indexOf(" ") + 1));
-}
-
-/** The refusal line of a watch's output (or of an error that quotes it), or undefined when there is none. */
-export function parseRefusal(output: string): RefusalReport | undefined {
-  const line = output.split("\n").find((candidate) => candidate.startsWith(REFUSAL_MARKER));
-  if (line === undefined) return undefined;
-  try {
-    return JSON.parse(line.slice(REFUSAL_MARKER.length)) as RefusalReport;
-  } catch {
-    return undefined;
-  }
 }
 
 function readEnv(name: string): string {
