@@ -125,6 +125,19 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** Who may reach the ports a stack publishes on this machine's Docker engine. */
+export type PublishTo = "loopback" | "lan";
+
+/**
+ * The host address each choice binds to. `loopback` is what a laptop wants: Docker's DNAT rule for a port
+ * published on 127.0.0.1 can still be reached by a LAN neighbour on Docker 20.10 and older; docs/configuration.md
+ * (publishTo) says how the local firewall guard closes that path.
+ */
+export const PUBLISH_ADDRESSES: Readonly<Record<PublishTo, string>> = {
+  loopback: "127.0.0.1",
+  lan: "0.0.0.0",
+};
+
 export interface FrontProxyArgs {
   /**
    * What the proxy routes to; a preview domain may be an output (the AWS preview host's public IP).
@@ -139,7 +152,10 @@ export interface FrontProxyArgs {
   acmeEmail?: string;
   /** The Caddy image. @default CADDY_IMAGE, the official image pinned to a release */
   image?: string;
-  /** Host address the ports are bound to. @default "0.0.0.0" */
+  /**
+   * Host address the ports are bound to: every interface only where something else is the gate (an EC2 host's
+   * security group). @default "127.0.0.1" (PUBLISH_ADDRESSES.loopback): this machine only
+   */
   hostIp?: string;
   /** Host port of the plain-HTTP API. @default 10001 (HOST_PORT) */
   httpPort?: number;
@@ -160,7 +176,7 @@ export class FrontProxy extends pulumi.ComponentResource {
       tlsIssuer,
       acmeEmail,
       image = CADDY_IMAGE,
-      hostIp = "0.0.0.0",
+      hostIp = PUBLISH_ADDRESSES.loopback,
       httpPort = HOST_PORT,
       memoryMb = 128,
     } = args;

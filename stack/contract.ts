@@ -63,6 +63,7 @@ export const CONFIG_NAMES = [
   "previewCreatedAt",
   "previewExpiresAt",
   "previewKeep",
+  "publishTo",
 ] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 

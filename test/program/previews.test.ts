@@ -187,7 +187,7 @@ describe("the local preview host and a local preview", () => {
     const host = await runProgram("previews-local", hostConfig("local"));
     expect(host.registrations.filter((registration) => isAws(registration.type))).toEqual([]);
     const proxy = host.named("docker:index/container:Container", "previews-proxy");
-    expect(proxy.inputs.ports).toEqual([{ internal: 10001, external: 10080, ip: "0.0.0.0" }]);
+    expect(proxy.inputs.ports).toEqual([{ internal: 10001, external: 10080, ip: "127.0.0.1" }]);
     expect(proxy.inputs.envs).toEqual([
       `CADDYFILE=${caddyfile({ upstream: { kind: "previews", domain: "localhost" } })}`,
     ]);

@@ -75,8 +75,9 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
     });
     // The proxy owns the host port; the app publishes none, so that two releases can run side by side.
     expect(app.inputs.ports).toBeUndefined();
+    // On this machine only, unless publishTo says lan: a laptop's LAN is not an audience.
     const proxy = run.named("docker:index/container:Container", "activity-proxy");
-    expect(proxy.inputs.ports).toEqual([{ internal: HOST_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
+    expect(proxy.inputs.ports).toEqual([{ internal: HOST_PORT, external: HOST_PORT, ip: "127.0.0.1" }]);
 
     const network = run.named("docker:index/network:Network", "activity-net");
     const dynamodb = run.named("docker:index/container:Container", "activity-dynamodb");
@@ -133,6 +134,16 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
       "amazon/dynamodb-local:2.6.1",
     );
   });
+
+  it("opens the API to the LAN with publishTo lan, and the database still to this machine only", async () => {
+    const run = await runProgram("dev", { "activity-api:publishTo": "lan" });
+    expect(run.named("docker:index/container:Container", "activity-proxy").inputs.ports).toEqual([
+      { internal: HOST_PORT, external: HOST_PORT, ip: "0.0.0.0" },
+    ]);
+    expect(run.named("docker:index/container:Container", "activity-dynamodb").inputs.ports).toEqual([
+      { internal: 8000, external: 8000, ip: "127.0.0.1" },
+    ]);
+  });
 });
 
 describe("the test stack (Pulumi.test.yaml and the values README asks for)", () => {
@@ -158,6 +169,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
     const app = run.named("docker:index/container:Container", "activity-app");
     const proxy = run.named("docker:index/container:Container", "activity-proxy");
     expect(app.inputs.ports).toBeUndefined();
+    // Every interface of the EC2 host: its security group (allowedCidrs) is the gate.
     expect(proxy.inputs.ports).toEqual([{ internal: HOST_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
     expect(proxy.provider).toContain("pulumi:providers:docker::activity-host-docker");
     expect(app.options.deleteBeforeReplace).toBe(false);
