@@ -141,6 +141,7 @@ function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStac
     hostId: "local-docker-engine",
     release: app.release,
     proxyContainer: proxy.containerName,
+    databaseVolume: database.dataVolume,
     ...(settings.https && { httpsUrl: `https://${settings.https.domain}` }),
   };
 }
@@ -231,6 +232,7 @@ function deployLocalPreviewHost(settings: LocalPreviewHostSettings): Outputs<Loc
     networkName: proxy.networkName,
     dynamodbEndpoint: database.endpoint,
     dynamodbHostEndpoint: database.hostEndpoint,
+    databaseVolume: database.dataVolume,
   };
 }
 

@@ -1,6 +1,8 @@
 /**
  * DynamoDbLocal: a local stack's database, the official DynamoDB Local image in a container on the network the
- * app shares with the FrontProxy, reached by name. Published on 127.0.0.1 only, for a developer's tools.
+ * app shares with the FrontProxy, reached by name, its tables on a Docker volume that outlives the container (a
+ * restart, a crash, a Docker upgrade, a reboot) and goes only with the stack (`pulumi destroy`). Published on
+ * 127.0.0.1 only, for a developer's tools.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -8,6 +10,15 @@ import * as pulumi from "@pulumi/pulumi";
 /** The pinned official image; scripts/offline-images.sh reads this line to build its stand-in under this name. */
 const DYNAMODB_LOCAL_IMAGE = "amazon/dynamodb-local:2.6.1";
 const DYNAMODB_LOCAL_PORT = 8000;
+
+/**
+ * Where the data volume is mounted and the database keeps its files. The image runs as a non-root user, and
+ * Docker creates an empty named volume owned by root, which that user cannot write, unless the mount point
+ * exists in the image: the volume then takes that directory's owner and mode. /var/tmp exists in every Linux
+ * base image, writable by any user (mode 1777), and nothing else in the container writes there (the JVM's
+ * temporary files go to /tmp).
+ */
+const DATA_PATH = "/var/tmp";
 
 export interface DynamoDbLocalArgs {
   /** The network to join (FrontProxy.networkName). */
@@ -25,6 +36,8 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
   public readonly endpoint: pulumi.Output<string>;
   /** The endpoint from the developer's machine, e.g. http://127.0.0.1:8000. */
   public readonly hostEndpoint: pulumi.Output<string>;
+  /** The Docker volume that holds the tables; destroying the stack removes it, nothing else does. */
+  public readonly dataVolume: pulumi.Output<string>;
 
   constructor(name: string, args: DynamoDbLocalArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activity:data:DynamoDbLocal", name, {}, opts);
@@ -35,26 +48,32 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
       { name: image, keepLocally: true },
       { parent: this },
     );
+    // No option that a later change could alter: a replaced volume would be an empty one.
+    const data = new docker.Volume(`${name}-dynamodb-data`, {}, { parent: this });
     new docker.Container(
       `${name}-dynamodb`,
       {
         image: pulled.imageId,
         // The image's entrypoint is java; -sharedDb so that any credentials see the same tables.
-        command: ["-jar", "DynamoDBLocal.jar", "-sharedDb", "-inMemory"],
+        command: ["-jar", "DynamoDBLocal.jar", "-sharedDb", "-dbPath", DATA_PATH],
+        volumes: [{ volumeName: data.name, containerPath: DATA_PATH }],
         ports: [{ internal: DYNAMODB_LOCAL_PORT, external: hostPort, ip: "127.0.0.1" }],
         networksAdvanced: [{ name: args.network, aliases: [alias] }],
         restart: "unless-stopped",
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
       },
+      // Delete-first: the host port is fixed, and two databases must never open the same files.
       { parent: this, deleteBeforeReplace: true },
     );
 
+    this.dataVolume = data.name;
     this.endpoint = pulumi.output(`http://${alias}:${DYNAMODB_LOCAL_PORT}`);
     this.hostEndpoint = pulumi.output(`http://127.0.0.1:${hostPort}`);
     this.registerOutputs({
       endpoint: this.endpoint,
       hostEndpoint: this.hostEndpoint,
+      dataVolume: this.dataVolume,
     });
   }
 }

@@ -8,8 +8,10 @@ usage() {
 Usage: scripts/dev-stack.sh <up|down>
 
   up     create or select the dev stack and deploy it: the API on http://localhost:10001,
-         DynamoDB Local on 127.0.0.1:8000, both on the local Docker engine
-  down   destroy the dev stack's containers, network and images
+         DynamoDB Local on 127.0.0.1:8000, both on the local Docker engine; DynamoDB Local's
+         tables live on a Docker volume and survive restarts of the containers and of Docker
+  down   destroy the dev stack's containers, network and images, and the volume with DynamoDB
+         Local's tables and items (the next up starts from an empty database)
 
 State goes to .pulumi/ in the repository (override with PULUMI_BACKEND_URL). The dev stack holds
 no secret and always uses the empty passphrase, whose salt Pulumi.dev.yaml carries. Users with a
@@ -52,5 +54,10 @@ if [ "$action" = up ]; then
   pulumi up --stack dev --yes
   echo "dev-stack: the API answers at http://localhost:10001/activity/1"
 else
+  # Read before the destroy, whose outputs go with the stack; a stack never deployed has none.
+  volume="$(pulumi stack output databaseVolume --stack dev 2>/dev/null || true)"
   pulumi destroy --stack dev --yes
+  if [ -n "$volume" ]; then
+    echo "dev-stack: removed the volume $volume and with it DynamoDB Local's tables and items; the next dev:up starts from an empty database"
+  fi
 fi

@@ -128,6 +128,8 @@ export interface AppStackOutputs {
   release?: string;
   /** Docker targets: the front proxy's container. */
   proxyContainer?: string;
+  /** dev: the Docker volume DynamoDB Local keeps its tables in; npm run dev:down removes it. */
+  databaseVolume?: string;
   /** With a domain: the HTTPS address. */
   httpsUrl?: string;
 }
@@ -146,6 +148,8 @@ export interface LocalPreviewHostOutputs extends PreviewHostBaseOutputs {
   dynamodbEndpoint: string;
   /** The same DynamoDB Local as this machine reaches it. */
   dynamodbHostEndpoint: string;
+  /** The Docker volume that holds every preview's table; host destroy removes it. */
+  databaseVolume: string;
 }
 
 /** An EC2 preview host: its instance, how Docker reaches it, and the role previews grant themselves on. */

@@ -200,6 +200,7 @@ describe("the local preview host and a local preview", () => {
       networkName: "previews-net-8b1c2d3",
       dynamodbEndpoint: "http://dynamodb:8000",
       dynamodbHostEndpoint: "http://127.0.0.1:8001",
+      databaseVolume: "previews-dynamodb-data-8b1c2d3",
     });
   });
 

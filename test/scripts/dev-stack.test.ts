@@ -125,6 +125,35 @@ describe("dev-stack.sh", () => {
     expect(calls.at(-1)).toBe("s3://team-state|pulumi destroy --stack dev --yes");
   });
 
+  it("says on down that the database's volume went with the stack, naming it", async () => {
+    await stubPulumi(
+      [
+        'echo "pulumi $*" >> "$CALLS"',
+        'if [ "$1 $2 $3" = "stack output databaseVolume" ]; then echo activity-dynamodb-data-1a2b3c4; fi',
+      ].join("\n"),
+    );
+    await stub("docker", "exit 0");
+    const result = await devStack("down");
+    expect(result.code).toBe(0);
+    const calls = (await readFile(join(bin, "calls"), "utf8")).trim().split("\n");
+    expect(calls.slice(1)).toEqual([
+      "pulumi stack output databaseVolume --stack dev",
+      "pulumi destroy --stack dev --yes",
+    ]);
+    expect(result.stdout.trim().split("\n").at(-1)).toBe(
+      "dev-stack: removed the volume activity-dynamodb-data-1a2b3c4 and with it DynamoDB Local's tables and items; " +
+        "the next dev:up starts from an empty database",
+    );
+  });
+
+  it("says nothing of a volume on down when the stack was never deployed", async () => {
+    await stubPulumi('if [ "$1 $2" = "stack output" ]; then echo "error: no output" >&2; exit 255; fi');
+    await stub("docker", "exit 0");
+    const result = await devStack("down");
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain("volume");
+  });
+
   it("rejects an unknown action with its usage", async () => {
     const result = await devStack("deploy");
     expect(result.code).toBe(2);
