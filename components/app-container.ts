@@ -8,6 +8,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_PORT, APP_UID, type AppEnv, ENV, READY_PATH } from "../app/src/contract.js";
+import { CONTAINER_MEMORY_MIB } from "../stack/contract.js";
 import { APP_ALIAS } from "./front-proxy.js";
 
 /** The label that names a container's release (its image tag). */
@@ -41,7 +42,7 @@ export interface AppContainerArgs {
    * not be read. @default unset: the message names none
    */
   servingRelease?: () => Promise<string | undefined>;
-  /** Memory limit in MiB. @default 512 */
+  /** Memory limit in MiB. @default 512 (CONTAINER_MEMORY_MIB.app) */
   memoryMb?: number;
   /** Seconds the deployment waits for the container to become healthy. @default 120 */
   healthyTimeoutSeconds?: number;
@@ -105,7 +106,12 @@ export class AppContainer extends pulumi.ComponentResource {
 
   constructor(name: string, args: AppContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activity:app:AppContainer", name, {}, opts);
-    const { pull = false, alias = APP_ALIAS, memoryMb = 512, healthyTimeoutSeconds = 120 } = args;
+    const {
+      pull = false,
+      alias = APP_ALIAS,
+      memoryMb = CONTAINER_MEMORY_MIB.app,
+      healthyTimeoutSeconds = 120,
+    } = args;
 
     const { release } = args;
     // Named for the release, as AppImage's local image is: a release owns the image it pulled.

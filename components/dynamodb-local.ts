@@ -6,6 +6,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { CONTAINER_MEMORY_MIB } from "../stack/contract.js";
 
 /** The pinned official image; scripts/offline-images.sh reads this line to build its stand-in under this name. */
 const DYNAMODB_LOCAL_IMAGE = "amazon/dynamodb-local:2.6.1";
@@ -29,6 +30,8 @@ export interface DynamoDbLocalArgs {
   hostPort?: number;
   /** The container's name on the network. @default "dynamodb" */
   alias?: string;
+  /** Memory limit in MiB (the JVM sizes its heap to a quarter of it). @default 512 (CONTAINER_MEMORY_MIB.dynamodbLocal) */
+  memoryMb?: number;
 }
 
 export class DynamoDbLocal extends pulumi.ComponentResource {
@@ -41,7 +44,12 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
 
   constructor(name: string, args: DynamoDbLocalArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activity:data:DynamoDbLocal", name, {}, opts);
-    const { image = DYNAMODB_LOCAL_IMAGE, hostPort = DYNAMODB_LOCAL_PORT, alias = "dynamodb" } = args;
+    const {
+      image = DYNAMODB_LOCAL_IMAGE,
+      hostPort = DYNAMODB_LOCAL_PORT,
+      alias = "dynamodb",
+      memoryMb = CONTAINER_MEMORY_MIB.dynamodbLocal,
+    } = args;
 
     const pulled = new docker.RemoteImage(
       `${name}-dynamodb-image`,
@@ -59,6 +67,9 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
         volumes: [{ volumeName: data.name, containerPath: DATA_PATH }],
         ports: [{ internal: DYNAMODB_LOCAL_PORT, external: hostPort, ip: "127.0.0.1" }],
         networksAdvanced: [{ name: args.network, aliases: [alias] }],
+        memory: memoryMb,
+        // No swap, as the app's: and Docker reports an unset swap limit back as twice the memory (drift).
+        memorySwap: memoryMb,
         restart: "unless-stopped",
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },

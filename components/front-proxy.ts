@@ -7,6 +7,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_PORT, HOST_PORT } from "../app/src/contract.js";
+import { CONTAINER_MEMORY_MIB } from "../stack/contract.js";
 
 /** The official Caddy image, pinned; scripts/offline-images.sh builds a stand-in of the same release. */
 export const CADDY_IMAGE = "caddy:2.11.9-alpine";
@@ -159,7 +160,7 @@ export interface FrontProxyArgs {
   hostIp?: string;
   /** Host port of the plain-HTTP API. @default 10001 (HOST_PORT) */
   httpPort?: number;
-  /** Memory limit in MiB. @default 128 */
+  /** Memory limit in MiB. @default 128 (CONTAINER_MEMORY_MIB.proxy) */
   memoryMb?: number;
 }
 
@@ -178,7 +179,7 @@ export class FrontProxy extends pulumi.ComponentResource {
       image = CADDY_IMAGE,
       hostIp = PUBLISH_ADDRESSES.loopback,
       httpPort = HOST_PORT,
-      memoryMb = 128,
+      memoryMb = CONTAINER_MEMORY_MIB.proxy,
     } = args;
 
     // The Caddyfile needs the preview domain's value, which may be an output (the AWS host's public IP).

@@ -115,6 +115,19 @@ export function isPreviewDomain(value: string): boolean {
   return value === "localhost" || isDomainName(value, PREVIEW_DOMAIN_MAX);
 }
 
+/**
+ * The memory limit, in MiB, of each container a Docker host runs (the components' defaults). The preview CLI
+ * adds them up before an up, so that a preview host is never committed beyond its memory.
+ */
+export const CONTAINER_MEMORY_MIB = {
+  /** The app (AppContainer); an update runs a second release beside it until the new one is healthy. */
+  app: 512,
+  /** The front proxy (FrontProxy). */
+  proxy: 128,
+  /** DynamoDB Local (DynamoDbLocal), on local hosts. */
+  dynamodbLocal: 512,
+} as const;
+
 /** The outputs of a stack that serves the app itself (dev, test, prod). */
 export interface AppStackOutputs {
   /** `GET {apiUrl}/activity/1` */

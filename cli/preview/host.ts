@@ -20,7 +20,10 @@ import { type PreviewWorkspace, StackExistsError, StackLockedError } from "./wor
 export type HostOutputs = Pick<PreviewHostOutputs, "previewDomain"> &
   Partial<Pick<LocalPreviewHostOutputs, "dynamodbHostEndpoint" | "databaseVolume">> &
   Partial<
-    Pick<Ec2PreviewHostOutputs, "previewPort" | "networkName" | "region" | "instanceType" | "publicIp">
+    Pick<
+      Ec2PreviewHostOutputs,
+      "previewPort" | "networkName" | "region" | "instanceType" | "publicIp" | "dockerHost" | "sshOpts"
+    >
   >;
 
 /**
@@ -41,6 +44,11 @@ export function readHostOutputs(outputs: Readonly<Record<string, unknown>>): Hos
     region: text("region"),
     instanceType: text("instanceType"),
     publicIp: text("publicIp"),
+    dockerHost: text("dockerHost"),
+    sshOpts:
+      Array.isArray(outputs.sshOpts) && outputs.sshOpts.every((option) => typeof option === "string")
+        ? (outputs.sshOpts as string[])
+        : undefined,
   };
 }
 

@@ -285,6 +285,8 @@ describe("DynamoDbLocal", () => {
     ]);
     expect(container.inputs.volumes).toEqual([{ volumeName, containerPath: "/var/tmp" }]);
     expect(container.options.deleteBeforeReplace).toBe(true);
+    // Bounded like every container on a host, so that the preview CLI's capacity guard can add the limits up.
+    expect(container.inputs).toMatchObject({ memory: 512, memorySwap: 512 });
   });
 });
 
