@@ -130,9 +130,10 @@ function escapeRegExp(text: string): string {
 export type PublishTo = "loopback" | "lan";
 
 /**
- * The host address each choice binds to. `loopback` is what a laptop wants: Docker's DNAT rule for a port
- * published on 127.0.0.1 can still be reached by a LAN neighbour on Docker 20.10 and older; docs/configuration.md
- * (publishTo) says how the local firewall guard closes that path.
+ * The host address each choice binds to. On Linux, Docker before 28.0 still forwards a LAN neighbour to a port
+ * published on 127.0.0.1 (its DNAT rule runs before the kernel drops a packet for 127.0.0.1 from outside) and
+ * to a container's own address: scripts/lan-guard.sh closes both, in Docker's DOCKER-USER chain, which only
+ * root can change (docs/configuration.md, "Who reaches a local stack").
  */
 export const PUBLISH_ADDRESSES: Readonly<Record<PublishTo, string>> = {
   loopback: "127.0.0.1",
