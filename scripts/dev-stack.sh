@@ -49,10 +49,22 @@ export PULUMI_CONFIG_PASSPHRASE=""
 unset PULUMI_CONFIG_PASSPHRASE_FILE
 mkdir -p .pulumi
 
+# Docker before 28 on Linux forwards a LAN neighbour to ports published on 127.0.0.1, which lan-guard.sh closes
+# (docs/configuration.md, "Who reaches a local stack"); only root can see whether it is in place.
+lan_guard_note() {
+  [ "$(uname -s)" = Linux ] || return 0
+  local major
+  major="$(docker version --format '{{.Server.Version}}' 2>/dev/null | cut -d. -f1)"
+  [[ "$major" =~ ^[0-9]+$ ]] && [ "$major" -lt 28 ] || return 0
+  if [ "$(id -u)" -eq 0 ] && bash scripts/lan-guard.sh check >/dev/null 2>&1; then return 0; fi
+  echo "dev-stack: note: Docker $major on Linux lets a LAN neighbour reach ports published on 127.0.0.1; sudo bash scripts/lan-guard.sh install closes that until the next reboot (docs/configuration.md)"
+}
+
 pulumi stack select dev --create --secrets-provider passphrase
 if [ "$action" = up ]; then
   pulumi up --stack dev --yes
   echo "dev-stack: the API answers at http://localhost:10001/activity/1"
+  lan_guard_note
 else
   # Read before the destroy, whose outputs go with the stack; a stack never deployed has none.
   volume="$(pulumi stack output databaseVolume --stack dev 2>/dev/null || true)"

@@ -154,6 +154,25 @@ describe("dev-stack.sh", () => {
     expect(result.stdout).not.toContain("volume");
   });
 
+  it("points a Linux user of Docker before 28 to lan-guard.sh after up, and no one else", async () => {
+    await stubPulumi("exit 0");
+    // Not root, so the guard cannot be checked: the note is always given.
+    await stub("id", 'if [ "$1" = -u ]; then echo 1000; else /usr/bin/id "$@"; fi');
+    await stub("uname", "echo Linux");
+    const note =
+      "dev-stack: note: Docker 20 on Linux lets a LAN neighbour reach ports published on 127.0.0.1; " +
+      "sudo bash scripts/lan-guard.sh install closes that until the next reboot (docs/configuration.md)";
+    await stub("docker", 'if [ "$1" = version ]; then echo 20.10.24; fi');
+    expect((await devStack("up")).stdout.trim().split("\n").at(-1)).toBe(note);
+    await stub("docker", 'if [ "$1" = version ]; then echo 28.0.1; fi');
+    expect((await devStack("up")).stdout).not.toContain("lan-guard");
+    await stub("docker", 'if [ "$1" = version ]; then echo 20.10.24; fi');
+    await stub("uname", "echo Darwin");
+    expect((await devStack("up")).stdout).not.toContain("lan-guard");
+    await stub("uname", "echo Linux");
+    expect((await devStack("down")).stdout).not.toContain("lan-guard");
+  });
+
   it("rejects an unknown action with its usage", async () => {
     const result = await devStack("deploy");
     expect(result.code).toBe(2);
