@@ -131,6 +131,7 @@ function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStac
     appEnv: "development",
     tableName: DEFAULT_TABLE_NAME,
     dynamodbEndpoint: database.endpoint,
+    database: database.dataVolume,
     network: proxy.networkName,
     servingRelease,
   });
@@ -297,6 +298,7 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
     appEnv: "development",
     tableName,
     dynamodbEndpoint: fromHost("dynamodbEndpoint"),
+    database: fromHost("databaseVolume"),
     network: fromHost("networkName"),
     alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
     servingRelease,

@@ -13,6 +13,8 @@ import { APP_ALIAS } from "./front-proxy.js";
 
 /** The label that names a container's release (its image tag). */
 const RELEASE_LABEL = "activity.release";
+/** The label that names the data its table lives in (DynamoDbLocal.dataVolume). */
+const DATA_LABEL = "activity.data";
 
 export interface AppContainerArgs {
   /** The image, pinned by digest (AppImage.imageRef). */
@@ -32,6 +34,12 @@ export interface AppContainerArgs {
   region?: pulumi.Input<string>;
   /** DYNAMODB_ENDPOINT, for DynamoDB Local in dev only. @default unset: the regional endpoint */
   dynamodbEndpoint?: pulumi.Input<string>;
+  /**
+   * With DynamoDB Local: the volume its tables live in (DynamoDbLocal.dataVolume), labelled on the container. A
+   * development app creates its table when it starts, so new data (a first volume, or another) replaces the
+   * container, which then creates its table there. @default unset
+   */
+  database?: pulumi.Input<string>;
   /** The FrontProxy's network, which the container joins. */
   network: pulumi.Input<string>;
   /** The DNS alias the proxy finds the app under on that network. @default "api" (APP_ALIAS) */
@@ -145,7 +153,10 @@ export class AppContainer extends pulumi.ComponentResource {
       {
         image,
         envs: appEnvironment(args),
-        labels: [{ label: RELEASE_LABEL, value: release }],
+        labels: [
+          { label: RELEASE_LABEL, value: release },
+          ...(args.database === undefined ? [] : [{ label: DATA_LABEL, value: args.database }]),
+        ],
         // No host port: the FrontProxy owns it and finds the app by this alias, so that two releases can run
         // side by side during a rollout.
         networksAdvanced: [{ name: args.network, aliases: [alias] }],

@@ -39,7 +39,10 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
   public readonly endpoint: pulumi.Output<string>;
   /** The endpoint from the developer's machine, e.g. http://127.0.0.1:8000. */
   public readonly hostEndpoint: pulumi.Output<string>;
-  /** The Docker volume that holds the tables; destroying the stack removes it, nothing else does. */
+  /**
+   * The Docker volume that holds the tables; destroying the stack removes it, nothing else does. Known once the
+   * database runs on it, so that an app that prepares its table there waits for that.
+   */
   public readonly dataVolume: pulumi.Output<string>;
 
   constructor(name: string, args: DynamoDbLocalArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -58,7 +61,7 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
     );
     // No option that a later change could alter: a replaced volume would be an empty one.
     const data = new docker.Volume(`${name}-dynamodb-data`, {}, { parent: this });
-    new docker.Container(
+    const container = new docker.Container(
       `${name}-dynamodb`,
       {
         image: pulled.imageId,
@@ -78,7 +81,7 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
       { parent: this, deleteBeforeReplace: true },
     );
 
-    this.dataVolume = data.name;
+    this.dataVolume = pulumi.all([data.name, container.id]).apply(([volumeName]) => volumeName);
     this.endpoint = pulumi.output(`http://${alias}:${DYNAMODB_LOCAL_PORT}`);
     this.hostEndpoint = pulumi.output(`http://127.0.0.1:${hostPort}`);
     this.registerOutputs({

@@ -220,6 +220,11 @@ describe("the local preview host and a local preview", () => {
       `TABLE_NAME=activities-${label}`,
       "DYNAMODB_ENDPOINT=http://dynamodb:8000",
     ]);
+    // The host's data volume: a new one replaces the app on its next up, which creates its table there.
+    expect(app.inputs.labels).toContainEqual({
+      label: "activity.data",
+      value: "previews-dynamodb-data-8b1c2d3",
+    });
     expect(preview.outputs).toMatchObject({
       apiUrl: `http://${label}.localhost:10080`,
       tableName: `activities-${label}`,

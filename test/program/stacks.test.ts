@@ -94,8 +94,11 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
     expect(app.options.deleteBeforeReplace).toBe(false);
     expect(app.options.errorHooks).toEqual(["activity-failed-release"]);
     expect(app.inputs).toMatchObject({ wait: true, waitTimeout: 120, destroyGraceSeconds: 10 });
+    // The data its table lives in: a new volume (the first, on an upgrade) replaces the app, which creates
+    // its table there when it starts.
     expect(app.inputs.labels).toEqual([
       { label: "activity.release", value: expect.stringMatching(/^0\.1\.0-/) },
+      { label: "activity.data", value: "activity-dynamodb-data-8b1c2d3" },
     ]);
     expect(dev.outputs.release).toBe((app.inputs.labels as Array<{ value: string }>)[0]?.value);
     // The proxy's ports are fixed, so its own (rare) replacement must free them first.
