@@ -13,7 +13,7 @@ import { AppImage, contentTag } from "./components/app-image.js";
 import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
 import { DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
-import { FrontProxy, PREVIEW_ALIAS_PREFIX } from "./components/front-proxy.js";
+import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
 import { RoleGrant } from "./components/role-grant.js";
 import type {
   AppStackOutputs,
@@ -36,6 +36,9 @@ import {
 
 /** A stack's outputs as the program returns them: each value of the contract's type, or an Output of it. */
 type Outputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+/** An EC2 host publishes on every interface: its security group (allowedCidrs) decides who reaches it. */
+const EC2_PUBLISH_ADDRESS = "0.0.0.0";
 
 /** A preview host's DynamoDB Local on this machine: beside the dev stack's 8000. */
 const PREVIEW_HOST_DYNAMODB_PORT = 8001;
@@ -120,7 +123,7 @@ function appOnEc2(
 /** dev: the proxy, the app and DynamoDB Local on the local engine; no AWS resource, no credentials. */
 function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStackOutputs> {
   const name = settings.namePrefix;
-  const proxy = new FrontProxy(name, { ...settings.https });
+  const proxy = new FrontProxy(name, { ...settings.https, hostIp: PUBLISH_ADDRESSES[settings.publishTo] });
   const database = new DynamoDbLocal(name, { network: proxy.networkName });
   const image = new AppImage(name, { tag, baseImage: settings.baseImage, registry: { kind: "local" } });
   const app = new AppContainer(name, {
@@ -129,6 +132,7 @@ function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStac
     appEnv: "development",
     tableName: DEFAULT_TABLE_NAME,
     dynamodbEndpoint: database.endpoint,
+    database: database.dataVolume,
     network: proxy.networkName,
     servingRelease,
     readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
@@ -140,6 +144,7 @@ function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStac
     hostId: "local-docker-engine",
     release: app.release,
     proxyContainer: proxy.containerName,
+    databaseVolume: database.dataVolume,
     ...(settings.https && { httpsUrl: `https://${settings.https.domain}` }),
   };
 }
@@ -157,7 +162,7 @@ function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOut
     tableImage,
   );
   const onHost = { providers: [host.provider] };
-  const proxy = new FrontProxy(name, { ...settings.https }, onHost);
+  const proxy = new FrontProxy(name, { ...settings.https, hostIp: EC2_PUBLISH_ADDRESS }, onHost);
   const app = new AppContainer(
     name,
     {
@@ -222,6 +227,7 @@ function deployLocalPreviewHost(settings: LocalPreviewHostSettings): Outputs<Loc
   const proxy = new FrontProxy(name, {
     upstream: { kind: "previews", domain: previewDomain },
     httpPort: settings.previewPort,
+    hostIp: PUBLISH_ADDRESSES[settings.publishTo],
   });
   const database = new DynamoDbLocal(name, {
     network: proxy.networkName,
@@ -233,6 +239,7 @@ function deployLocalPreviewHost(settings: LocalPreviewHostSettings): Outputs<Loc
     networkName: proxy.networkName,
     dynamodbEndpoint: database.endpoint,
     dynamodbHostEndpoint: database.hostEndpoint,
+    databaseVolume: database.dataVolume,
   };
 }
 
@@ -243,7 +250,11 @@ function deployEc2PreviewHost(settings: Ec2PreviewHostSettings): Outputs<Ec2Prev
   const previewDomain = settings.previewDomain ?? pulumi.interpolate`${host.publicIp}.sslip.io`;
   const proxy = new FrontProxy(
     settings.namePrefix,
-    { upstream: { kind: "previews", domain: previewDomain }, httpPort: settings.previewPort },
+    {
+      upstream: { kind: "previews", domain: previewDomain },
+      httpPort: settings.previewPort,
+      hostIp: EC2_PUBLISH_ADDRESS,
+    },
     { providers: [host.provider] },
   );
   return {
@@ -293,6 +304,7 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
     appEnv: "development",
     tableName,
     dynamodbEndpoint: fromHost("dynamodbEndpoint"),
+    database: fromHost("databaseVolume"),
     network: fromHost("networkName"),
     alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
     servingRelease,

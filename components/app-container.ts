@@ -9,11 +9,13 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_PORT, APP_UID, type AppEnv, ENV, READY_PATH } from "../app/src/contract.js";
-import { parseRefusal, type RefusalReport, WATCH_ENV } from "../stack/contract.js";
+import { CONTAINER_MEMORY_MIB, parseRefusal, type RefusalReport, WATCH_ENV } from "../stack/contract.js";
 import { APP_ALIAS } from "./front-proxy.js";
 
 /** The label that names a container's release (its image tag). */
 const RELEASE_LABEL = "activity.release";
+/** The label that names the data its table lives in (DynamoDbLocal.dataVolume). */
+const DATA_LABEL = "activity.data";
 
 /** The image's readiness probe, run inside the container: exit 0 once /ready answers 200. */
 const READINESS_PROBE = ["node", "dist/healthcheck.js", READY_PATH];
@@ -42,6 +44,12 @@ export interface AppContainerArgs {
   region?: pulumi.Input<string>;
   /** DYNAMODB_ENDPOINT, for DynamoDB Local in dev only. @default unset: the regional endpoint */
   dynamodbEndpoint?: pulumi.Input<string>;
+  /**
+   * With DynamoDB Local: the volume its tables live in (DynamoDbLocal.dataVolume), labelled on the container. A
+   * development app creates its table when it starts, so new data (a first volume, or another) replaces the
+   * container, which then creates its table there. @default unset
+   */
+  database?: pulumi.Input<string>;
   /** The FrontProxy's network, which the container joins. */
   network: pulumi.Input<string>;
   /** The DNS alias the proxy finds the app under on that network. @default "api" (APP_ALIAS) */
@@ -52,7 +60,7 @@ export interface AppContainerArgs {
    * not be read. @default unset: the message names none
    */
   servingRelease?: () => Promise<string | undefined>;
-  /** Memory limit in MiB. @default 512 */
+  /** Memory limit in MiB. @default 512 (CONTAINER_MEMORY_MIB.app) */
   memoryMb?: number;
   /**
    * Seconds the deployment waits for a release that runs to answer /ready before refusing it; a release whose
@@ -142,7 +150,7 @@ export class AppContainer extends pulumi.ComponentResource {
     const {
       pull = false,
       alias = APP_ALIAS,
-      memoryMb = 512,
+      memoryMb = CONTAINER_MEMORY_MIB.app,
       readinessTimeoutSeconds = READINESS_TIMEOUT_SECONDS.default,
     } = args;
 
@@ -189,7 +197,10 @@ export class AppContainer extends pulumi.ComponentResource {
       {
         image,
         envs: appEnvironment(args),
-        labels: [{ label: RELEASE_LABEL, value: release }],
+        labels: [
+          { label: RELEASE_LABEL, value: release },
+          ...(args.database === undefined ? [] : [{ label: DATA_LABEL, value: args.database }]),
+        ],
         // No host port: the FrontProxy owns it and finds the app by this alias, so that two releases can run
         // side by side during a rollout.
         networksAdvanced: [{ name: args.network, aliases: [alias] }],

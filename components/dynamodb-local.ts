@@ -1,13 +1,25 @@
 /**
  * DynamoDbLocal: a local stack's database, the official DynamoDB Local image in a container on the network the
- * app shares with the FrontProxy, reached by name. Published on 127.0.0.1 only, for a developer's tools.
+ * app shares with the FrontProxy, reached by name, its tables on a Docker volume that outlives the container (a
+ * restart, a crash, a Docker upgrade, a reboot) and goes only with the stack (`pulumi destroy`). Published on
+ * 127.0.0.1 only, for a developer's tools.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { CONTAINER_MEMORY_MIB } from "../stack/contract.js";
 
 /** The pinned official image; scripts/offline-images.sh reads this line to build its stand-in under this name. */
 const DYNAMODB_LOCAL_IMAGE = "amazon/dynamodb-local:2.6.1";
 const DYNAMODB_LOCAL_PORT = 8000;
+
+/**
+ * Where the data volume is mounted and the database keeps its files. The image runs as a non-root user, and
+ * Docker creates an empty named volume owned by root, which that user cannot write, unless the mount point
+ * exists in the image: the volume then takes that directory's owner and mode. /var/tmp exists in every Linux
+ * base image, writable by any user (mode 1777), and nothing else in the container writes there (the JVM's
+ * temporary files go to /tmp).
+ */
+const DATA_PATH = "/var/tmp";
 
 export interface DynamoDbLocalArgs {
   /** The network to join (FrontProxy.networkName). */
@@ -18,6 +30,8 @@ export interface DynamoDbLocalArgs {
   hostPort?: number;
   /** The container's name on the network. @default "dynamodb" */
   alias?: string;
+  /** Memory limit in MiB (the JVM sizes its heap to a quarter of it). @default 512 (CONTAINER_MEMORY_MIB.dynamodbLocal) */
+  memoryMb?: number;
 }
 
 export class DynamoDbLocal extends pulumi.ComponentResource {
@@ -25,36 +39,55 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
   public readonly endpoint: pulumi.Output<string>;
   /** The endpoint from the developer's machine, e.g. http://127.0.0.1:8000. */
   public readonly hostEndpoint: pulumi.Output<string>;
+  /**
+   * The Docker volume that holds the tables; destroying the stack removes it, nothing else does. Known once the
+   * database runs on it, so that an app that prepares its table there waits for that.
+   */
+  public readonly dataVolume: pulumi.Output<string>;
 
   constructor(name: string, args: DynamoDbLocalArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activity:data:DynamoDbLocal", name, {}, opts);
-    const { image = DYNAMODB_LOCAL_IMAGE, hostPort = DYNAMODB_LOCAL_PORT, alias = "dynamodb" } = args;
+    const {
+      image = DYNAMODB_LOCAL_IMAGE,
+      hostPort = DYNAMODB_LOCAL_PORT,
+      alias = "dynamodb",
+      memoryMb = CONTAINER_MEMORY_MIB.dynamodbLocal,
+    } = args;
 
     const pulled = new docker.RemoteImage(
       `${name}-dynamodb-image`,
       { name: image, keepLocally: true },
       { parent: this },
     );
-    new docker.Container(
+    // No option that a later change could alter: a replaced volume would be an empty one.
+    const data = new docker.Volume(`${name}-dynamodb-data`, {}, { parent: this });
+    const container = new docker.Container(
       `${name}-dynamodb`,
       {
         image: pulled.imageId,
         // The image's entrypoint is java; -sharedDb so that any credentials see the same tables.
-        command: ["-jar", "DynamoDBLocal.jar", "-sharedDb", "-inMemory"],
+        command: ["-jar", "DynamoDBLocal.jar", "-sharedDb", "-dbPath", DATA_PATH],
+        volumes: [{ volumeName: data.name, containerPath: DATA_PATH }],
         ports: [{ internal: DYNAMODB_LOCAL_PORT, external: hostPort, ip: "127.0.0.1" }],
         networksAdvanced: [{ name: args.network, aliases: [alias] }],
+        memory: memoryMb,
+        // No swap, as the app's: and Docker reports an unset swap limit back as twice the memory (drift).
+        memorySwap: memoryMb,
         restart: "unless-stopped",
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
       },
+      // Delete-first: the host port is fixed, and two databases must never open the same files.
       { parent: this, deleteBeforeReplace: true },
     );
 
+    this.dataVolume = pulumi.all([data.name, container.id]).apply(([volumeName]) => volumeName);
     this.endpoint = pulumi.output(`http://${alias}:${DYNAMODB_LOCAL_PORT}`);
     this.hostEndpoint = pulumi.output(`http://127.0.0.1:${hostPort}`);
     this.registerOutputs({
       endpoint: this.endpoint,
       hostEndpoint: this.hostEndpoint,
+      dataVolume: this.dataVolume,
     });
   }
 }

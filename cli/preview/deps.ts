@@ -7,6 +7,7 @@ import { appendFile, readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { type MeasureHost, measureHost } from "./capacity.js";
 import { type HttpGet, httpGet } from "./health.js";
 import { deleteLocalTable } from "./local-table.js";
 import { type OnOutput, openAutomationWorkspace, type PreviewWorkspace } from "./workspace.js";
@@ -25,6 +26,8 @@ export interface CliDeps {
   gitBranch(): Promise<string>;
   /** The health probe's GET. */
   httpGet: HttpGet;
+  /** A preview host's memory and Docker disk, before up adds a preview to it. */
+  measureHost: MeasureHost;
   /** Deletes a table from a DynamoDB-compatible engine (the local host's DynamoDB Local). */
   deleteLocalTable(endpoint: string, tableName: string): Promise<"deleted" | "absent">;
   /** One line of the command's own output (stdout). */
@@ -48,6 +51,7 @@ export function processDeps(): CliDeps {
     gitBranch: async () =>
       (await promisify(execFile)("git", ["rev-parse", "--abbrev-ref", "HEAD"], { cwd: projectDir })).stdout,
     httpGet,
+    measureHost,
     deleteLocalTable,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),

@@ -18,9 +18,12 @@ import { type PreviewWorkspace, StackExistsError, StackLockedError } from "./wor
  * deployed; the rest depend on its target.
  */
 export type HostOutputs = Pick<PreviewHostOutputs, "previewDomain"> &
-  Partial<Pick<LocalPreviewHostOutputs, "dynamodbHostEndpoint">> &
+  Partial<Pick<LocalPreviewHostOutputs, "dynamodbHostEndpoint" | "databaseVolume">> &
   Partial<
-    Pick<Ec2PreviewHostOutputs, "previewPort" | "networkName" | "region" | "instanceType" | "publicIp">
+    Pick<
+      Ec2PreviewHostOutputs,
+      "previewPort" | "networkName" | "region" | "instanceType" | "publicIp" | "dockerHost" | "sshOpts"
+    >
   >;
 
 /**
@@ -37,9 +40,15 @@ export function readHostOutputs(outputs: Readonly<Record<string, unknown>>): Hos
     previewPort: typeof outputs.previewPort === "number" ? outputs.previewPort : undefined,
     networkName: text("networkName"),
     dynamodbHostEndpoint: text("dynamodbHostEndpoint"),
+    databaseVolume: text("databaseVolume"),
     region: text("region"),
     instanceType: text("instanceType"),
     publicIp: text("publicIp"),
+    dockerHost: text("dockerHost"),
+    sshOpts:
+      Array.isArray(outputs.sshOpts) && outputs.sshOpts.every((option) => typeof option === "string")
+        ? (outputs.sshOpts as string[])
+        : undefined,
   };
 }
 

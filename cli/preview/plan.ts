@@ -1,18 +1,18 @@
 /**
  * Pure decisions about previews' lives: when one expires, which ones prune destroys (and which it must never
- * touch), and the guards that refuse a new preview beyond the configured number or instance types.
+ * touch), and the guards that refuse a new preview beyond the configured number, instance types, or what its
+ * host's memory and disk hold.
  */
 
-import type { PreviewTarget } from "../../stack/contract.js";
+import { CONTAINER_MEMORY_MIB, type PreviewTarget } from "../../stack/contract.js";
 import { previewNames, previewTargetOf } from "./naming.js";
 import type { PreviewMetadata } from "./stack-config.js";
 
 export const DEFAULT_TTL_HOURS = 72;
 export const DEFAULT_MAX_LIVE = 5;
 /**
- * The shared host's type. Not t3.micro: its 1 GiB holds the proxy, Docker and only a few app containers (each
- * may use up to 512 MiB, and an update runs two releases side by side); t3.small's 2 GiB holds the default
- * five previews.
+ * The shared host's type. Not t3.micro: its 1 GiB holds the proxy, the system and no app with room for an
+ * update's second release (checkCapacity); t3.small's 2 GiB holds two previews.
  */
 export const DEFAULT_INSTANCE_TYPE = "t3.small";
 // x86_64 only: the image is linux/amd64, and the program refuses Graviton (arm64) types.
@@ -119,6 +119,87 @@ export function checkInstanceType(instanceType: string, allowed: readonly string
     throw new CostGuardError(
       `instance type "${instanceType}" is not allowed for previews; allowed: ${allowed.join(", ")} ` +
         "(PREVIEW_ALLOWED_INSTANCE_TYPES)",
+    );
+  }
+}
+
+/** Memory, in MiB, of the instance types a preview host may be (EC2's published sizes). */
+export const INSTANCE_MEMORY_MIB: Readonly<Record<string, number>> = {
+  "t3.micro": 1024,
+  "t3.small": 2048,
+  "t3.medium": 4096,
+  "t3.large": 8192,
+  "t3a.micro": 1024,
+  "t3a.small": 2048,
+  "t3a.medium": 4096,
+  "t3a.large": 8192,
+};
+
+/** Memory a host keeps for its kernel, Docker and (on EC2) the SSM agent: never counted for containers. */
+export const HOST_MEMORY_RESERVE_MIB = 384;
+
+/** The share of Docker's disk on the host that must stay free once a new preview is on it. */
+export const MIN_FREE_DISK_SHARE = 0.2;
+
+/**
+ * What a new preview takes on its host's disk at most: two images of about 250 MB (cost.ts's figure; an update
+ * pulls the next release before the old one goes) and its logs (json-file, 3 files of 10 MB).
+ */
+export const PREVIEW_DISK_BYTES = 2 * 250e6 + 30e6;
+
+/** What a preview host offers its containers, as measured (or known, for an EC2 type) before an up. */
+export interface HostCapacity {
+  /** How the refusal names the host, e.g. "previews-aws (t3.small)". */
+  readonly host: string;
+  readonly memoryMib: number;
+  /** The file system Docker keeps images and containers on; undefined when it cannot be measured. */
+  readonly disk: { readonly totalBytes: number; readonly freeBytes: number } | undefined;
+}
+
+/**
+ * The memory limits of every container on a target's host with `previews` previews, while one of them rolls
+ * out a new release beside the old (each app container is limited, CONTAINER_MEMORY_MIB).
+ */
+export function committedMemoryMib(target: PreviewTarget, previews: number): number {
+  const hostContainers =
+    CONTAINER_MEMORY_MIB.proxy + (target === "local" ? CONTAINER_MEMORY_MIB.dynamodbLocal : 0);
+  return hostContainers + CONTAINER_MEMORY_MIB.app * (previews + 1);
+}
+
+/**
+ * Refuses to create the preview `stackName` as the `previews`-th of its target when the containers' memory
+ * limits would add up beyond what the host has for them, or when its disk would keep less than
+ * MIN_FREE_DISK_SHARE free. An existing preview may always be updated: it is already counted.
+ */
+export function checkCapacity(
+  stackName: string,
+  target: PreviewTarget,
+  previews: number,
+  capacity: HostCapacity,
+): void {
+  const committed = committedMemoryMib(target, previews);
+  const forContainers = capacity.memoryMib - HOST_MEMORY_RESERVE_MIB;
+  const wayOut =
+    target === "ec2"
+      ? "Destroy a preview, run prune, or use a larger --instance-type (host destroy, then up)."
+      : "Destroy a preview, run prune, or give Docker more memory.";
+  if (committed > forContainers) {
+    throw new CostGuardError(
+      `${stackName} was not created: ${previews} previews on ${capacity.host} would commit ${committed} MiB ` +
+        `(the containers' memory limits, with one release rolling out) and it has ${forContainers} MiB for ` +
+        `containers (${capacity.memoryMib} MiB less ${HOST_MEMORY_RESERVE_MIB} for the system). ${wayOut}`,
+    );
+  }
+  if (capacity.disk === undefined) return;
+  const { totalBytes, freeBytes } = capacity.disk;
+  const freeShareAfter = (freeBytes - PREVIEW_DISK_BYTES) / totalBytes;
+  if (freeShareAfter < MIN_FREE_DISK_SHARE) {
+    const gb = (bytes: number) => (bytes / 1e9).toFixed(1);
+    throw new CostGuardError(
+      `${stackName} was not created: ${capacity.host} has ${gb(freeBytes)} GB of ${gb(totalBytes)} GB free on ` +
+        `Docker's disk, and a new preview (up to ${gb(PREVIEW_DISK_BYTES)} GB) would leave ` +
+        `${Math.max(0, Math.floor(freeShareAfter * 100))}% free, below the ${MIN_FREE_DISK_SHARE * 100}% kept free. ` +
+        "Destroy a preview, run prune, or remove unused images on the host (docker image prune).",
     );
   }
 }

@@ -184,7 +184,10 @@ describe("AppContainer", () => {
       envs: ["APP_ENV=production", "PORT=4567", "TABLE_NAME=t", "AWS_REGION=us-east-2"],
     });
     expect(container.inputs.ports).toBeUndefined();
-    expect(container.options).toEqual({ deleteBeforeReplace: false, errorHooks: ["api-failed-release"] });
+    expect(container.options).toMatchObject({
+      deleteBeforeReplace: false,
+      errorHooks: ["api-failed-release"],
+    });
     expect(run.ofType("docker:index/remoteImage:RemoteImage")).toEqual([]);
   });
 
@@ -382,6 +385,30 @@ describe("DynamoDbLocal", () => {
       ports: [{ internal: 8000, external: 8001, ip: "127.0.0.1" }],
       networksAdvanced: [{ name: "shared", aliases: ["ddb"] }],
     });
+  });
+
+  it("keeps its tables on a volume of its own, which only destroying the stack removes", async () => {
+    const run = await declare(() => ({ volume: new DynamoDbLocal("db", { network: "shared" }).dataVolume }));
+    const volume = run.named("docker:index/volume:Volume", "db-dynamodb-data");
+    // Nothing a later change could alter and so replace (an empty volume), nor any option that keeps it
+    // from going with the stack.
+    expect(volume.inputs).toEqual({});
+    expect(volume.options).toMatchObject({ protect: false, retainOnDelete: false });
+    // The name the engine gives it (the mocks' suffix), mounted where the database writes.
+    const volumeName = "db-dynamodb-data-8b1c2d3";
+    expect(run.outputs).toEqual({ volume: volumeName });
+    const container = run.named("docker:index/container:Container", "db-dynamodb");
+    expect(container.inputs.command).toEqual([
+      "-jar",
+      "DynamoDBLocal.jar",
+      "-sharedDb",
+      "-dbPath",
+      "/var/tmp",
+    ]);
+    expect(container.inputs.volumes).toEqual([{ volumeName, containerPath: "/var/tmp" }]);
+    expect(container.options.deleteBeforeReplace).toBe(true);
+    // Bounded like every container on a host, so that the preview CLI's capacity guard can add the limits up.
+    expect(container.inputs).toMatchObject({ memory: 512, memorySwap: 512 });
   });
 });
 

@@ -96,7 +96,8 @@ describe("FrontProxy", () => {
       keepLocally: true,
     });
     expect(proxy.inputs).toMatchObject({
-      ports: [{ internal: 10001, external: 10001, ip: "0.0.0.0" }],
+      // This machine only unless the caller says otherwise (index.ts: every interface on an EC2 host).
+      ports: [{ internal: 10001, external: 10001, ip: "127.0.0.1" }],
       networksAdvanced: [{ name: `${run.named("docker:index/network:Network", "edge-net").name}-8b1c2d3` }],
       volumes: [{ containerPath: "/data" }],
       envs: [`CADDYFILE=${caddyfile({ upstream: { kind: "app", alias: "api" } })}`],
@@ -124,13 +125,13 @@ describe("FrontProxy", () => {
 
   it("publishes 80 and 443 as well when it serves a domain, on the given address", async () => {
     const run = await declare(() => ({
-      network: new FrontProxy("edge", { domain: "api.example.com", hostIp: "127.0.0.1", httpPort: 18001 })
+      network: new FrontProxy("edge", { domain: "api.example.com", hostIp: "0.0.0.0", httpPort: 18001 })
         .networkName,
     }));
     expect(run.named("docker:index/container:Container", "edge-proxy").inputs.ports).toEqual([
-      { internal: 10001, external: 18001, ip: "127.0.0.1" },
-      { internal: 80, external: 80, ip: "127.0.0.1" },
-      { internal: 443, external: 443, ip: "127.0.0.1" },
+      { internal: 10001, external: 18001, ip: "0.0.0.0" },
+      { internal: 80, external: 80, ip: "0.0.0.0" },
+      { internal: 443, external: 443, ip: "0.0.0.0" },
     ]);
   });
 });

@@ -1,9 +1,10 @@
 /**
  * The dev stack on the real engine, as a newcomer runs it: `npm run dev:up` in a fresh clone, the API on
- * :10001 through the front proxy, no drift, a one-line app change and a release that cannot start, each rolled
- * out while a client reads without pause, HTTPS turned on (a change of the proxy itself), and `npm run
- * dev:down` leaving nothing of the stack behind. Stand-ins for the official images must exist under their
- * official names (scripts/offline-images.sh) where they cannot be pulled.
+ * :10001 through the front proxy, no drift, data that survives a restart and a kill of the database, a one-line
+ * app change and a release that cannot start, each rolled out while a client reads without pause, no answer
+ * to a LAN neighbour unless publishTo says lan, HTTPS turned on (a change of the proxy itself), and `npm run
+ * dev:down` leaving nothing of the stack behind, its data volume included. Stand-ins for the official images
+ * must exist under their official names (scripts/offline-images.sh) where they cannot be pulled.
  */
 import { randomUUID } from "node:crypto";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
@@ -11,7 +12,9 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request } from "node:https";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { APP_PORT, DEFAULT_TABLE_NAME, ENV, HOST_PORT, READY_PATH } from "../../app/src/contract.js";
+import { lanGuard, lanNeighbour } from "../helpers/lan-neighbour.js";
 import { tail } from "../helpers/run.js";
 import {
   copyProject,
@@ -54,21 +57,36 @@ async function expectNoDrift(): Promise<void> {
 interface StackObjects {
   containers: string[];
   networks: string[];
+  volumes: string[];
   images: string[];
 }
-async function stackObjects(): Promise<StackObjects> {
+interface StateResource {
+  urn: string;
+  type: string;
+  id?: string;
+  outputs?: Record<string, unknown>;
+}
+async function stateResources(): Promise<StateResource[]> {
   const exported = await copy.run("pulumi", "stack", "export", "--stack", "dev");
-  const resources =
-    (
-      JSON.parse(exported.stdout) as {
-        deployment: { resources?: Array<{ type: string; id?: string; outputs?: Record<string, unknown> }> };
-      }
-    ).deployment.resources ?? [];
+  return (
+    (JSON.parse(exported.stdout) as { deployment: { resources?: StateResource[] } }).deployment.resources ??
+    []
+  );
+}
+/** The Docker id of the stack's resource named `name` (the last part of its URN). */
+async function dockerIdOf(name: string): Promise<string> {
+  const id = (await stateResources()).find((resource) => resource.urn.endsWith(`::${name}`))?.id;
+  if (id === undefined) throw new Error(`no ${name} in the dev stack's state`);
+  return id;
+}
+async function stackObjects(): Promise<StackObjects> {
+  const resources = await stateResources();
   const ids = (type: string) =>
     resources.filter((resource) => resource.type === type).map((resource) => resource.id ?? "");
   return {
     containers: ids("docker:index/container:Container"),
     networks: ids("docker:index/network:Network"),
+    volumes: ids("docker:index/volume:Volume"),
     images: resources
       .filter(
         (resource) =>
@@ -102,7 +120,10 @@ async function httpsGet(host: string, path: string, ca: string): Promise<{ statu
   }
 }
 
-async function dockerHas(kind: "container" | "network" | "image", reference: string): Promise<boolean> {
+async function dockerHas(
+  kind: "container" | "network" | "volume" | "image",
+  reference: string,
+): Promise<boolean> {
   return (await copy.run("docker", kind, "inspect", reference)).code === 0;
 }
 
@@ -269,6 +290,18 @@ async function rollOutBroken(brokenMain: string) {
     after: { status: (await fetch(`${API}/activity/1`)).status, release: await stackOutput("release") },
   };
 }
+/** GET `url` until the API answers other than 503 (its database starting again), for up to 30 s. */
+async function readOnceServing(url: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const answer = await send(url).catch(() => undefined);
+    if ((answer !== undefined && answer.status !== 503) || Date.now() > deadline) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** The volume DynamoDB Local keeps its tables in, as dev:up first created it: no update may replace it. */
+let databaseVolume: string;
 
 beforeAll(async () => {
   figures.push(["engine", await requireEngine()]);
@@ -305,6 +338,50 @@ describe("the dev stack on the real engine", () => {
 
   it("shows no drift right after up: preview --refresh --expect-no-changes passes", async () => {
     await expectNoDrift();
+  });
+
+  it("keeps what was written through a restart and a kill of its database container: a volume, not memory", async () => {
+    databaseVolume = await stackOutput("databaseVolume");
+    expect(await dockerHas("volume", databaseVolume)).toBe(true);
+    const activity = {
+      userId: "engine",
+      type: "swim",
+      startedAt: "2026-12-01T07:00:00.000Z",
+      durationSeconds: 1200,
+    };
+    const url = `${API}/activity/survives-restarts`;
+    const written = await send(url, {
+      method: "PUT",
+      body: JSON.stringify(activity),
+      headers: { "if-none-match": "*" },
+    });
+    expect(written.status, written.body).toBe(201);
+    const database = await dockerIdOf("activity-dynamodb");
+    for (const [what, commands] of [
+      ["docker restart", [["restart", database]]],
+      [
+        "docker kill, then docker start",
+        [
+          ["kill", database],
+          ["start", database],
+        ],
+      ],
+    ] as const) {
+      for (const args of commands) {
+        const result = await copy.run("docker", ...args);
+        expect(result.code, `docker ${args.join(" ")}: ${tail(result)}`).toBe(0);
+      }
+      const started = performance.now();
+      const read = await readOnceServing(url);
+      expect(read?.status, `${what}: ${read?.body}`).toBe(200);
+      expect(JSON.parse(read?.body ?? "{}"), what).toMatchObject({ id: "survives-restarts", ...activity });
+      figures.push([
+        `data read back after ${what}`,
+        `${((performance.now() - started) / 1000).toFixed(1)} s`,
+      ]);
+    }
+    // The same volume throughout: the database's container was restarted, not recreated.
+    expect(await stackOutput("databaseVolume")).toBe(databaseVolume);
   });
 
   it("rolls out a one-line app change with no failed request, and says where the time goes against the floor", async () => {
@@ -425,6 +502,52 @@ describe("the dev stack on the real engine", () => {
     expect(releases.stdout.trim().split("\n")).toEqual([release]);
   });
 
+  it("answers no LAN neighbour on any path with publishTo loopback, and on this machine's address with lan", async () => {
+    const guardWasInstalled = (await lanGuard("check")).code === 0;
+    const neighbour = await lanNeighbour();
+    try {
+      const proxy = await stackOutput("proxyContainer");
+      const inspected = await copy.run(
+        "docker",
+        "inspect",
+        "--format",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        proxy,
+      );
+      const paths: Array<[string, string]> = [
+        ["this machine's address", `http://${neighbour.hostAddress}:${HOST_PORT}/activity/1`],
+        ["127.0.0.1 sent to this machine", `http://127.0.0.1:${HOST_PORT}/activity/1`],
+        ["the proxy container's own address", `http://${inspected.stdout.trim()}:${HOST_PORT}/activity/1`],
+      ];
+      // The binding alone closes this machine's address; what Docker does with the other two depends on its
+      // version (20.10 forwards both), so it is printed, and the guard must close them whatever it is.
+      expect((await neighbour.get(paths[0]?.[1] ?? "")).answered).toBe(false);
+      if (!guardWasInstalled) {
+        for (const [name, url] of paths.slice(1))
+          figures.push([`LAN neighbour, no lan-guard: ${name}`, (await neighbour.get(url)).said]);
+      }
+      const installed = await lanGuard("install");
+      expect(installed.code, tail(installed)).toBe(0);
+      for (const [name, url] of paths) expect((await neighbour.get(url)).answered, name).toBe(false);
+      expect((await send(`${API}/activity/1`)).status).toBe(200);
+
+      // Opened on purpose: this machine's address answers, the other paths stay closed.
+      const set = await copy.run("pulumi", "config", "set", "--stack", "dev", "publishTo", "lan");
+      expect(set.code, set.stderr).toBe(0);
+      const up = await copy.run("npm", "run", "dev:up");
+      expect(up.code, tail(up)).toBe(0);
+      figures.push(["publishTo lan (the proxy rebound)", `${up.seconds.toFixed(1)} s`]);
+      expect((await neighbour.get(paths[0]?.[1] ?? "")).said).toBe("HTTP 200");
+      expect((await neighbour.get(paths[1]?.[1] ?? "")).answered).toBe(false);
+      // Back to the default; the next test's update binds the proxy to 127.0.0.1 again.
+      const unset = await copy.run("pulumi", "config", "rm", "--stack", "dev", "publishTo");
+      expect(unset.code, unset.stderr).toBe(0);
+    } finally {
+      await neighbour.close();
+      if (!guardWasInstalled) await lanGuard("remove");
+    }
+  });
+
   it("serves HTTPS for a domain with the proxy's own CA, redirecting HTTP, after a change of the proxy itself", async () => {
     for (const [name, value] of [
       ["domain", "activity.localhost"],
@@ -476,14 +599,20 @@ describe("the dev stack on the real engine", () => {
     await expectNoDrift();
   });
 
-  it("leaves no container, network or built image of the stack after npm run dev:down", async () => {
+  it("leaves no container, network, volume or built image of the stack after npm run dev:down, and says the data went", async () => {
     const objects = await stackObjects();
     expect(objects.containers.length).toBeGreaterThan(0);
+    // Every update since the first (a new release, a failed one, the proxy rebound twice) kept the volume.
+    expect(objects.volumes).toContain(databaseVolume);
     const down = await copy.run("npm", "run", "dev:down");
     expect(down.code, tail(down)).toBe(0);
     figures.push(["dev:down", `${down.seconds.toFixed(1)} s`]);
+    expect(down.stdout).toContain(
+      `dev-stack: removed the volume ${databaseVolume} and with it DynamoDB Local's tables`,
+    );
     for (const id of objects.containers) expect(await dockerHas("container", id), id).toBe(false);
     for (const id of objects.networks) expect(await dockerHas("network", id), id).toBe(false);
+    for (const id of objects.volumes) expect(await dockerHas("volume", id), id).toBe(false);
     for (const image of objects.images) expect(await dockerHas("image", image), image).toBe(false);
     // What the user changed: the app, and the domain set on the dev stack.
     expect(await copy.changedFiles()).toEqual([" M Pulumi.dev.yaml", " M app/src/app.ts"]);

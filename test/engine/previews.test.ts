@@ -1,13 +1,15 @@
 /**
  * Previews on the local Docker engine, end to end on the real engine through `npm run preview -- … --target
- * local`: two branches up at once on one shared host, each answering at its own URL with its own data; an
- * update of one while a client reads the other without pause; a destroy that leaves the other serving; prune
- * of an expired preview, sparing a pinned one; and nothing of the previews or their host left at the end.
+ * local`: two branches up at once on one shared host, each answering at its own URL with its own data, which
+ * survives a kill of the host's database; no answer to a LAN neighbour; an update of one while a client reads
+ * the other without pause; a destroy that leaves the other serving; prune of an expired preview, sparing a
+ * pinned one; and nothing of the previews or their host left at the end, the database's volume included.
  */
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lanGuard, lanNeighbour } from "../helpers/lan-neighbour.js";
 import { type CommandResult, tail } from "../helpers/run.js";
 import { copyProject, type ProjectCopy, printFigures, probe, request, requireEngine } from "./harness.js";
 
@@ -65,6 +67,28 @@ async function dockerHas(kind: "container" | "network" | "volume", id: string): 
   return (await copy.run("docker", kind, "inspect", id)).code === 0;
 }
 
+/** The Docker id of the host stack's resource named `name` (the last part of its URN). */
+async function hostDockerId(name: string): Promise<string> {
+  const exported = await copy.run("pulumi", "stack", "export", "--stack", "previews-local");
+  const resources =
+    (JSON.parse(exported.stdout) as { deployment: { resources?: Array<{ urn: string; id?: string }> } })
+      .deployment.resources ?? [];
+  const id = resources.find((resource) => resource.urn.endsWith(`::${name}`))?.id;
+  if (id === undefined) throw new Error(`no ${name} in the previews-local stack's state`);
+  return id;
+}
+
+async function containerAddress(id: string): Promise<string> {
+  const inspected = await copy.run(
+    "docker",
+    "inspect",
+    "--format",
+    "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+    id,
+  );
+  return inspected.stdout.trim();
+}
+
 beforeAll(async () => {
   figures.push(["engine", await requireEngine()]);
   copy = await copyProject();
@@ -115,6 +139,58 @@ describe("local previews on the real engine", () => {
     expect(written.status, written.body).toBe(201);
     expect((await request(`${urlA}/activity/only-in-a`)).status).toBe(200);
     expect((await request(`${urlB}/activity/only-in-a`)).status).toBe(404);
+  });
+
+  it("keeps a preview's data through a kill of the host's DynamoDB Local, whose tables live on a volume", async () => {
+    const database = await hostDockerId("previews-dynamodb");
+    for (const args of [
+      ["kill", database],
+      ["start", database],
+    ]) {
+      const result = await copy.run("docker", ...args);
+      expect(result.code, tail(result)).toBe(0);
+    }
+    const deadline = Date.now() + 30_000;
+    let read = await request(`${urlA}/activity/only-in-a`).catch(() => undefined);
+    while (read?.status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      read = await request(`${urlA}/activity/only-in-a`).catch(() => undefined);
+    }
+    expect(read?.status, read?.body).toBe(200);
+    expect((await request(`${urlB}/activity/only-in-a`)).status).toBe(404);
+  });
+
+  it("answers no LAN neighbour: neither a preview nor the host's database, on any path", async () => {
+    const guardWasInstalled = (await lanGuard("check")).code === 0;
+    const neighbour = await lanNeighbour();
+    try {
+      const proxy = await containerAddress(await hostDockerId("previews-proxy"));
+      const database = await containerAddress(await hostDockerId("previews-dynamodb"));
+      const previewHost = new URL(urlA).hostname;
+      const paths: Array<[string, string]> = [
+        ["the preview at this machine's address", `http://${neighbour.hostAddress}:10080/activity/1`],
+        ["the preview at 127.0.0.1 sent to this machine", "http://127.0.0.1:10080/activity/1"],
+        ["the preview at the proxy container's own address", `http://${proxy}:10001/activity/1`],
+        ["the database at 127.0.0.1 sent to this machine", "http://127.0.0.1:8001/"],
+        ["the database at its container's own address", `http://${database}:8000/`],
+      ];
+      expect((await neighbour.get(paths[0]?.[1] ?? "", { host: previewHost })).answered).toBe(false);
+      if (!guardWasInstalled) {
+        for (const [name, url] of paths.slice(1))
+          figures.push([
+            `LAN neighbour, no lan-guard: ${name}`,
+            (await neighbour.get(url, { host: previewHost })).said,
+          ]);
+      }
+      const installed = await lanGuard("install");
+      expect(installed.code, tail(installed)).toBe(0);
+      for (const [name, url] of paths)
+        expect((await neighbour.get(url, { host: previewHost })).answered, name).toBe(false);
+      expect((await request(`${urlA}/activity/1`)).status).toBe(200);
+    } finally {
+      await neighbour.close();
+      if (!guardWasInstalled) await lanGuard("remove");
+    }
   });
 
   it("updates one with no failed request on the other (or on itself)", async () => {
@@ -182,6 +258,9 @@ describe("local previews on the real engine", () => {
     }
     const host = await preview("host", "destroy");
     expect(host.code, tail(host)).toBe(0);
+    expect(host.stdout).toMatch(
+      /Removed the volume previews-dynamodb-data-\S+ and with it every table of the host's DynamoDB Local\./,
+    );
     figures.push(["host destroy", `${host.seconds.toFixed(1)} s`]);
     expect(seen.containers.size).toBeGreaterThanOrEqual(6);
     for (const id of seen.containers) expect(await dockerHas("container", id), id).toBe(false);

@@ -27,6 +27,9 @@ export interface RegistrationOptions {
   deleteBeforeReplace: boolean | undefined;
   /** Names of the error hooks bound to the resource. */
   errorHooks: string[];
+  /** Whether the engine refuses to delete it, or leaves it behind when it deletes it from the stack. */
+  protect: boolean;
+  retainOnDelete: boolean;
 }
 /** The values docs/prod-ecs.md tells a user to set before the first `pulumi up --stack prod`: no SSH key. */
 export const PROD_USER_VALUES: Record<string, unknown> = {
@@ -53,6 +56,8 @@ interface RegisterResourceRequest {
   getDeletebeforereplace(): boolean;
   getDeletebeforereplacedefined(): boolean;
   getHooks(): { getOnErrorList(): string[] } | undefined;
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
 }
 
 /** Resolves an output (or plain value) to its value; undefined when it is unknown. */
@@ -90,6 +95,7 @@ function computedState(
     case "docker:index/remoteImage:RemoteImage":
       return { imageId: digest(String(inputs.name)), repoDigest: inputs.name };
     case "docker:index/network:Network":
+    case "docker:index/volume:Volume":
     case "docker:index/container:Container":
       return { name: `${name}-8b1c2d3` };
     case "aws:ec2/instance:Instance":
@@ -181,6 +187,8 @@ export async function installMocks(
           options: requested.get(`${args.type}::${args.name}`) ?? {
             deleteBeforeReplace: undefined,
             errorHooks: [],
+            protect: false,
+            retainOnDelete: false,
           },
         });
         return {
@@ -208,6 +216,8 @@ export async function installMocks(
         ? request.getDeletebeforereplace()
         : undefined,
       errorHooks: request.getHooks()?.getOnErrorList() ?? [],
+      protect: request.getProtect(),
+      retainOnDelete: request.getRetainondelete(),
     });
     register(request, callback);
   };

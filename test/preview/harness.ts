@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
+import type { MeasureHost } from "../../cli/preview/capacity.js";
 import type { CliDeps } from "../../cli/preview/deps.js";
 import type { HttpAnswer } from "../../cli/preview/health.js";
 import { runCli } from "../../cli/preview/main.js";
@@ -28,6 +29,12 @@ export function harness(env: Record<string, string> = {}) {
   let opened = 0;
   let gitBranch: () => Promise<string> = async () => "feature/from-git";
   let answer: (url: string) => Promise<HttpAnswer> = async () => ({ status: 200, latencyMs: 35 });
+  // A host with room to spare unless a test says otherwise: 16 GiB, and 80 of 100 GB free.
+  let measureHost: MeasureHost = async (_target, host, instanceType) => ({
+    host: `${host.stackName} (${instanceType})`,
+    memoryMib: 16_384,
+    disk: { totalBytes: 100e9, freeBytes: 80e9 },
+  });
   let deleteTable: CliDeps["deleteLocalTable"] = async (_endpoint, tableName) =>
     workspace.localTables.delete(tableName) ? "deleted" : "absent";
   const deps: CliDeps = {
@@ -50,6 +57,7 @@ export function harness(env: Record<string, string> = {}) {
       probes.push(url);
       return answer(url);
     },
+    measureHost: (target, host, instanceType) => measureHost(target, host, instanceType),
     deleteLocalTable: (endpoint, tableName) => deleteTable(endpoint, tableName),
     out: (line) => out.push(line),
     err: (line) => err.push(line),
@@ -72,6 +80,9 @@ export function harness(env: Record<string, string> = {}) {
     },
     setHttp: (next: (url: string) => Promise<HttpAnswer>) => {
       answer = next;
+    },
+    setMeasureHost: (next: MeasureHost) => {
+      measureHost = next;
     },
     setDeleteTable: (next: CliDeps["deleteLocalTable"]) => {
       deleteTable = next;

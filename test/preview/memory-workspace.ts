@@ -205,6 +205,7 @@ export class MemoryWorkspace implements PreviewWorkspace {
               previewPort: 10080,
               networkName: "previews-local",
               dynamodbHostEndpoint: "http://127.0.0.1:8001",
+              databaseVolume: "previews-dynamodb-data-5d4c3b2",
             }
           : {
               previewDomain: this.setting(stack, "previewDomain") ?? "198.51.100.7.sslip.io",

@@ -4,10 +4,13 @@ import { describe, expect, it } from "vitest";
 import { previewNames, previewTargetOf } from "../../cli/preview/naming.js";
 import {
   CostGuardError,
+  checkCapacity,
   checkCostGuard,
   checkInstanceType,
+  committedMemoryMib,
   DEFAULT_ALLOWED_INSTANCE_TYPES,
   expiryFrom,
+  INSTANCE_MEMORY_MIB,
   planPrune,
   type StackRecord,
 } from "../../cli/preview/plan.js";
@@ -242,5 +245,52 @@ describe("checkInstanceType", () => {
     expect(() => checkInstanceType("m5.24xlarge", DEFAULT_ALLOWED_INSTANCE_TYPES)).toThrow(
       'instance type "m5.24xlarge" is not allowed for previews; allowed: t3.micro, t3.small, t3a.micro, t3a.small',
     );
+  });
+});
+
+describe("the capacity guard", () => {
+  const onEc2 = (type: string) => ({
+    host: `previews-aws (${type})`,
+    memoryMib: INSTANCE_MEMORY_MIB[type] ?? 0,
+  });
+  /** How many previews a host of `memoryMib` takes: the most for which checkCapacity lets the last one in. */
+  const fits = (target: "ec2" | "local", memoryMib: number) => {
+    let previews = 0;
+    for (;;) {
+      try {
+        checkCapacity("preview-next", target, previews + 1, { host: "h", memoryMib, disk: undefined });
+      } catch (error) {
+        expect(error).toBeInstanceOf(CostGuardError);
+        return previews;
+      }
+      previews += 1;
+    }
+  };
+
+  it("adds up the proxy, DynamoDB Local on a local host, and one app per preview plus a release rolling out", () => {
+    expect(committedMemoryMib("ec2", 1)).toBe(128 + 512 * 2);
+    expect(committedMemoryMib("local", 1)).toBe(128 + 512 + 512 * 2);
+  });
+
+  it("holds two previews on a t3.small and none on a t3.micro, whose memory the limits already exceed", () => {
+    expect(fits("ec2", onEc2("t3.small").memoryMib)).toBe(2);
+    expect(fits("ec2", onEc2("t3.micro").memoryMib)).toBe(0);
+    expect(fits("ec2", onEc2("t3.medium").memoryMib)).toBe(6);
+  });
+
+  it("lets a preview in while a fifth of the disk stays free after it, and not once less would", () => {
+    const disk = (freeBytes: number) => ({
+      host: "h",
+      memoryMib: 16_384,
+      disk: { totalBytes: 100e9, freeBytes },
+    });
+    expect(() => checkCapacity("p", "local", 1, disk(20.53e9))).not.toThrow();
+    expect(() => checkCapacity("p", "local", 1, disk(20.52e9))).toThrow(
+      /would leave 19% free, below the 20% kept free/,
+    );
+    // A disk that cannot be measured (Docker Desktop's, in its VM) is not held against the preview.
+    expect(() =>
+      checkCapacity("p", "local", 1, { host: "h", memoryMib: 16_384, disk: undefined }),
+    ).not.toThrow();
   });
 });

@@ -187,7 +187,7 @@ describe("the local preview host and a local preview", () => {
     const host = await runProgram("previews-local", hostConfig("local"));
     expect(host.registrations.filter((registration) => isAws(registration.type))).toEqual([]);
     const proxy = host.named("docker:index/container:Container", "previews-proxy");
-    expect(proxy.inputs.ports).toEqual([{ internal: 10001, external: 10080, ip: "0.0.0.0" }]);
+    expect(proxy.inputs.ports).toEqual([{ internal: 10001, external: 10080, ip: "127.0.0.1" }]);
     expect(proxy.inputs.envs).toEqual([
       `CADDYFILE=${caddyfile({ upstream: { kind: "previews", domain: "localhost" } })}`,
     ]);
@@ -200,6 +200,7 @@ describe("the local preview host and a local preview", () => {
       networkName: "previews-net-8b1c2d3",
       dynamodbEndpoint: "http://dynamodb:8000",
       dynamodbHostEndpoint: "http://127.0.0.1:8001",
+      databaseVolume: "previews-dynamodb-data-8b1c2d3",
     });
   });
 
@@ -219,6 +220,11 @@ describe("the local preview host and a local preview", () => {
       `TABLE_NAME=activities-${label}`,
       "DYNAMODB_ENDPOINT=http://dynamodb:8000",
     ]);
+    // The host's data volume: a new one replaces the app on its next up, which creates its table there.
+    expect(app.inputs.labels).toContainEqual({
+      label: "activity.data",
+      value: "previews-dynamodb-data-8b1c2d3",
+    });
     expect(preview.outputs).toMatchObject({
       apiUrl: `http://${label}.localhost:10080`,
       tableName: `activities-${label}`,

@@ -80,8 +80,9 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
     });
     // The proxy owns the host port; the app publishes none, so that two releases can run side by side.
     expect(app.inputs.ports).toBeUndefined();
+    // On this machine only, unless publishTo says lan: a laptop's LAN is not an audience.
     const proxy = run.named("docker:index/container:Container", "activity-proxy");
-    expect(proxy.inputs.ports).toEqual([{ internal: HOST_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
+    expect(proxy.inputs.ports).toEqual([{ internal: HOST_PORT, external: HOST_PORT, ip: "127.0.0.1" }]);
 
     const network = run.named("docker:index/network:Network", "activity-net");
     const dynamodb = run.named("docker:index/container:Container", "activity-dynamodb");
@@ -102,8 +103,11 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
     const gate = dev.named("command:local:Command", `activity-ready-${dev.outputs.release}`);
     expect(gate.options.errorHooks).toEqual(["activity-failed-release"]);
     expect((gate.inputs.environment as Record<string, string>).READINESS_TIMEOUT_SECONDS).toBe("30");
+    // The data its table lives in: a new volume (the first, on an upgrade) replaces the app, which creates
+    // its table there when it starts.
     expect(app.inputs.labels).toEqual([
       { label: "activity.release", value: expect.stringMatching(/^0\.1\.0-/) },
+      { label: "activity.data", value: "activity-dynamodb-data-8b1c2d3" },
     ]);
     expect(dev.outputs.release).toBe((app.inputs.labels as Array<{ value: string }>)[0]?.value);
     // The proxy's ports are fixed, so its own (rare) replacement must free them first.
@@ -140,6 +144,16 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
       "amazon/dynamodb-local:2.6.1",
     );
   });
+
+  it("opens the API to the LAN with publishTo lan, and the database still to this machine only", async () => {
+    const run = await runProgram("dev", { "activity-api:publishTo": "lan" });
+    expect(run.named("docker:index/container:Container", "activity-proxy").inputs.ports).toEqual([
+      { internal: HOST_PORT, external: HOST_PORT, ip: "0.0.0.0" },
+    ]);
+    expect(run.named("docker:index/container:Container", "activity-dynamodb").inputs.ports).toEqual([
+      { internal: 8000, external: 8000, ip: "127.0.0.1" },
+    ]);
+  });
 });
 
 describe("the test stack (Pulumi.test.yaml and the values README asks for)", () => {
@@ -165,6 +179,7 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
     const app = appContainer(run);
     const proxy = run.named("docker:index/container:Container", "activity-proxy");
     expect(app.inputs.ports).toBeUndefined();
+    // Every interface of the EC2 host: its security group (allowedCidrs) is the gate.
     expect(proxy.inputs.ports).toEqual([{ internal: HOST_PORT, external: HOST_PORT, ip: "0.0.0.0" }]);
     expect(proxy.provider).toContain("pulumi:providers:docker::activity-host-docker");
     expect(app.options.deleteBeforeReplace).toBe(false);

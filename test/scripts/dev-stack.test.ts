@@ -126,6 +126,54 @@ describe("dev-stack.sh", () => {
     expect(calls.at(-1)).toBe("s3://team-state|pulumi destroy --stack dev --yes");
   });
 
+  it("says on down that the database's volume went with the stack, naming it", async () => {
+    await stubPulumi(
+      [
+        'echo "pulumi $*" >> "$CALLS"',
+        'if [ "$1 $2 $3" = "stack output databaseVolume" ]; then echo activity-dynamodb-data-1a2b3c4; fi',
+      ].join("\n"),
+    );
+    await stub("docker", "exit 0");
+    const result = await devStack("down");
+    expect(result.code).toBe(0);
+    const calls = (await readFile(join(bin, "calls"), "utf8")).trim().split("\n");
+    expect(calls.slice(1)).toEqual([
+      "pulumi stack output databaseVolume --stack dev",
+      "pulumi destroy --stack dev --yes",
+    ]);
+    expect(result.stdout.trim().split("\n").at(-1)).toBe(
+      "dev-stack: removed the volume activity-dynamodb-data-1a2b3c4 and with it DynamoDB Local's tables and items; " +
+        "the next dev:up starts from an empty database",
+    );
+  });
+
+  it("says nothing of a volume on down when the stack was never deployed", async () => {
+    await stubPulumi('if [ "$1 $2" = "stack output" ]; then echo "error: no output" >&2; exit 255; fi');
+    await stub("docker", "exit 0");
+    const result = await devStack("down");
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain("volume");
+  });
+
+  it("points a Linux user of Docker before 28 to lan-guard.sh after up, and no one else", async () => {
+    await stubPulumi("exit 0");
+    // Not root, so the guard cannot be checked: the note is always given.
+    await stub("id", 'if [ "$1" = -u ]; then echo 1000; else /usr/bin/id "$@"; fi');
+    await stub("uname", "echo Linux");
+    const note =
+      "dev-stack: note: Docker 20 on Linux lets a LAN neighbour reach ports published on 127.0.0.1; " +
+      "sudo bash scripts/lan-guard.sh install closes that until the next reboot (docs/configuration.md)";
+    await stub("docker", 'if [ "$1" = version ]; then echo 20.10.24; fi');
+    expect((await devStack("up")).stdout.trim().split("\n").at(-1)).toBe(note);
+    await stub("docker", 'if [ "$1" = version ]; then echo 28.0.1; fi');
+    expect((await devStack("up")).stdout).not.toContain("lan-guard");
+    await stub("docker", 'if [ "$1" = version ]; then echo 20.10.24; fi');
+    await stub("uname", "echo Darwin");
+    expect((await devStack("up")).stdout).not.toContain("lan-guard");
+    await stub("uname", "echo Linux");
+    expect((await devStack("down")).stdout).not.toContain("lan-guard");
+  });
+
   it("rejects an unknown action with its usage", async () => {
     const result = await devStack("deploy");
     expect(result.code).toBe(2);

@@ -223,6 +223,33 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
     },
     "activity-api:domain serves the app itself; previews answer at <label>.<previewDomain> over HTTP",
   ],
+  [
+    "publishTo on an EC2 stack, whose security group is the gate",
+    { "activity-api:publishTo": "lan" },
+    "activity-api:publishTo is for target local; on ec2 and ecs activity-api:allowedCidrs decides who reaches the API",
+  ],
+  [
+    "publishTo on the EC2 preview host",
+    { "activity-api:previewHost": "true", "activity-api:publishTo": "loopback" },
+    "activity-api:publishTo is for target local",
+  ],
+  [
+    "publishTo on a local preview, which publishes no port",
+    {
+      "activity-api:target": "local",
+      "activity-api:previewHostStack": "previews-local",
+      "activity-api:previewBranch": "feature/x",
+      "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
+      "activity-api:previewExpiresAt": "2026-11-28T10:00:00.000Z",
+      "activity-api:publishTo": "lan",
+    },
+    "activity-api:publishTo is set on a preview, which publishes no port: set it on the preview host stack previews-local",
+  ],
+  [
+    "publishTo with a value of its own",
+    { "activity-api:target": "local", "activity-api:publishTo": "0.0.0.0" },
+    'activity-api:publishTo "0.0.0.0" is not allowed: use loopback (default: this machine only) or lan',
+  ],
 ];
 
 describe("readSettings", () => {
@@ -340,7 +367,23 @@ describe("readSettings", () => {
       baseImage: undefined,
       readinessTimeoutSeconds: 30,
       https: undefined,
+      publishTo: "loopback",
     });
+  });
+
+  it("opens the dev stack and the local preview host to the LAN only when publishTo says lan", () => {
+    expect(settingsOf("dev", stackConfig("dev", { "activity-api:publishTo": "lan" }))).toMatchObject({
+      kind: "localApp",
+      publishTo: "lan",
+    });
+    const localHost = { "activity-api:target": "local", "activity-api:previewHost": "true" };
+    expect(settingsOf("previews-local", stackConfig("dev", localHost))).toMatchObject({
+      kind: "localPreviewHost",
+      publishTo: "loopback",
+    });
+    expect(
+      settingsOf("previews-local", stackConfig("dev", { ...localHost, "activity-api:publishTo": "lan" })),
+    ).toMatchObject({ kind: "localPreviewHost", publishTo: "lan" });
   });
 
   it("reads a preview host, and a preview that needs no host settings of its own", () => {

@@ -1,7 +1,8 @@
 /**
  * `up`: creates or updates this branch's preview on its target's shared host (creating the host on first
  * use), probes its health, and prints its URL, estimated cost and expiry; in CI it also writes the PR
- * comment's body. Every limit (previews alive, instance type, budget) is checked before anything is created.
+ * comment's body. Every limit (previews alive, instance type, budget, the host's memory and disk) is checked
+ * before anything is created.
  */
 import { join } from "node:path";
 import { isDomainName, PREVIEW_DOMAIN_MAX, type PreviewTarget } from "../../../stack/contract.js";
@@ -12,6 +13,7 @@ import { probeReady } from "../health.js";
 import { ensureHost, type HostState, readHost } from "../host.js";
 import { firstLine, nonEmpty, requireOutput, writeStepOutputs } from "../output.js";
 import {
+  checkCapacity,
   checkCostGuard,
   checkInstanceType,
   DEFAULT_ALLOWED_INSTANCE_TYPES,
@@ -70,7 +72,10 @@ ${COMMON_HELP}
 Cost: on ec2 a preview is estimated at the host's cost a day split over the target's live previews, plus
 its own table and image; locally at nothing. $PREVIEW_BUDGET_PER_DAY (US dollars) caps the target's total,
 host and previews, after this up: an up that would add a preview beyond it is refused, as one beyond
---max-live is, before anything is created. Updating an existing preview is always allowed.
+--max-live is, before anything is created. So is one whose host would be overcommitted: the containers'
+memory limits (proxy, DynamoDB Local locally, 512 MiB per preview and one more for a release rolling out)
+beyond the host's memory less 384 MiB for the system, or less than 20% of Docker's disk left free after a
+new preview's images and logs (about 0.5 GB). Updating an existing preview is always allowed.
 When $GITHUB_OUTPUT is set, up writes the step outputs stack, url, image and comment-body.`;
 
 export const upCommand = defineCommand({
@@ -105,7 +110,16 @@ export const upCommand = defineCommand({
     warnOfIgnoredHostSettings(host, hostSettings, deps);
     const livePreviews = previews.length + (current === undefined ? 1 : 0);
     const cost = estimateCost(target, host.outputs?.instanceType ?? hostSettings.instanceType, livePreviews);
-    if (current === undefined) checkBudget(cost, budget, names.stackName);
+    if (current === undefined) {
+      checkBudget(cost, budget, names.stackName);
+      const instanceType = host.outputs?.instanceType ?? hostSettings.instanceType;
+      checkCapacity(
+        names.stackName,
+        target,
+        livePreviews,
+        await deps.measureHost(target, host, instanceType),
+      );
+    }
     const metadata: PreviewMetadata = {
       branchLabel: names.branchLabel,
       pullRequest,

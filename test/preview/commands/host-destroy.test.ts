@@ -35,7 +35,10 @@ describe("preview host destroy", () => {
     await h.run("destroy", "--target", "local", "--branch", "one");
     h.clearOutput();
     expect(await h.run("host", "destroy", "--target", "local", "--if-idle")).toBe(0);
-    expect(h.out).toEqual(["Destroyed the preview host previews-local and removed its stack."]);
+    expect(h.out).toEqual([
+      "Destroyed the preview host previews-local and removed its stack.",
+      "Removed the volume previews-dynamodb-data-5d4c3b2 and with it every table of the host's DynamoDB Local.",
+    ]);
     expect([...h.workspace.stacks.keys()].sort()).toEqual(
       ["previews-aws", previewNames("one").stackName].sort(),
     );

@@ -399,6 +399,51 @@ describe("the guards, before anything is created", () => {
     expect(h.stepOutputs()).toEqual({});
   });
 
+  it("refuses a new preview that would overcommit its host's memory, in one line, before anything is created", async () => {
+    const h = harness();
+    const measured: string[] = [];
+    h.setMeasureHost(async (target, host, instanceType) => {
+      measured.push(`${target} ${host.stackName} ${instanceType}`);
+      return { host: `${host.stackName} (t3.small)`, memoryMib: 2048, disk: undefined };
+    });
+    seedPreviews(h, 2);
+    expect(await h.run("up", "--branch", "feature/Add-Login")).toBe(1);
+    expect(h.err).toEqual([
+      `preview up: ${login.stackName} was not created: 3 previews on previews-aws (t3.small) would commit 2176 MiB ` +
+        "(the containers' memory limits, with one release rolling out) and it has 1664 MiB for containers " +
+        "(2048 MiB less 384 for the system). Destroy a preview, run prune, or use a larger --instance-type " +
+        "(host destroy, then up).",
+    ]);
+    expect(measured).toEqual(["ec2 previews-aws t3.small"]);
+    expect(h.workspace.calls).toEqual([]);
+    expect(h.stepOutputs()).toEqual({});
+  });
+
+  it("refuses a new preview that would leave less than a fifth of Docker's disk free", async () => {
+    const h = harness();
+    h.setMeasureHost(async (_target, host) => ({
+      host: `${host.stackName} (this machine's Docker engine)`,
+      memoryMib: 16_384,
+      disk: { totalBytes: 20e9, freeBytes: 4.4e9 },
+    }));
+    expect(await h.run("up", "--target", "local", "--branch", "feature/Add-Login")).toBe(1);
+    expect(h.err).toEqual([
+      `preview up: ${localLogin.stackName} was not created: previews-local (this machine's Docker engine) has ` +
+        "4.4 GB of 20.0 GB free on Docker's disk, and a new preview (up to 0.5 GB) would leave 19% free, below " +
+        "the 20% kept free. Destroy a preview, run prune, or remove unused images on the host (docker image prune).",
+    ]);
+    expect(h.workspace.calls).toEqual([]);
+  });
+
+  it("measures no host to update a preview that exists: it is already counted", async () => {
+    const h = harness();
+    expect(await h.run("up", "--branch", "feature/Add-Login")).toBe(0);
+    h.setMeasureHost(async () => {
+      throw new Error("measured for an update");
+    });
+    expect(await h.run("up", "--branch", "feature/Add-Login")).toBe(0);
+  });
+
   it("still updates a preview that exists when the maximum is reached", async () => {
     const h = harness();
     await h.run("up", "--branch", "feature/seeded-0");
