@@ -11,6 +11,8 @@ import Fastify, {
   type HTTPMethods,
   LogController,
 } from "fastify";
+import { type KeySetTiming, TokenVerifier } from "./auth/verifier.js";
+import type { AuthConfig } from "./config.js";
 import { HEALTH_PATH, READY_PATH } from "./contract.js";
 import type { ActivityRepository } from "./db/activities.js";
 import { BODY_LIMIT_BYTES, errorHandler, sendError } from "./http/error-handler.js";
@@ -38,6 +40,10 @@ export interface AppOptions {
   logger?: FastifyServerOptions["logger"];
   /** Time to receive a whole request; tests shorten it rather than wait 10 s. @default REQUEST_TIMEOUT_MS */
   requestTimeoutMs?: number;
+  /** Set: the activity routes need bearer tokens from this issuer. @default undefined, an open API */
+  auth?: AuthConfig;
+  /** How the issuer's keys are cached; tests shorten the cooldown. @default DEFAULT_KEY_SET_TIMING */
+  keySetTiming?: Partial<KeySetTiming>;
 }
 
 /** Keeps a caller's X-Request-Id when it is safe to log; otherwise makes one. */
@@ -93,7 +99,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes(options.activities));
-  await app.register(activityRoutes(options.activities));
+  const verifier =
+    options.auth === undefined ? undefined : new TokenVerifier(options.auth, app.log, options.keySetTiming);
+  await app.register(activityRoutes(options.activities, verifier));
 
   for (const [url, methods] of [...methodsByPath]) {
     const allow = [...methods].join(", ");

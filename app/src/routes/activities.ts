@@ -1,8 +1,10 @@
 /** The activity resource: read, list, create, replace and delete, with ETags and conditional writes. */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
+import type { TokenVerifier } from "../auth/verifier.js";
 import type { ActivityRepository } from "../db/activities.js";
-import { BadRequestError, NotFoundError } from "../errors.js";
+import { BadRequestError, ForbiddenError, NotFoundError } from "../errors.js";
+import { requireBearerTokens } from "../http/authentication.js";
 import { etagOf, parsePrecondition } from "../http/preconditions.js";
 import { Activity, ActivityInput, ActivityPage, ErrorBody, IdParams, ListQuery } from "../schemas.js";
 
@@ -37,13 +39,29 @@ function normalized(input: ActivityInput): ActivityInput {
   };
 }
 
-export function activityRoutes(activities: ActivityRepository): FastifyPluginAsyncTypebox {
+/** With auth on, a body may name only the caller as its userId (POST generates ids; PUT onto one is checked). */
+function ownUserId(userId: string, caller: string | undefined, what: string): void {
+  if (caller !== undefined && userId !== caller) {
+    throw new ForbiddenError(`${what} must be your own user id, ${caller}`);
+  }
+}
+
+/**
+ * The activity routes. With a verifier, every one needs a bearer token, and a caller sees and changes only the
+ * activities whose userId is theirs; without one, anyone who reaches the API may use any activity.
+ */
+export function activityRoutes(
+  activities: ActivityRepository,
+  verifier: TokenVerifier | undefined,
+): FastifyPluginAsyncTypebox {
   return async (app) => {
+    if (verifier !== undefined) requireBearerTokens(app, verifier);
+
     app.get(
       "/activity/:id",
       { schema: { params: IdParams, response: { 200: Activity, ...errors } } },
       async (request, reply) => {
-        const activity = await activities.get(request.params.id);
+        const activity = await activities.get(request.params.id, request.caller?.userId);
         if (activity === undefined) throw new NotFoundError(`activity ${request.params.id} not found`);
         reply.header("etag", etagOf(activity.version));
         return activity;
@@ -55,6 +73,7 @@ export function activityRoutes(activities: ActivityRepository): FastifyPluginAsy
       { schema: { querystring: ListQuery, response: { 200: ActivityPage, ...errors } } },
       async (request) => {
         const { userId, limit, cursor } = request.query;
+        ownUserId(userId, request.caller?.userId, "querystring.userId");
         return activities.listByUser(userId, limit, cursor);
       },
     );
@@ -63,6 +82,7 @@ export function activityRoutes(activities: ActivityRepository): FastifyPluginAsy
       "/activity",
       { schema: { body: ActivityInput, response: { 201: Activity, ...errors } } },
       async (request, reply) => {
+        ownUserId(request.body.userId, request.caller?.userId, "body.userId");
         const activity = await activities.create(normalized(request.body));
         return reply
           .code(201)
@@ -84,10 +104,12 @@ export function activityRoutes(activities: ActivityRepository): FastifyPluginAsy
       },
       async (request, reply) => {
         const precondition = parsePrecondition(request.headers["if-match"], request.headers["if-none-match"]);
+        ownUserId(request.body.userId, request.caller?.userId, "body.userId");
         const { activity, created } = await activities.put(
           request.params.id,
           normalized(request.body),
           precondition,
+          request.caller?.userId,
         );
         reply.header("etag", etagOf(activity.version));
         if (created) reply.code(201).header("location", `/activity/${activity.id}`);
@@ -104,7 +126,11 @@ export function activityRoutes(activities: ActivityRepository): FastifyPluginAsy
         if (request.headers["if-none-match"] !== undefined) {
           throw new BadRequestError("DELETE supports If-Match only", "If-None-Match");
         }
-        await activities.delete(request.params.id, parsePrecondition(request.headers["if-match"], undefined));
+        await activities.delete(
+          request.params.id,
+          parsePrecondition(request.headers["if-match"], undefined),
+          request.caller?.userId,
+        );
         return reply.code(204).send(null);
       },
     );
