@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import rateLimit from "@fastify/rate-limit";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, {
   type FastifyInstance,
@@ -12,9 +13,10 @@ import Fastify, {
   LogController,
 } from "fastify";
 import { type KeySetTiming, TokenVerifier } from "./auth/verifier.js";
-import type { AuthConfig } from "./config.js";
+import type { AppConfig, AuthConfig } from "./config.js";
 import { HEALTH_PATH, READY_PATH } from "./contract.js";
 import type { ActivityRepository } from "./db/activities.js";
+import { TooManyRequestsError } from "./errors.js";
 import { BODY_LIMIT_BYTES, errorHandler, sendError } from "./http/error-handler.js";
 import { validatorCompiler } from "./http/validation.js";
 import { activityRoutes } from "./routes/activities.js";
@@ -44,6 +46,10 @@ export interface AppOptions {
   auth?: AuthConfig;
   /** How the issuer's keys are cached; tests shorten the cooldown. @default DEFAULT_KEY_SET_TIMING */
   keySetTiming?: Partial<KeySetTiming>;
+  /** Requests per caller per window. @default undefined, no limit (the server always passes the config's) */
+  rateLimit?: AppConfig["rateLimit"];
+  /** Proxies in front whose X-Forwarded-For entry names the client. @default 0 */
+  trustedProxyHops?: number;
 }
 
 /** Keeps a caller's X-Request-Id when it is safe to log; otherwise makes one. */
@@ -61,6 +67,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     http: { headersTimeout: requestTimeout, connectionsCheckingInterval: TIMEOUT_SWEEP_MS },
     genReqId: requestId,
+    // Behind Caddy or an ALB, the client is the last X-Forwarded-For entry, the one that proxy appended;
+    // earlier entries are whatever the client sent, and trusting them would let it pick its rate-limit key.
+    // (Fastify's own form of "trust n hops", which its types do not declare.)
+    trustProxy: (_address, hop) => hop < (options.trustedProxyHops ?? 0),
     // While draining, a request that still reaches the app (on a connection its proxy opened before the stop)
     // is answered, with Connection: close, rather than refused with 503: a client behind the proxy would see
     // that 503, while the old release can still serve it.
@@ -98,6 +108,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     methodsByPath.set(route.url, methods);
   });
 
+  if (options.rateLimit !== undefined) {
+    const { max, windowSeconds } = options.rateLimit;
+    await app.register(rateLimit, {
+      max,
+      timeWindow: windowSeconds * 1000,
+      // Route hooks run after the activity routes' own onRequest hook, which has verified the token by then.
+      hook: "onRequest",
+      // A verified caller is limited as a user, anyone else by address: a refused token naming a user spends
+      // its sender's allowance, never that user's.
+      keyGenerator: (request) =>
+        request.caller === undefined ? `address ${request.ip}` : `user ${request.caller.userId}`,
+      errorResponseBuilder: (_request, context) =>
+        new TooManyRequestsError(
+          `more than ${context.max} requests in ${windowSeconds} s; retry in ${context.after}`,
+        ),
+    });
+  }
   await app.register(healthRoutes(options.activities));
   const verifier =
     options.auth === undefined ? undefined : new TokenVerifier(options.auth, app.log, options.keySetTiming);

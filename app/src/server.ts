@@ -30,6 +30,8 @@ async function startServer(config: AppConfig, hooks: ServerHooks = {}): Promise<
     activities,
     logger: { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] },
     auth: config.auth,
+    rateLimit: config.rateLimit,
+    trustedProxyHops: config.trustedProxyHops,
   });
   if (oldNode !== undefined) app.log.warn(oldNode);
   app.addHook("onClose", async () => {

@@ -77,7 +77,12 @@ export interface TestApp {
 /** The real app on a real engine, with a fresh table unless `createTable` is false. */
 export async function buildTestApp(
   endpoint: string,
-  options: Pick<AppOptions, "requestTimeoutMs" | "auth" | "keySetTiming"> & { createTable?: boolean } = {},
+  options: Pick<
+    AppOptions,
+    "requestTimeoutMs" | "auth" | "keySetTiming" | "rateLimit" | "trustedProxyHops"
+  > & {
+    createTable?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const tableName = `activities-${randomUUID().slice(0, 8)}`;
   const client = createDocumentClient({ dynamodbEndpoint: endpoint, region: "us-east-1" }, {});

@@ -8,17 +8,23 @@ import { ErrorBody, Health } from "../schemas.js";
 
 export function healthRoutes(activities: ActivityRepository): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get(HEALTH_PATH, { schema: { response: { 200: Health } } }, async () => ({ status: "ok" }));
+    // Probes are exempt from rate limiting: a load balancer's come from a few addresses, every few seconds.
+    const probe = { config: { rateLimit: false } } as const;
+    app.get(HEALTH_PATH, { ...probe, schema: { response: { 200: Health } } }, async () => ({ status: "ok" }));
 
-    app.get(READY_PATH, { schema: { response: { 200: Health, 503: ErrorBody } } }, async (request, reply) => {
-      try {
-        await activities.ping();
-        return { status: "ready" };
-      } catch (error) {
-        request.log.warn({ err: error }, "not ready: activity table unreachable");
-        reply.header("retry-after", String(RETRY_AFTER_SECONDS));
-        return sendError(reply, 503, "the activity store is unreachable or its table is missing");
-      }
-    });
+    app.get(
+      READY_PATH,
+      { ...probe, schema: { response: { 200: Health, 503: ErrorBody } } },
+      async (request, reply) => {
+        try {
+          await activities.ping();
+          return { status: "ready" };
+        } catch (error) {
+          request.log.warn({ err: error }, "not ready: activity table unreachable");
+          reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+          return sendError(reply, 503, "the activity store is unreachable or its table is missing");
+        }
+      },
+    );
   };
 }
