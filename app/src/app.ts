@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, {
   type FastifyInstance,
@@ -17,10 +18,12 @@ import type { AppConfig, AuthConfig } from "./config.js";
 import { HEALTH_PATH, READY_PATH } from "./contract.js";
 import type { ActivityRepository } from "./db/activities.js";
 import { TooManyRequestsError } from "./errors.js";
+import { BEARER_SCHEME } from "./http/authentication.js";
 import { BODY_LIMIT_BYTES, errorHandler, sendError } from "./http/error-handler.js";
 import { validatorCompiler } from "./http/validation.js";
 import { activityRoutes } from "./routes/activities.js";
 import { healthRoutes } from "./routes/health.js";
+import { openApiRoutes } from "./routes/openapi.js";
 
 /** Time to receive a whole request, headers and body: a slow client gets 408, not a held worker. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -35,6 +38,8 @@ const TIMEOUT_SWEEP_MS = 1000;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const PROBE_PATHS = new Set([HEALTH_PATH, READY_PATH]);
 const ROUTABLE_METHODS: HTTPMethods[] = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"];
+/** The contract's version in the OpenAPI document: changes when a client would see a difference. */
+const API_VERSION = "1.1.0";
 
 export interface AppOptions {
   activities: ActivityRepository;
@@ -125,7 +130,34 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ),
     });
   }
+  // Before the routes: it records each one as it is added.
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Activity API",
+        version: API_VERSION,
+        description:
+          "A user's workouts (activities): read, list, create, replace and delete, with ETags and conditional " +
+          "writes. Errors share one JSON shape. Besides the statuses listed, any path answers 404 for an unknown " +
+          "route and 405 (with Allow) for a method it does not serve.",
+      },
+      ...(options.auth !== undefined && {
+        components: {
+          securitySchemes: {
+            [BEARER_SCHEME]: {
+              type: "http",
+              scheme: "bearer",
+              bearerFormat: "JWT",
+              description: `An access token from ${options.auth.issuer} for audience ${options.auth.audience}`,
+            },
+          },
+        },
+      }),
+    },
+  });
   await app.register(healthRoutes(options.activities));
+  await app.register(openApiRoutes());
   const verifier =
     options.auth === undefined ? undefined : new TokenVerifier(options.auth, app.log, options.keySetTiming);
   await app.register(activityRoutes(options.activities, verifier));
@@ -135,6 +167,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app.route({
       method: ROUTABLE_METHODS.filter((method) => !methods.has(method)),
       url,
+      schema: { hide: true },
       handler: async (request, reply) =>
         sendError(reply.header("allow", allow), 405, `${request.method} is not allowed here; use ${allow}`),
     });

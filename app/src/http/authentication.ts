@@ -17,6 +17,9 @@ declare module "fastify" {
   }
 }
 
+/** The OpenAPI security scheme's name for these tokens. */
+export const BEARER_SCHEME = "bearerAuth";
+
 /** RFC 6750 §2.1: the scheme, then a b64token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const SCHEME = /^\s*Bearer(\s|$)/i;

@@ -4,14 +4,22 @@ import Type from "typebox";
 import type { TokenVerifier } from "../auth/verifier.js";
 import type { ActivityRepository } from "../db/activities.js";
 import { BadRequestError, ForbiddenError, NotFoundError } from "../errors.js";
-import { requireBearerTokens } from "../http/authentication.js";
+import { BEARER_SCHEME, requireBearerTokens } from "../http/authentication.js";
 import { etagOf, parsePrecondition } from "../http/preconditions.js";
-import { Activity, ActivityInput, ActivityPage, ErrorBody, IdParams, ListQuery } from "../schemas.js";
+import { ANY_ROUTE, answer, type ErrorStatus, ETAG, errors, LOCATION, NoContent } from "../http/responses.js";
+import { Activity, ActivityInput, ActivityPage, IdParams, ListQuery } from "../schemas.js";
 
-const errors = { "4xx": ErrorBody, "5xx": ErrorBody };
 const conditionalHeaders = Type.Object({
-  "if-match": Type.Optional(Type.String({ maxLength: 1024 })),
-  "if-none-match": Type.Optional(Type.String({ maxLength: 1024 })),
+  "if-match": Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description:
+        'Write only if the activity is at one of these versions ("3" or "3", "4") or exists at all (*)',
+    }),
+  ),
+  "if-none-match": Type.Optional(
+    Type.String({ maxLength: 1024, description: "* on PUT: create only, never replace" }),
+  ),
 });
 
 /** The smallest magnitude a DynamoDB number can have, other than 0; a smaller one is a ValidationException. */
@@ -54,12 +62,29 @@ export function activityRoutes(
   activities: ActivityRepository,
   verifier: TokenVerifier | undefined,
 ): FastifyPluginAsyncTypebox {
+  const auth = verifier !== undefined;
+  /** What every activity route can answer: storage is behind each, and a token when auth is on. */
+  const statuses = (...own: ErrorStatus[]) => {
+    const all: ErrorStatus[] = [400, ...(auth ? [401 as const] : []), ...own, 429, 503, ...ANY_ROUTE];
+    return errors(all.sort((a, b) => a - b));
+  };
+  const security = auth ? { security: [{ [BEARER_SCHEME]: [] }] } : {};
+  const own403: ErrorStatus[] = auth ? [403] : [];
+  const withEtag = answer(Activity, "The activity", ETAG);
+
   return async (app) => {
     if (verifier !== undefined) requireBearerTokens(app, verifier);
 
     app.get(
       "/activity/:id",
-      { schema: { params: IdParams, response: { 200: Activity, ...errors } } },
+      {
+        schema: {
+          summary: "Read one activity",
+          ...security,
+          params: IdParams,
+          response: { 200: withEtag, ...statuses(404) },
+        },
+      },
       async (request, reply) => {
         const activity = await activities.get(request.params.id, request.caller?.userId);
         if (activity === undefined) throw new NotFoundError(`activity ${request.params.id} not found`);
@@ -70,7 +95,17 @@ export function activityRoutes(
 
     app.get(
       "/activity",
-      { schema: { querystring: ListQuery, response: { 200: ActivityPage, ...errors } } },
+      {
+        schema: {
+          summary: "List a user's activities, newest first, a page at a time",
+          ...security,
+          querystring: ListQuery,
+          response: {
+            200: answer(ActivityPage, "One page; nextCursor fetches the next"),
+            ...statuses(...own403),
+          },
+        },
+      },
       async (request) => {
         const { userId, limit, cursor } = request.query;
         ownUserId(userId, request.caller?.userId, "querystring.userId");
@@ -80,7 +115,17 @@ export function activityRoutes(
 
     app.post(
       "/activity",
-      { schema: { body: ActivityInput, response: { 201: Activity, ...errors } } },
+      {
+        schema: {
+          summary: "Create an activity under a generated id",
+          ...security,
+          body: ActivityInput,
+          response: {
+            201: answer(Activity, "Created", { ...ETAG, ...LOCATION }),
+            ...statuses(...own403, 413),
+          },
+        },
+      },
       async (request, reply) => {
         ownUserId(request.body.userId, request.caller?.userId, "body.userId");
         const activity = await activities.create(normalized(request.body));
@@ -96,10 +141,16 @@ export function activityRoutes(
       "/activity/:id",
       {
         schema: {
+          summary: "Create or replace the activity with this id",
+          ...security,
           params: IdParams,
           headers: conditionalHeaders,
           body: ActivityInput,
-          response: { 200: Activity, 201: Activity, ...errors },
+          response: {
+            200: answer(Activity, "Replaced", ETAG),
+            201: answer(Activity, "Created", { ...ETAG, ...LOCATION }),
+            ...statuses(...own403, 412, 413),
+          },
         },
       },
       async (request, reply) => {
@@ -120,7 +171,13 @@ export function activityRoutes(
     app.delete(
       "/activity/:id",
       {
-        schema: { params: IdParams, headers: conditionalHeaders, response: { 204: Type.Null(), ...errors } },
+        schema: {
+          summary: "Delete an activity",
+          ...security,
+          params: IdParams,
+          headers: conditionalHeaders,
+          response: { 204: answer(NoContent, "Deleted"), ...statuses(404, 412) },
+        },
       },
       async (request, reply) => {
         if (request.headers["if-none-match"] !== undefined) {

@@ -4,17 +4,34 @@ import { HEALTH_PATH, READY_PATH } from "../contract.js";
 import type { ActivityRepository } from "../db/activities.js";
 import { RETRY_AFTER_SECONDS } from "../errors.js";
 import { sendError } from "../http/error-handler.js";
-import { ErrorBody, Health } from "../schemas.js";
+import { ANY_ROUTE, answer, errors } from "../http/responses.js";
+import { Health } from "../schemas.js";
 
 export function healthRoutes(activities: ActivityRepository): FastifyPluginAsyncTypebox {
   return async (app) => {
     // Probes are exempt from rate limiting: a load balancer's come from a few addresses, every few seconds.
     const probe = { config: { rateLimit: false } } as const;
-    app.get(HEALTH_PATH, { ...probe, schema: { response: { 200: Health } } }, async () => ({ status: "ok" }));
+    app.get(
+      HEALTH_PATH,
+      {
+        ...probe,
+        schema: {
+          summary: "Liveness: the process serves (no database call)",
+          response: { 200: answer(Health, "Serving"), ...errors(ANY_ROUTE) },
+        },
+      },
+      async () => ({ status: "ok" }),
+    );
 
     app.get(
       READY_PATH,
-      { ...probe, schema: { response: { 200: Health, 503: ErrorBody } } },
+      {
+        ...probe,
+        schema: {
+          summary: "Readiness: the activity table answers (the token issuer is never asked)",
+          response: { 200: answer(Health, "Ready"), ...errors([...ANY_ROUTE, 503]) },
+        },
+      },
       async (request, reply) => {
         try {
           await activities.ping();
