@@ -39,7 +39,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const PROBE_PATHS = new Set([HEALTH_PATH, READY_PATH]);
 const ROUTABLE_METHODS: HTTPMethods[] = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"];
 /** The contract's version in the OpenAPI document: changes when a client would see a difference. */
-const API_VERSION = "1.1.0";
+const API_VERSION = "1.0.0";
 
 export interface AppOptions {
   activities: ActivityRepository;
