@@ -38,6 +38,8 @@ const TIMEOUT_SWEEP_MS = 1000;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const PROBE_PATHS = new Set([HEALTH_PATH, READY_PATH]);
 const ROUTABLE_METHODS: HTTPMethods[] = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"];
+/** A year: browsers and HTTP clients that honour it keep to HTTPS for this host; subdomains are not ours. */
+const HSTS = "max-age=31536000";
 /** The contract's version in the OpenAPI document: changes when a client would see a difference. */
 const API_VERSION = "1.0.0";
 
@@ -65,6 +67,7 @@ function requestId(request: IncomingMessage): string {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const trustedProxyHops = options.trustedProxyHops ?? 0;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -74,8 +77,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: requestId,
     // Behind Caddy or an ALB, the client is the last X-Forwarded-For entry, the one that proxy appended;
     // earlier entries are whatever the client sent, and trusting them would let it pick its rate-limit key.
-    // (Fastify's own form of "trust n hops", which its types do not declare.)
-    trustProxy: (_address, hop) => hop < (options.trustedProxyHops ?? 0),
+    // (Fastify's own form of "trust n hops", which its types do not declare.) With none, Fastify's plain
+    // request, which never parses the header.
+    trustProxy: trustedProxyHops > 0 ? (_address, hop) => hop < trustedProxyHops : false,
     // While draining, a request that still reaches the app (on a connection its proxy opened before the stop)
     // is answered, with Connection: close, rather than refused with 503: a client behind the proxy would see
     // that 503, while the old release can still serve it.
@@ -96,6 +100,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // A callback hook, not an async one: it runs on every request, and a promise per request costs throughput.
   app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    // HSTS only on answers a client received over HTTPS (RFC 6797 §7.2), as the trusted proxy reports it: a
+    // client that once reached the API over HTTPS never sends its token in clear text to that host again.
+    if (request.protocol === "https") reply.header("strict-transport-security", HSTS);
     // Bodies are parsed as sent; a compressed one would be read as garbage JSON (RFC 9110 §15.5.16: 415).
     const encoding = request.headers["content-encoding"];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {

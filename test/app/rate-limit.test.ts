@@ -1,6 +1,7 @@
 /**
  * Rate limits per caller: a verified token's user, else the client address (the proxy's X-Forwarded-For entry
- * when one proxy is trusted, the socket's otherwise), 429 with Retry-After, and probes never limited.
+ * when one proxy is trusted, the socket's otherwise), 429 with Retry-After, and probes never limited; and HSTS,
+ * which also rests on what the trusted proxy reports.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_AUDIENCE, type LocalIssuer, startLocalIssuer } from "../../cli/auth-dev/issuer.js";
@@ -102,5 +103,18 @@ describe("the rate limit", () => {
     }
     expect(answers.map((answer) => answer.statusCode)).toEqual([404, 404, 404, 429]);
     await api.close();
+  });
+
+  it("sends HSTS only on requests the trusted proxy received over HTTPS", async () => {
+    const proxied = await limitedApp(1, false);
+    const hsts = async (api: TestApp, proto: string) =>
+      (await api.app.inject({ method: "GET", url: "/health", headers: { "x-forwarded-proto": proto } }))
+        .headers["strict-transport-security"];
+    expect(await hsts(proxied, "https")).toBe("max-age=31536000");
+    expect(await hsts(proxied, "http")).toBeUndefined();
+    const direct = await limitedApp(0, false);
+    expect(await hsts(direct, "https")).toBeUndefined();
+    await proxied.close();
+    await direct.close();
   });
 });
