@@ -21,7 +21,7 @@ import { IssuerUnavailableError, UnauthorizedError } from "../errors.js";
 import { ID_PATTERN } from "../schemas.js";
 
 /** Asymmetric signatures only: with an HMAC algorithm, anyone holding the published key could sign tokens. */
-export const ALGORITHMS = [
+const ALGORITHMS = [
   "RS256",
   "RS384",
   "RS512",
@@ -36,7 +36,7 @@ export const ALGORITHMS = [
 ];
 
 /** Leeway on exp and nbf for clocks that disagree a little; tokens live minutes to hours. */
-export const CLOCK_TOLERANCE_SECONDS = 30;
+const CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface KeySetTiming {
   /** Keys older than this are fetched again before use. @default 10 minutes */
@@ -47,7 +47,7 @@ export interface KeySetTiming {
   timeoutMs: number;
 }
 
-export const DEFAULT_KEY_SET_TIMING: KeySetTiming = {
+const DEFAULT_KEY_SET_TIMING: KeySetTiming = {
   cacheMaxAgeMs: 10 * 60_000,
   cooldownMs: 30_000,
   timeoutMs: 5000,
