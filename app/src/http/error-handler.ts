@@ -60,6 +60,8 @@ export function errorHandler(
   }
   if (error instanceof BadRequestError) return sendError(reply, 400, error.message, { field: error.field });
   if (error instanceof UnauthorizedError) {
+    // Why, in the log too: a wrong AUTH_AUDIENCE or issuer shows as every token refused for the same reason.
+    request.log.info({ code: error.code, reason: error.message }, "token refused");
     // RFC 6750 §3: a request with no token gets the bare challenge; a bad token gets the error code.
     reply.header(
       "www-authenticate",
