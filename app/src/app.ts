@@ -13,6 +13,7 @@ import Fastify, {
   type HTTPMethods,
   LogController,
 } from "fastify";
+import ipaddr from "ipaddr.js";
 import { type KeySetTiming, TokenVerifier } from "./auth/verifier.js";
 import type { AppConfig, AuthConfig } from "./config.js";
 import { HEALTH_PATH, READY_PATH } from "./contract.js";
@@ -57,6 +58,18 @@ export interface AppOptions {
   rateLimit?: AppConfig["rateLimit"];
   /** Proxies in front whose X-Forwarded-For entry names the client. @default 0 */
   trustedProxyHops?: number;
+}
+
+/** One IPv6 subscriber commonly holds a /56 (the rate-limit plugin's own default), so one key covers it all. */
+const IPV6_CLIENT_PREFIX = 56;
+
+/** The rate-limit key of a client address: itself for IPv4 (and IPv4-mapped IPv6), its /56 for IPv6. */
+function clientNetwork(ip: string | undefined): string {
+  // No address (a socket already gone) cannot be parsed; it still gets a key of its own.
+  if (ip === undefined || !ipaddr.isValid(ip)) return String(ip);
+  const address = ipaddr.process(ip);
+  if (address.kind() === "ipv4") return address.toString();
+  return `${ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${IPV6_CLIENT_PREFIX}`).toString()}/${IPV6_CLIENT_PREFIX}`;
 }
 
 /** Keeps a caller's X-Request-Id when it is safe to log; otherwise makes one. */
@@ -130,7 +143,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       // A verified caller is limited as a user, anyone else by address: a refused token naming a user spends
       // its sender's allowance, never that user's.
       keyGenerator: (request) =>
-        request.caller === undefined ? `address ${request.ip}` : `user ${request.caller.userId}`,
+        request.caller === undefined
+          ? `address ${clientNetwork(request.ip)}`
+          : `user ${request.caller.userId}`,
       errorResponseBuilder: (_request, context) =>
         new TooManyRequestsError(
           `more than ${context.max} requests in ${windowSeconds} s; retry in ${context.after}`,

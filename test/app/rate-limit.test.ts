@@ -105,6 +105,24 @@ describe("the rate limit", () => {
     await api.close();
   });
 
+  it("counts an IPv6 client by its /56, so rotating addresses within it does not reset the count", async () => {
+    const api = await limitedApp(0, false);
+    const from = async (remoteAddress: string) =>
+      (await api.app.inject({ method: "GET", url: "/activity/1", remoteAddress })).statusCode;
+    const sameSubscriber = [
+      "2001:db8:aa:bb01::1",
+      "2001:db8:aa:bb02::2",
+      "2001:db8:aa:bbff::3",
+      "2001:db8:aa:bb00::4",
+    ];
+    const statuses = [];
+    for (const address of sameSubscriber) statuses.push(await from(address));
+    expect(statuses).toEqual([404, 404, 404, 429]);
+    expect(await from("2001:db8:aa:cc00::1")).toBe(404);
+    expect(await from("::ffff:192.0.2.1")).toBe(404);
+    await api.close();
+  });
+
   it("sends HSTS only on requests the trusted proxy received over HTTPS", async () => {
     const proxied = await limitedApp(1, false);
     const hsts = async (api: TestApp, proto: string) =>
