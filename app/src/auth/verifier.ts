@@ -78,7 +78,8 @@ export class TokenVerifier {
 
   /**
    * The caller a token names, or an UnauthorizedError saying in our own words what is wrong with it (the
-   * library's messages stay in the log), or IssuerUnavailableError when no key can be had to check it.
+   * library's own messages, which name its internals, are never shown), or IssuerUnavailableError when no key can
+   * be had to check it.
    */
   async verify(token: string): Promise<Caller> {
     const { issuer, userClaim } = this.config;
