@@ -42,7 +42,55 @@ const envSchema = Type.Object({
     }),
   ),
   [ENV.logLevel]: Type.Enum(LOG_LEVELS, { default: "info", description: `one of ${LOG_LEVELS.join(", ")}` }),
+  [ENV.authIssuer]: Type.Optional(
+    Type.String({
+      pattern: "^https?://[^\\s?#]+$",
+      maxLength: 512,
+      description:
+        "the issuer URL exactly as its tokens' iss claim gives it, with no query or fragment, such as " +
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123",
+    }),
+  ),
+  [ENV.authAudience]: Type.Optional(
+    Type.String({
+      pattern: "^[\\x21-\\x7E]{1,512}$",
+      description: "the API's audience (or Cognito app client id): 1 to 512 visible ASCII characters",
+    }),
+  ),
+  [ENV.authUserClaim]: Type.String({
+    pattern: "^[A-Za-z0-9_:.-]{1,64}$",
+    default: "sub",
+    description: "a claim name such as sub or username",
+  }),
+  [ENV.rateLimitMax]: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 1000,
+    description: "the requests one caller may make per window: an integer from 1 to 1000000",
+  }),
+  [ENV.rateLimitWindowSeconds]: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 60,
+    description: "the rate limit's window in seconds: an integer from 1 to 3600",
+  }),
+  [ENV.trustedProxyHops]: Type.Integer({
+    minimum: 0,
+    maximum: 1,
+    default: 0,
+    description:
+      "1 when one proxy or load balancer in front of the API sets X-Forwarded-For, 0 when clients connect directly",
+  }),
 });
+
+/** Bearer-token verification: on when AUTH_ISSUER is set. */
+export interface AuthConfig {
+  /** Compared exactly with each token's `iss`; its discovery document names the signing keys. */
+  issuer: string;
+  audience: string;
+  /** The claim that names the caller (its activities' userId). */
+  userClaim: string;
+}
 
 export interface AppConfig {
   appEnv: AppEnv;
@@ -53,6 +101,12 @@ export interface AppConfig {
   dynamodbEndpoint: string | undefined;
   region: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Unset: the API is open to anyone who can reach it, as on a laptop. */
+  auth: AuthConfig | undefined;
+  /** Requests per caller (a verified token's user, else the client address) per window. */
+  rateLimit: { max: number; windowSeconds: number };
+  /** Proxies whose X-Forwarded-For entry is trusted as the client address: 0 or 1. */
+  trustedProxyHops: number;
 }
 
 export class ConfigError extends Error {
@@ -108,5 +162,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dynamodbEndpoint: endpoint,
     region: region ?? LOCAL_ENDPOINT_REGION,
     logLevel: data[ENV.logLevel] as AppConfig["logLevel"],
+    auth: authConfig(data),
+    rateLimit: {
+      max: data[ENV.rateLimitMax] as unknown as number,
+      windowSeconds: data[ENV.rateLimitWindowSeconds] as unknown as number,
+    },
+    trustedProxyHops: data[ENV.trustedProxyHops] as unknown as number,
   };
+}
+
+/** Host names that never leave the machine: the only ones an issuer may be reached at over plain HTTP. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127(\.[0-9]{1,3}){3}$/.test(hostname);
+}
+
+function authConfig(data: Record<string, string>): AuthConfig | undefined {
+  const issuer = data[ENV.authIssuer];
+  const audience = data[ENV.authAudience];
+  if (issuer === undefined) {
+    if (audience === undefined) return undefined;
+    throw new ConfigError(
+      `Invalid environment: ${ENV.authAudience} is set but ${ENV.authIssuer} is not; set both to require ` +
+        "tokens, or neither for an open API",
+    );
+  }
+  if (audience === undefined) {
+    throw new ConfigError(
+      `Invalid environment: ${ENV.authAudience} is required when ${ENV.authIssuer} is set ` +
+        "(the API's audience at the issuer, or its Cognito app client id)",
+    );
+  }
+  const url = URL.parse(issuer);
+  if (url === null) {
+    throw new ConfigError(`Invalid environment: ${ENV.authIssuer}=${JSON.stringify(issuer)} is not a URL`);
+  }
+  if (url.protocol === "http:" && !isLoopback(url.hostname)) {
+    throw new ConfigError(
+      `Invalid environment: ${ENV.authIssuer}=${JSON.stringify(issuer)} is not allowed; an issuer's keys ` +
+        "must come over https:// (http:// is accepted only for an issuer on this machine's loopback)",
+    );
+  }
+  return { issuer, audience, userClaim: data[ENV.authUserClaim] as string };
 }

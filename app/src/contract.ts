@@ -25,6 +25,16 @@ export const ENV = {
   dynamodbEndpoint: "DYNAMODB_ENDPOINT",
   region: "AWS_REGION",
   logLevel: "LOG_LEVEL",
+  /** Set: every activity route needs a bearer token from this OIDC issuer. Unset: the API is open. */
+  authIssuer: "AUTH_ISSUER",
+  /** The API's identifier at the issuer: a token's `aud`, or a Cognito access token's `client_id`. */
+  authAudience: "AUTH_AUDIENCE",
+  /** The token claim that names the caller, matched against activities' userId. */
+  authUserClaim: "AUTH_USER_CLAIM",
+  rateLimitMax: "RATE_LIMIT_MAX",
+  rateLimitWindowSeconds: "RATE_LIMIT_WINDOW_SECONDS",
+  /** How many proxies in front of the API append to X-Forwarded-For: 1 behind Caddy or an ALB, 0 when none. */
+  trustedProxyHops: "TRUSTED_PROXY_HOPS",
 } as const;
 
 export const DEFAULT_TABLE_NAME = "activities";
@@ -38,3 +48,5 @@ export const ACTIVITY_TABLE = {
 /** Liveness (no database call) and readiness (database reachable, table present). */
 export const HEALTH_PATH = "/health";
 export const READY_PATH = "/ready";
+/** The OpenAPI document, generated from the routes' schemas; open, like the probes. */
+export const OPENAPI_PATH = "/openapi.json";

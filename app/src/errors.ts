@@ -20,6 +20,38 @@ export class BadRequestError extends Error {
   }
 }
 
+/**
+ * A request to a protected route without a usable bearer token (401). `code` is RFC 6750's: `invalid_token`
+ * for a token that does not verify, `missing_token` when none was sent (whose challenge carries no error).
+ */
+export class UnauthorizedError extends Error {
+  override name = "UnauthorizedError";
+  constructor(
+    message: string,
+    readonly code: "missing_token" | "invalid_token",
+  ) {
+    super(message);
+  }
+}
+
+/** A verified caller asked for something that is someone else's (403). */
+export class ForbiddenError extends Error {
+  override name = "ForbiddenError";
+  readonly code = "not_owner";
+}
+
+/** The caller's rate limit is spent (429); the rate limiter sets Retry-After. */
+export class TooManyRequestsError extends Error {
+  override name = "TooManyRequestsError";
+  readonly code = "rate_limited";
+}
+
+/** The token issuer's keys cannot be had right now, so no token can be checked (503 with Retry-After). */
+export class IssuerUnavailableError extends Error {
+  override name = "IssuerUnavailableError";
+  readonly code = "issuer_unavailable";
+}
+
 /** Seconds a client should wait before retrying when storage is unavailable or throttled. */
 export const RETRY_AFTER_SECONDS = 2;
 

@@ -14,7 +14,7 @@ export const ACTIVITY_TYPES = [
 ] as const;
 
 /** Ids and user ids: URL-safe, short, never needing escaping in a path or a log line. */
-const ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
+export const ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
 const Id = Type.String({ pattern: ID_PATTERN, description: "1 to 64 of A-Z a-z 0-9 _ -" });
 
 const MAX_PAGE_SIZE = 100;
@@ -62,12 +62,18 @@ export const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** Every error the API answers, whatever the status. `field` names the offending input when there is one. */
+/**
+ * Every error the API answers, whatever the status. `field` names the offending input when there is one; `code`
+ * is set on authentication, authorization and rate-limit answers, for clients to branch on.
+ */
 export const ErrorBody = Type.Object({
   statusCode: Type.Integer(),
   error: Type.String(),
   message: Type.String(),
   field: Type.Optional(Type.String()),
+  code: Type.Optional(
+    Type.Enum(["missing_token", "invalid_token", "not_owner", "rate_limited", "issuer_unavailable"]),
+  ),
 });
 export type ErrorBody = Type.Static<typeof ErrorBody>;
 

@@ -29,6 +29,9 @@ async function startServer(config: AppConfig, hooks: ServerHooks = {}): Promise<
   const app = await buildApp({
     activities,
     logger: { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] },
+    auth: config.auth,
+    rateLimit: config.rateLimit,
+    trustedProxyHops: config.trustedProxyHops,
   });
   if (oldNode !== undefined) app.log.warn(oldNode);
   app.addHook("onClose", async () => {
@@ -44,7 +47,13 @@ async function startServer(config: AppConfig, hooks: ServerHooks = {}): Promise<
     throw error;
   }
   app.log.info(
-    { appEnv: config.appEnv, tableName: config.tableName, endpoint: config.dynamodbEndpoint ?? "regional" },
+    {
+      appEnv: config.appEnv,
+      tableName: config.tableName,
+      endpoint: config.dynamodbEndpoint ?? "regional",
+      auth:
+        config.auth === undefined ? "off" : { issuer: config.auth.issuer, audience: config.auth.audience },
+    },
     "activity API started",
   );
   return app;

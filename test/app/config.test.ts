@@ -15,6 +15,9 @@ describe("loadConfig", () => {
       dynamodbEndpoint: "http://localhost:8000",
       region: "us-east-1",
       logLevel: "info",
+      auth: undefined,
+      rateLimit: { max: 1000, windowSeconds: 60 },
+      trustedProxyHops: 0,
     });
   });
 
@@ -77,5 +80,46 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ APP_ENV: "production" })).toThrow(
       "AWS_REGION is required when DYNAMODB_ENDPOINT is unset",
     );
+  });
+
+  it("turns auth on with AUTH_ISSUER and AUTH_AUDIENCE, naming the caller by sub unless AUTH_USER_CLAIM says", () => {
+    const issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123";
+    expect(loadConfig({ ...local, AUTH_ISSUER: issuer, AUTH_AUDIENCE: "client-1" }).auth).toEqual({
+      issuer,
+      audience: "client-1",
+      userClaim: "sub",
+    });
+    expect(
+      loadConfig({ ...local, AUTH_ISSUER: issuer, AUTH_AUDIENCE: "client-1", AUTH_USER_CLAIM: "username" })
+        .auth,
+    ).toMatchObject({ userClaim: "username" });
+  });
+
+  it.each([
+    [{ AUTH_ISSUER: "https://issuer.example" }, "AUTH_AUDIENCE is required when AUTH_ISSUER is set"],
+    [{ AUTH_AUDIENCE: "api" }, "AUTH_AUDIENCE is set but AUTH_ISSUER is not"],
+    [
+      { AUTH_ISSUER: "http://issuer.example", AUTH_AUDIENCE: "api" },
+      'AUTH_ISSUER="http://issuer.example" is not allowed; an issuer\'s keys must come over https://',
+    ],
+    [{ AUTH_ISSUER: "issuer.example", AUTH_AUDIENCE: "api" }, 'AUTH_ISSUER="issuer.example" is not allowed'],
+    [
+      { AUTH_ISSUER: "https://a.example/?x=1", AUTH_AUDIENCE: "api" },
+      'AUTH_ISSUER="https://a.example/?x=1" is not allowed; expected the issuer URL',
+    ],
+    [
+      { AUTH_ISSUER: "https://a.example", AUTH_AUDIENCE: "two words" },
+      'AUTH_AUDIENCE="two words" is not allowed',
+    ],
+    [{ RATE_LIMIT_MAX: "0" }, 'RATE_LIMIT_MAX="0" is not allowed; expected the requests one caller may make'],
+    [{ TRUSTED_PROXY_HOPS: "2" }, 'TRUSTED_PROXY_HOPS="2" is not allowed; expected 1 when one proxy'],
+  ])("refuses auth and limit settings that cannot work: %j", (env, message) => {
+    expect(() => loadConfig({ ...local, ...env })).toThrow(`Invalid environment: ${message}`);
+  });
+
+  it("accepts a plain-HTTP issuer only on loopback, where tests and npm run auth:dev run one", () => {
+    for (const issuer of ["http://127.0.0.1:9000", "http://localhost:9000/realm", "http://[::1]:9000"]) {
+      expect(loadConfig({ ...local, AUTH_ISSUER: issuer, AUTH_AUDIENCE: "api" }).auth?.issuer).toBe(issuer);
+    }
   });
 });

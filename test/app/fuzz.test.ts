@@ -1,11 +1,15 @@
 /**
  * Property-based: whatever query string or conditional header a client sends, the API answers a 4xx with its
- * error shape, never a 5xx; a well-formed If-Match that names no current version is 412, a malformed one 400.
+ * error shape, never a 5xx; a well-formed If-Match that names no current version is 412, a malformed one 400;
+ * with auth on, any Authorization header but a valid token is 401 with the Bearer challenge.
  * The same arbitraries drive `npm run reliability -- fuzz`, with many more runs and over real sockets.
  */
 import fc from "fast-check";
+import { base64url } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEV_AUDIENCE, type LocalIssuer, startLocalIssuer } from "../../cli/auth-dev/issuer.js";
 import {
+  authorizationHeader,
   conditionalHeaderValue,
   entityTagList,
   hostileHeaders,
@@ -180,6 +184,82 @@ describe("any other headers", () => {
         hostileHeaders,
         async ([method, url], headers) => {
           expectClean(await request(method, url, headers), JSON.stringify(headers));
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe("any Authorization header, with auth on", () => {
+  let issuer: LocalIssuer;
+  let secured: TestApp;
+
+  beforeAll(async () => {
+    issuer = await startLocalIssuer();
+    secured = await buildTestApp(engine.url, {
+      auth: { issuer: issuer.url, audience: DEV_AUDIENCE, userClaim: "sub" },
+    });
+  });
+  afterAll(async () => {
+    await secured.close();
+    await issuer.close();
+  });
+
+  async function attempt(method: "GET" | "PUT" | "DELETE", url: string, authorization: string) {
+    const response = await secured.app.inject({
+      method,
+      url,
+      headers: { authorization, ...(method === "PUT" && { "content-type": "application/json" }) },
+      ...(method === "PUT" && { payload: JSON.stringify({ ...run, userId: "alice" }) }),
+    });
+    return response;
+  }
+
+  it("that is not a valid token is 401 with the Bearer challenge and the error shape, never a 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(
+          ["GET", "/activity/1"],
+          ["GET", "/activity?userId=alice"],
+          ["PUT", "/activity/fuzzed"],
+          ["DELETE", "/activity/fuzzed"],
+        ) as fc.Arbitrary<["GET" | "PUT" | "DELETE", string]>,
+        authorizationHeader,
+        async ([method, url], authorization) => {
+          const response = await attempt(method, url, authorization);
+          expect(response.statusCode, authorization).toBe(401);
+          expect(response.headers["www-authenticate"], authorization).toMatch(
+            /^Bearer( error="invalid_token")?$/,
+          );
+          expect(errorBodyProblem(401, response.body, authorization, [secured.tableName])).toBeUndefined();
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("that is a valid token changed anywhere is refused, unless the change decodes to the same bytes", async () => {
+    const valid = await issuer.accessToken("alice");
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: valid.length - 1 }),
+        fc.constantFrom(...alphabet),
+        fc.constantFrom("replace", "insert", "delete"),
+        async (at, character, edit) => {
+          const tail = valid.slice(at + (edit === "insert" ? 0 : 1));
+          const changed = valid.slice(0, at) + (edit === "delete" ? "" : character) + tail;
+          fc.pre(changed !== valid);
+          const response = await attempt("GET", "/activity?userId=alice", `Bearer ${changed}`);
+          if (response.statusCode === 200) {
+            // Accepted only if it is the same token: base64url's last character carries unused bits.
+            const decoded = (token: string) =>
+              token.split(".").map((part) => Buffer.from(base64url.decode(part)));
+            expect(decoded(changed), changed).toEqual(decoded(valid));
+          } else {
+            expect(response.statusCode, changed).toBe(401);
+          }
         },
       ),
       { numRuns: RUNS },

@@ -1,15 +1,21 @@
-/** The API's logs: one JSON object per line, each tied to its request's id; probes leave no request lines. */
+/**
+ * The API's logs: one JSON object per line, each tied to its request's id; probes leave no request lines; a
+ * refused token's reason is logged, the token never.
+ */
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../app/src/app.js";
 import { ActivityRepository } from "../../app/src/db/activities.js";
 import { createDocumentClient } from "../../app/src/db/client.js";
 import { ensureTable } from "../../app/src/db/development.js";
+import { DEV_AUDIENCE, startLocalIssuer } from "../../cli/auth-dev/issuer.js";
 import { type Endpoint, startDynalite } from "../helpers/dynamodb.js";
 
 let engine: Endpoint;
 const lines: Array<Record<string, unknown>> = [];
 let app: Awaited<ReturnType<typeof buildApp>>;
+let secured: Awaited<ReturnType<typeof buildApp>>;
+let expiredToken: string;
 
 beforeAll(async () => {
   engine = await startDynalite();
@@ -25,8 +31,17 @@ beforeAll(async () => {
     activities: new ActivityRepository(client, "logged"),
     logger: { level: "info", stream },
   });
+  const issuer = await startLocalIssuer();
+  secured = await buildApp({
+    activities: new ActivityRepository(client, "logged"),
+    logger: { level: "info", stream },
+    auth: { issuer: issuer.url, audience: DEV_AUDIENCE, userClaim: "sub" },
+  });
+  expiredToken = await issuer.accessToken("alice", {}, { expiresInSeconds: -600 });
   return async () => {
     await app.close();
+    await secured.close();
+    await issuer.close();
     client.destroy();
   };
 });
@@ -51,5 +66,23 @@ describe("logs", () => {
     await app.inject({ method: "GET", url: "/health" });
     await app.inject({ method: "GET", url: "/ready" });
     expect(lines).toEqual([]);
+  });
+
+  it("say why a token was refused, and never hold the token", async () => {
+    lines.length = 0;
+    const response = await secured.inject({
+      method: "GET",
+      url: "/activity/1",
+      headers: { authorization: `Bearer ${expiredToken}`, "x-request-id": "refused-1" },
+    });
+    expect(response.statusCode).toBe(401);
+    const refused = lines.find((line) => line.msg === "token refused");
+    expect(refused).toMatchObject({
+      requestId: "refused-1",
+      code: "invalid_token",
+      reason: "the token has expired",
+    });
+    const signature = expiredToken.split(".")[2] as string;
+    for (const line of lines) expect(JSON.stringify(line)).not.toContain(signature);
   });
 });

@@ -9,12 +9,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import autocannon from "autocannon";
+import Fastify from "fastify";
 import { getContainerRuntimeClient } from "testcontainers";
+import { TokenVerifier } from "../../app/src/auth/verifier.js";
+import { DEV_AUDIENCE, type LocalIssuer, startLocalIssuer } from "../../cli/auth-dev/issuer.js";
 import { waitHealthy } from "../helpers/docker-spec.js";
 import { appBaseImage, buildImage } from "../helpers/images.js";
 
 /** The API's targets, each a ratio to the bare server measured in the same run (issue #12). */
 const TARGETS = { healthCpuRatio: 1.3, activityThroughputRatio: 0.9, rssOverBareMb: 25 };
+/** Authenticated GET /activity/1 against the same app without auth, in the same round (issue #18). */
+const AUTH_THROUGHPUT_RATIO = 0.85;
+/**
+ * Distinct tokens signed before the runs (RS256, as Cognito signs; about 2 ms each here) and sent in turn, one
+ * per request. The API caches no verification, so a token met again would cost the same; the pool is sized to
+ * cover most of a default run without spending minutes signing.
+ */
+const TOKEN_POOL = 16_000;
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +45,8 @@ Subjects take turns for N rounds; the tables give each one's median round, and e
 is the median of the rounds' ratios (each round's app run beside the bare run just before it, so that a change
 in the machine's load between rounds cancels out). Defaults: 5 rounds of 3 s, 32 connections. The last table
 checks the targets: GET /health CPU per request <= ${TARGETS.healthCpuRatio}x bare, GET /activity/1 req/s >= ${TARGETS.activityThroughputRatio}x bare, RSS
-after load <= bare + ${TARGETS.rssOverBareMb} MB.
+after load <= bare + ${TARGETS.rssOverBareMb} MB. A fourth subject is the app with auth on (a local issuer, one RS256
+token per request): its GET /activity/1 req/s >= ${AUTH_THROUGHPUT_RATIO}x the app without auth, and the cost of one verification.
 Image (when a Docker engine answers): size over the base, cold build vs rebuild after a one-line source change
 (with the docker CLI and BuildKit, as users build: scripts/docker-build.sh), and docker run to healthy.
 The cold build first prunes all BuildKit cache (docker builder prune --all). BASE_IMAGE selects the base image.`);
@@ -50,9 +62,11 @@ interface Subject {
   name: string;
   child: ChildProcess;
   port: number;
+  /** The Authorization header of each next request, for a subject that requires tokens. */
+  authorization?: () => string;
 }
 
-async function startSubject(name: string, args: string[]): Promise<Subject> {
+async function startSubject(name: string, args: string[], authorization?: () => string): Promise<Subject> {
   const child = fork(SERVER, args, {
     // Plain node on the compiled code, as the image runs it: a tsx loader would add its own thread and memory.
     execArgv: [],
@@ -61,7 +75,7 @@ async function startSubject(name: string, args: string[]): Promise<Subject> {
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   const [message] = (await once(child, "message")) as [{ port: number }];
-  return { name, child, port: message.port };
+  return { name, child, port: message.port, ...(authorization && { authorization }) };
 }
 
 async function rssMb(subject: Subject): Promise<number> {
@@ -86,10 +100,21 @@ async function cpuMicros(subject: Subject): Promise<number> {
  */
 async function load(subject: Subject, path: string, seconds: number) {
   const cpuBefore = await cpuMicros(subject);
+  const { authorization } = subject;
   const result = await autocannon({
     url: `http://127.0.0.1:${subject.port}${path}`,
     connections,
     duration: seconds,
+    ...(authorization && {
+      requests: [
+        {
+          setupRequest: (request) => ({
+            ...request,
+            headers: { ...request.headers, authorization: authorization() },
+          }),
+        },
+      ],
+    }),
   });
   return {
     cpuPerRequest: ((await cpuMicros(subject)) - cpuBefore) / Math.max(result.requests.total, 1),
@@ -102,15 +127,48 @@ async function load(subject: Subject, path: string, seconds: number) {
 
 type Figures = { rps: number; p50: number; p99: number; cpuPerRequest: number; errors: number };
 
+/** Signs the token pool for the seeded activity's owner, and prints what one verification costs. */
+async function prepareTokens(issuer: LocalIssuer): Promise<() => string> {
+  const tokens: string[] = [];
+  for (let start = 0; start < TOKEN_POOL; start += 500) {
+    tokens.push(...(await Promise.all(Array.from({ length: 500 }, () => issuer.accessToken("demo-user")))));
+  }
+  const verifier = new TokenVerifier(
+    { issuer: issuer.url, audience: DEV_AUDIENCE, userClaim: "sub" },
+    Fastify({ logger: false }).log,
+  );
+  await verifier.verify(tokens[0] as string); // reads the discovery document and the key set once
+  const sample = tokens.slice(1, 2001);
+  const started = process.hrtime.bigint();
+  for (const token of sample) await verifier.verify(token);
+  const perVerification = Number(process.hrtime.bigint() - started) / 1000 / sample.length;
+  console.log(
+    `Token verification (RS256, jose, in this process): ${perVerification.toFixed(0)} µs each, ` +
+      `mean of ${sample.length} distinct tokens`,
+  );
+  let next = 0;
+  return () => `Bearer ${tokens[next++ % tokens.length]}`;
+}
+
 async function httpFigures() {
   const engine = await startSubject("dynalite", ["engine"]);
   const endpoint = `http://127.0.0.1:${engine.port}`;
+  const issuer = await startLocalIssuer();
+  const authorization = await prepareTokens(issuer);
   const subjects = [
     await startSubject("bare node:http", ["bare", endpoint]),
     await startSubject("app, LOG_LEVEL=warn", ["app", endpoint, "warn"]),
     await startSubject("app, LOG_LEVEL=info", ["app", endpoint, "info"]),
+    await startSubject(
+      "app, auth on, LOG_LEVEL=warn",
+      ["app-auth", endpoint, "warn", issuer.url],
+      authorization,
+    ),
   ];
-  const [bare, ...apps] = subjects as [Subject, ...Subject[]];
+  const [bare, openApp, ...rest] = subjects as [Subject, Subject, ...Subject[]];
+  const authApp = subjects.at(-1) as Subject;
+  /** The subjects with targets relative to bare node:http; the authenticated app's is relative to openApp. */
+  const apps = [openApp, ...rest.filter((subject) => subject !== authApp)];
   const rssAtStart = new Map<Subject, number>();
   /** VmRSS right after each of a subject's rounds of the last path (GET /activity/1). */
   const rssAfterLoad = new Map<Subject, number[]>(subjects.map((subject) => [subject, []]));
@@ -177,6 +235,7 @@ async function httpFigures() {
     })),
   );
   for (const subject of [...subjects, engine]) subject.child.kill();
+  await issuer.close();
 
   const verdict = (met: boolean) => (met ? "met" : "MISSED");
   const signed = (mb: number) => `${mb >= 0 ? "+" : ""}${mb}`;
@@ -220,6 +279,16 @@ async function httpFigures() {
         ];
       }),
     ),
+  );
+  const activityRuns = allRuns.get("/activity/1");
+  const authRatios = (activityRuns?.get(authApp) ?? [])
+    .map((r, i) => r.rps / ((activityRuns?.get(openApp) ?? [])[i]?.rps ?? Number.NaN))
+    .sort((a, b) => a - b);
+  const authRatio = median(authRatios);
+  console.log(
+    `\nAuthenticated GET /activity/1 (a token per request, ${TOKEN_POOL} distinct ones in turn): req/s ` +
+      `${authRatio.toFixed(2)}× (${authRatios[0]?.toFixed(2)}–${authRatios.at(-1)?.toFixed(2)}) the same app ` +
+      `without auth in the same round; target ≥ ${AUTH_THROUGHPUT_RATIO}×: ${verdict(authRatio >= AUTH_THROUGHPUT_RATIO)}`,
   );
 }
 

@@ -2,7 +2,8 @@
  * One benchmark subject, run by test/bench/index.ts as a plain node child process on the app's compiled
  * output (app/dist, as in the image), so that its event loop and memory are its own: `engine` is dynalite
  * with the seeded table; `app` and `bare` serve HTTP against it with the same DynamoDB client, the app through
- * Fastify, `bare` through node:http doing the same GetItem. Reports its port over IPC.
+ * Fastify, `bare` through node:http doing the same GetItem; `app-auth` is the app requiring tokens from the
+ * issuer at ISSUER_URL. Reports its port over IPC.
  */
 import { createServer } from "node:http";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
@@ -11,7 +12,7 @@ import { ActivityRepository } from "../../app/dist/db/activities.js";
 import { createDocumentClient } from "../../app/dist/db/client.js";
 import { ensureTable, seedActivity } from "../../app/dist/db/development.js";
 
-const [mode, endpoint, logLevel = "warn"] = process.argv.slice(2);
+const [mode, endpoint, logLevel = "warn", issuerUrl] = process.argv.slice(2);
 const tableName = "activities";
 
 /** @param {{ listen: Function, address(): any }} server */
@@ -29,11 +30,12 @@ if (mode === "engine") {
   await ensureTable(client, tableName);
   await seedActivity(client, tableName);
   client.destroy();
-} else if (mode === "app") {
+} else if (mode === "app" || mode === "app-auth") {
   const client = createDocumentClient({ dynamodbEndpoint: endpoint, region: "us-east-1" });
   const app = await buildApp({
     activities: new ActivityRepository(client, tableName),
     logger: { level: logLevel },
+    ...(mode === "app-auth" && { auth: { issuer: issuerUrl, audience: "activity-api", userClaim: "sub" } }),
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   port = app.server.address().port;
@@ -55,6 +57,8 @@ if (mode === "engine") {
   server.keepAliveTimeout = 75_000;
   port = await listen(server);
 } else {
-  throw new Error(`usage: server.mjs <engine | app ENDPOINT [logLevel] | bare ENDPOINT>; got ${mode}`);
+  throw new Error(
+    `usage: server.mjs <engine | app ENDPOINT [logLevel] | app-auth ENDPOINT logLevel ISSUER_URL | bare ENDPOINT>; got ${mode}`,
+  );
 }
 process.send?.({ port });

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
-import { buildApp } from "../../app/src/app.js";
+import { type AppOptions, buildApp } from "../../app/src/app.js";
 import { ActivityRepository } from "../../app/src/db/activities.js";
 import { createDocumentClient } from "../../app/src/db/client.js";
 import { ensureTable } from "../../app/src/db/development.js";
@@ -77,15 +77,18 @@ export interface TestApp {
 /** The real app on a real engine, with a fresh table unless `createTable` is false. */
 export async function buildTestApp(
   endpoint: string,
-  options: { createTable?: boolean; requestTimeoutMs?: number } = {},
+  options: Pick<
+    AppOptions,
+    "requestTimeoutMs" | "auth" | "keySetTiming" | "rateLimit" | "trustedProxyHops"
+  > & {
+    createTable?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const tableName = `activities-${randomUUID().slice(0, 8)}`;
   const client = createDocumentClient({ dynamodbEndpoint: endpoint, region: "us-east-1" }, {});
   if (options.createTable ?? true) await ensureTable(client, tableName);
-  const app = await buildApp({
-    activities: new ActivityRepository(client, tableName),
-    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
-  });
+  const { createTable: _, ...appOptions } = options;
+  const app = await buildApp({ activities: new ActivityRepository(client, tableName), ...appOptions });
   return {
     app,
     client,

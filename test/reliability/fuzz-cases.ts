@@ -235,6 +235,54 @@ const contentType = fc.oneof(
   ),
   printable(40),
 );
+const base64urlJson = (value: fc.Arbitrary<unknown>) =>
+  value.map((part) => Buffer.from(JSON.stringify(part)).toString("base64url"));
+/** Header, payload and signature shaped like a JWT, with any algorithm (none, HMAC, unknown) and any claims. */
+const jwtShaped: fc.Arbitrary<string> = fc
+  .tuple(
+    base64urlJson(
+      fc.record(
+        {
+          alg: fc.oneof(
+            fc.constantFrom("none", "None", "HS256", "RS256", "ES256", "EdDSA", ""),
+            printable(10),
+          ),
+          kid: printable(40),
+          typ: fc.constantFrom("JWT", "at+jwt", ""),
+          crit: fc.array(printable(10), { maxLength: 2 }),
+          jku: fc.constantFrom("http://169.254.169.254/latest/meta-data/", "https://evil.example/jwks.json"),
+        },
+        { requiredKeys: ["alg"] },
+      ),
+    ),
+    base64urlJson(
+      fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.dictionary(printable(10), fc.jsonValue({ maxDepth: 1 }))),
+    ),
+    fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString("base64url")),
+  )
+  .map((parts) => parts.join("."));
+/** Any Authorization value: other schemes, Bearer spelled and spaced every way, JWT-shaped garbage, huge tokens. */
+export const authorizationHeader: fc.Arbitrary<string> = fc.oneof(
+  printable(80),
+  fc
+    .tuple(
+      fc.constantFrom(
+        "Bearer ",
+        "bearer ",
+        "BEARER ",
+        "Bearer  ",
+        "Bearer\t",
+        "Bearer",
+        " Bearer ",
+        "Basic ",
+        "Digest ",
+        "Token ",
+      ),
+      fc.oneof(jwtShaped, printable(80), fc.constantFrom("", "a.b", "a.b.c.d", "...", "a..c", "=", "x=y")),
+    )
+    .map(([scheme, token]) => scheme + token),
+  fc.nat({ max: 12_000 }).map((length) => `Bearer ${"a".repeat(length)}`),
+);
 /** Request headers as a client may send them: the ones the API reads, and any x- header. */
 export const hostileHeaders: fc.Arbitrary<Record<string, string>> = fc
   .record(

@@ -78,7 +78,7 @@ export function send(base: string, exchange: Exchange): Promise<Answer> {
 }
 
 /** The error body's keys (app/src/schemas.ts ErrorBody): anything else is a leak of some kind. */
-const ERROR_BODY_KEYS = new Set(["statusCode", "error", "message", "field"]);
+const ERROR_BODY_KEYS = new Set(["statusCode", "error", "message", "field", "code"]);
 
 /** Things only the server knows: if a body shows one that the client did not send, internals leaked. */
 const INTERNAL_DETAIL: Array<[string, RegExp]> = [

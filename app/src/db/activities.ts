@@ -1,6 +1,8 @@
 /**
  * Activity storage on DynamoDB. Every write that depends on the current state is a single conditional
- * request (never read-then-write), so two clients can never silently overwrite each other.
+ * request (never read-then-write), so two clients can never silently overwrite each other. With an `owner`
+ * (the verified caller, when auth is on), the owner is part of that same condition, so no write ever lands on
+ * another user's activity, whatever happens between two requests.
  */
 import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
@@ -13,7 +15,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { ACTIVITY_TABLE } from "../contract.js";
-import { BadRequestError, NotFoundError, PreconditionFailedError } from "../errors.js";
+import { BadRequestError, ForbiddenError, NotFoundError, PreconditionFailedError } from "../errors.js";
 import type { Activity, ActivityInput, ActivityPage } from "../schemas.js";
 
 /** A whole storage call, retries included, ends within this bound; past it the API answers 503. */
@@ -33,6 +35,27 @@ const REQUIRED_FIELDS = ["userId", "type", "startedAt", "durationSeconds"] as co
 const READINESS_PROBE_KEY = { [ACTIVITY_TABLE.partitionKey]: "~readiness-probe" };
 
 type Condition = { expression?: string; names: Record<string, string>; values: Record<string, unknown> };
+
+/** Both conditions; `undefined` expressions hold always. */
+function both(first: Condition, second: Condition): Condition {
+  const expressions = [first.expression, second.expression].filter((e) => e !== undefined);
+  return {
+    ...(expressions.length > 0 && { expression: expressions.map((e) => `(${e})`).join(" AND ") }),
+    names: { ...first.names, ...second.names },
+    values: { ...first.values, ...second.values },
+  };
+}
+
+/** The item is `owner`'s (or, with `orAbsent`, does not exist yet); no condition without an owner. */
+function ownedBy(owner: string | undefined, options: { orAbsent: boolean }): Condition {
+  if (owner === undefined) return { names: {}, values: {} };
+  const owned = "#userId = :owner";
+  return {
+    expression: options.orAbsent ? `attribute_not_exists(#id) OR ${owned}` : owned,
+    names: { "#userId": "userId", ...(options.orAbsent && { "#id": "id" }) },
+    values: { ":owner": owner },
+  };
+}
 
 function conditionFor(precondition: Precondition): Condition {
   switch (precondition.kind) {
@@ -99,13 +122,16 @@ export class ActivityRepository {
     readonly tableName: string,
   ) {}
 
-  async get(id: string): Promise<Activity | undefined> {
+  /** Activity `id`; with an `owner`, only if it is theirs (someone else's reads as absent). */
+  async get(id: string, owner?: string): Promise<Activity | undefined> {
     const { Item } = await withDeadline((options) =>
       this.client.send(
         new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }),
         options,
       ),
     );
+    // A read has no condition expression: the item is compared here, before anything of it leaves this method.
+    if (owner !== undefined && Item?.userId !== owner) return undefined;
     return Item as Activity | undefined;
   }
 
@@ -129,13 +155,15 @@ export class ActivityRepository {
   /**
    * Creates or replaces activity `id` in one UpdateItem: every field is set, absent optional fields are
    * removed, and the version is incremented by DynamoDB itself; `created` is true when no item existed.
+   * With an `owner`, an existing item must be theirs: ForbiddenError when it is someone else's.
    */
   async put(
     id: string,
     input: ActivityInput,
     precondition: Precondition,
+    owner?: string,
   ): Promise<{ activity: Activity; created: boolean }> {
-    const condition = conditionFor(precondition);
+    const condition = both(conditionFor(precondition), ownedBy(owner, { orAbsent: true }));
     const names: Record<string, string> = { ...condition.names, "#version": "version" };
     const values: Record<string, unknown> = { ...condition.values, ":zero": 0, ":one": 1 };
     const sets = ["#version = if_not_exists(#version, :zero) + :one"];
@@ -169,15 +197,42 @@ export class ActivityRepository {
       return { activity, created: activity.version === 1 };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
+        // The write was refused whole; this read only chooses the answer (dynalite, which the tests and
+        // `npm start` use, has no ReturnValuesOnConditionCheckFailure to return the item with the refusal).
+        if (owner !== undefined && (await this.isSomeoneElses(id, owner))) {
+          throw new ForbiddenError(`activity ${id} belongs to another user; choose another id, or POST`);
+        }
         throw new PreconditionFailedError(`activity ${id} does not match the request's precondition`);
       }
       throw error;
     }
   }
 
-  /** Deletes activity `id`: NotFoundError when absent, PreconditionFailedError when If-Match fails. */
-  async delete(id: string, precondition: Precondition): Promise<void> {
-    const condition = conditionFor(precondition.kind === "none" ? { kind: "exists" } : precondition);
+  private async isSomeoneElses(id: string, owner: string): Promise<boolean> {
+    const { Item } = await withDeadline((options) =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { id },
+          ConsistentRead: true,
+          ProjectionExpression: "#userId",
+          ExpressionAttributeNames: { "#userId": "userId" },
+        }),
+        options,
+      ),
+    );
+    return Item !== undefined && Item.userId !== owner;
+  }
+
+  /**
+   * Deletes activity `id`: NotFoundError when absent, PreconditionFailedError when If-Match fails. With an
+   * `owner`, someone else's activity is answered exactly as an absent one.
+   */
+  async delete(id: string, precondition: Precondition, owner?: string): Promise<void> {
+    const condition = both(
+      conditionFor(precondition.kind === "none" ? { kind: "exists" } : precondition),
+      ownedBy(owner, { orAbsent: false }),
+    );
     try {
       await withDeadline((options) =>
         this.client.send(

@@ -6,10 +6,14 @@ import { STATUS_CODES } from "node:http";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import {
   BadRequestError,
+  ForbiddenError,
+  IssuerUnavailableError,
   isStorageUnavailable,
   NotFoundError,
   PreconditionFailedError,
   RETRY_AFTER_SECONDS,
+  TooManyRequestsError,
+  UnauthorizedError,
 } from "../errors.js";
 import type { ErrorBody } from "../schemas.js";
 import { describeValidationError } from "./validation.js";
@@ -29,25 +33,17 @@ const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_ASYNC_CONSTRAINT: "the request could not be routed",
 };
 
-function errorBody(statusCode: number, message: string, field?: string): ErrorBody {
-  return {
-    statusCode,
-    error: STATUS_CODES[statusCode] ?? "Error",
-    message,
-    ...(field === undefined ? {} : { field }),
-  };
-}
+/** What an error body may add to its message: the input at fault, or a code a client can branch on. */
+type ErrorDetail = Pick<ErrorBody, "field" | "code">;
 
 export function sendError(
   reply: FastifyReply,
   statusCode: number,
   message: string,
-  field?: string,
+  detail: ErrorDetail = {},
 ): FastifyReply {
-  return reply
-    .code(statusCode)
-    .type("application/json; charset=utf-8")
-    .send(errorBody(statusCode, message, field));
+  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? "Error", message, ...detail };
+  return reply.code(statusCode).type("application/json; charset=utf-8").send(body);
 }
 
 export function errorHandler(
@@ -60,9 +56,26 @@ export function errorHandler(
       error.validationContext ?? "request",
       error.validation[0],
     );
-    return sendError(reply, 400, message, field);
+    return sendError(reply, 400, message, { field });
   }
-  if (error instanceof BadRequestError) return sendError(reply, 400, error.message, error.field);
+  if (error instanceof BadRequestError) return sendError(reply, 400, error.message, { field: error.field });
+  if (error instanceof UnauthorizedError) {
+    // Why, in the log too: a wrong AUTH_AUDIENCE or issuer shows as every token refused for the same reason.
+    request.log.info({ code: error.code, reason: error.message }, "token refused");
+    // RFC 6750 §3: a request with no token gets the bare challenge; a bad token gets the error code.
+    reply.header(
+      "www-authenticate",
+      error.code === "missing_token" ? "Bearer" : `Bearer error="${error.code}"`,
+    );
+    return sendError(reply, 401, error.message, { code: error.code });
+  }
+  if (error instanceof ForbiddenError) return sendError(reply, 403, error.message, { code: error.code });
+  if (error instanceof TooManyRequestsError)
+    return sendError(reply, 429, error.message, { code: error.code });
+  if (error instanceof IssuerUnavailableError) {
+    reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+    return sendError(reply, 503, error.message, { code: error.code });
+  }
   if (error instanceof NotFoundError) return sendError(reply, 404, error.message);
   if (error instanceof PreconditionFailedError) return sendError(reply, 412, error.message);
   if (isStorageUnavailable(error)) {
