@@ -85,6 +85,14 @@ describe("the SSH host stand-in", () => {
     expect(password.stderr).toContain("Permission denied (publickey)");
   });
 
+  it("refuses a second start under the same names, and leaves the first one whole", async () => {
+    await expect(sshHost()).rejects.toThrow(/exists: is another stand-in on that address\?/);
+    expect(existsSync(join("/etc/docker/certs.d", host.registry.server, "ca.crt"))).toBe(true);
+    expect(existsSync(host.stateDir)).toBe(true);
+    const stillThere = await run("ssh", [host.sshHost, "true"], { env: host.clientEnv });
+    expect(stillThere.code, tail(stillThere)).toBe(0);
+  });
+
   it("drives its own dockerd over SSH, never this machine's", async () => {
     const config = await dockerConfigDir("plain");
     const info = await remoteDocker(config, "info", "--format", "{{.DockerRootDir}} {{.Driver}}");

@@ -11,7 +11,7 @@
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -202,33 +202,40 @@ export async function sshHost(): Promise<SshHost> {
   const state = await mkdtemp(join(tmpdir(), "ssh-host-"));
   let registryPid: number | undefined;
   let insidePid: number | undefined;
+  // What this call made outside its state dir: stop() undoes only that, never what another run holds under
+  // the same name (a start that failed because a name was taken must not delete the other's).
+  const made = { mainDaemonCa: false, namespace: false, link: false };
   let stopping: Promise<void> | undefined;
 
   const stopOnce = async (): Promise<void> => {
-    const socket = join(state, "docker/docker.sock");
-    // Containers first, at once: dockerd's own shutdown would wait out each one's stop timeout.
-    const ids = await run("docker", ["-H", `unix://${socket}`, "ps", "-aq"]);
-    if (ids.code === 0 && ids.stdout.trim() !== "") {
-      await run("docker", ["-H", `unix://${socket}`, "rm", "-f", ...ids.stdout.trim().split("\n")]);
+    if (insidePid !== undefined) {
+      const socket = join(state, "docker/docker.sock");
+      // Containers first, at once: dockerd's own shutdown would wait out each one's stop timeout.
+      const ids = await run("docker", ["-H", `unix://${socket}`, "ps", "-aq"]);
+      if (ids.code === 0 && ids.stdout.trim() !== "") {
+        await run("docker", ["-H", `unix://${socket}`, "rm", "-f", ...ids.stdout.trim().split("\n")]);
+      }
+      const dockerdPid = Number(
+        (await readFile(join(state, "docker/dockerd.pid"), "utf8").catch(() => "")) || 0,
+      );
+      if (dockerdPid > 0) await terminate([dockerdPid], 20);
+      // What is left in the namespace (sshd, containerd and its shims, the inside script), then any container
+      // process a dead dockerd left behind in the stand-in's cgroups.
+      const inNamespace = await run("ip", ["netns", "pids", namespace]);
+      const leftovers =
+        inNamespace.code === 0 ? inNamespace.stdout.split("\n").filter(Boolean).map(Number) : [];
+      await terminate([...leftovers, insidePid], 10);
+      await terminate(await pidsInCgroup(cgroupParent), 5);
+      await removeCgroups(cgroupParent);
     }
-    const dockerdPid = Number(
-      (await readFile(join(state, "docker/dockerd.pid"), "utf8").catch(() => "")) || 0,
-    );
-    if (dockerdPid > 0) await terminate([dockerdPid], 20);
-    // What is left in the namespace (sshd, containerd and its shims, the inside script), then any container
-    // process a dead dockerd left behind in the stand-in's cgroups.
-    const inNamespace = await run("ip", ["netns", "pids", namespace]);
-    const leftovers =
-      inNamespace.code === 0 ? inNamespace.stdout.split("\n").filter(Boolean).map(Number) : [];
-    await terminate([...leftovers, ...(insidePid === undefined ? [] : [insidePid])], 10);
-    await terminate(await pidsInCgroup(cgroupParent), 5);
-    await removeCgroups(cgroupParent);
     if (registryPid !== undefined) await terminate([registryPid], 10);
-    await run("ip", ["netns", "delete", namespace]);
+    if (made.namespace) await run("ip", ["netns", "delete", namespace]);
     // Gone with the namespace (its peer was in it); deleted here too in case the start stopped halfway.
-    await run("ip", ["link", "delete", hostSide]);
-    await rm(mainDaemonCa, { recursive: true, force: true });
-    await rmdir(MAIN_DAEMON_CERTS).catch(() => undefined); // only if nothing else is in it
+    if (made.link) await run("ip", ["link", "delete", hostSide]);
+    if (made.mainDaemonCa) {
+      await rm(mainDaemonCa, { recursive: true, force: true });
+      await rmdir(MAIN_DAEMON_CERTS).catch(() => undefined); // only if nothing else is in it
+    }
     await rm(state, { recursive: true, force: true });
   };
   const stop = (): Promise<void> => {
@@ -359,7 +366,10 @@ export async function sshHost(): Promise<SshHost> {
     );
     await mkdir(dir("etc-docker/certs.d", registryServer), { recursive: true });
     await writeFile(dir("etc-docker/certs.d", registryServer, "ca.crt"), await readFile(ca));
+    if (existsSync(mainDaemonCa))
+      throw new Error(`${mainDaemonCa} exists: is another stand-in on that address?`);
     await mkdir(mainDaemonCa, { recursive: true });
+    made.mainDaemonCa = true;
     await writeFile(join(mainDaemonCa, "ca.crt"), await readFile(ca));
 
     // The registry: bcrypt htpasswd (the only hash it accepts), and a password made for this run.
@@ -393,7 +403,9 @@ export async function sshHost(): Promise<SshHost> {
 
     // The link, then the namespace's processes.
     await mustRun("ip", "netns", "add", namespace);
+    made.namespace = true;
     await mustRun("ip", "link", "add", hostSide, "type", "veth", "peer", "name", hostedSide);
+    made.link = true;
     await mustRun("ip", "link", "set", hostedSide, "netns", namespace);
     await mustRun("ip", "address", "add", `${hostAddress}/30`, "dev", hostSide);
     await mustRun("ip", "link", "set", hostSide, "up");
