@@ -98,6 +98,11 @@ describe("the SSH host stand-in", () => {
     const info = await remoteDocker(config, "info", "--format", "{{.DockerRootDir}} {{.Driver}}");
     expect(info.code, tail(info)).toBe(0);
     expect(info.stdout.trim()).toBe(`${join(host.stateDir, "docker/data")} vfs`);
+    // The standard socket path in an SSH session is the stand-in's: this machine's is not even visible there.
+    const socket = await run("ssh", [host.sshHost, "stat", "-L", "-c", "%G", "/var/run/docker.sock"], {
+      env: host.clientEnv,
+    });
+    expect(socket.stdout.trim(), tail(socket)).toBe("ssh-host-docker");
   });
 
   it("pulls by digest from the TLS registry with credentials only, and publishes a port at its address", async () => {
