@@ -372,12 +372,12 @@ export async function sshHost(): Promise<SshHost> {
     made.mainDaemonCa = true;
     await writeFile(join(mainDaemonCa, "ca.crt"), await readFile(ca));
 
-    // The registry: bcrypt htpasswd (the only hash it accepts), and a password made for this run.
+    // The registry: bcrypt htpasswd (the only hash it accepts), and a password made for this run, given on
+    // stdin rather than in arguments any process on the machine can read.
     const registryPassword = randomBytes(18).toString("base64url");
-    await writeFile(
-      dir("registry/htpasswd"),
-      await mustRun("htpasswd", "-nbB", REGISTRY_USER, registryPassword),
-    );
+    const hashed = await run("htpasswd", ["-niB", REGISTRY_USER], { input: registryPassword });
+    if (hashed.code !== 0) throw new Error(`htpasswd failed: ${tail(hashed, 5)}`);
+    await writeFile(dir("registry/htpasswd"), hashed.stdout);
     await writeFile(
       dir("registry/config.yml"),
       [
