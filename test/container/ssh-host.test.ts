@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,6 +28,16 @@ async function dockerConfigDir(name: string): Promise<string> {
   const dir = join(work, name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   return dir;
+}
+
+/** The stand-in's containers' cgroup parent, named after its namespace, wherever it exists (cgroup v1 or v2). */
+async function standInCgroups(): Promise<string[]> {
+  const hierarchies = (await readFile("/proc/self/mounts", "utf8"))
+    .split("\n")
+    .map((line) => line.split(" "))
+    .filter(([, , type]) => type === "cgroup" || type === "cgroup2")
+    .map(([, path = ""]) => join(path, host.namespace));
+  return hierarchies.filter((path) => existsSync(path));
 }
 
 beforeAll(async () => {
@@ -174,6 +184,9 @@ describe("the SSH host stand-in", () => {
         if (page !== token) await new Promise((resolve) => setTimeout(resolve, 250));
       }
       expect(page).toBe(token);
+      expect(await standInCgroups(), "the container runs under the stand-in's own cgroup parent").not.toEqual(
+        [],
+      );
     } finally {
       await run("docker", ["image", "rm", `${image}:${token}`]);
     }
@@ -195,8 +208,7 @@ describe("the SSH host stand-in", () => {
     ).toEqual([]);
     expect(existsSync(host.stateDir)).toBe(false);
     expect(existsSync(join("/etc/docker/certs.d", host.registry.server))).toBe(false);
-    const cgroups = await readdir("/sys/fs/cgroup/pids");
-    expect(cgroups).not.toContain(host.namespace);
+    expect(await standInCgroups()).toEqual([]);
     const links = await run("ip", ["-o", "address", "show"]);
     expect(links.stdout).not.toContain(host.registry.server.split(":")[0]);
   });
