@@ -13,7 +13,7 @@ import { CONTAINER_MEMORY_MIB, parseRefusal, type RefusalReport, WATCH_ENV } fro
 import { APP_ALIAS } from "./front-proxy.js";
 
 /** The label that names a container's release (its image tag). */
-const RELEASE_LABEL = "activity.release";
+export const RELEASE_LABEL = "activity.release";
 /** The label that names the data its table lives in (DynamoDbLocal.dataVolume). */
 const DATA_LABEL = "activity.data";
 
