@@ -34,31 +34,31 @@ export const INSTANCE_METADATA_ADDRESS = "169.254.169.254";
  */
 export const DROP_CONTAINER_METADATA_RULE = `DOCKER-USER -d ${INSTANCE_METADATA_ADDRESS}/32 -j DROP`;
 
-/** Installs and starts Docker at first boot; ec2-user joins the docker group so that SSH sessions can use it. */
-const USER_DATA = `#!/bin/bash
-set -euxo pipefail
-dnf install -y docker
-systemctl enable --now docker
-usermod -aG docker ${SSH_USER}
-`;
-
 /**
- * A shared host's user data: the same, with the rule above installed as a drop-in of docker.service, so that
- * it is back after every restart of Docker and every reboot (iptables rules live in memory only), and in place
- * before the first container starts. Checked first (-C) so that a restart adds no second copy.
+ * Installs the rule above as a drop-in of docker.service, so that it is back after every restart of Docker and
+ * every reboot (iptables rules live in memory only), and in place before the first container starts. Checked
+ * first (-C) so that a restart adds no second copy.
  */
-const SEALED_USER_DATA = `#!/bin/bash
-set -euxo pipefail
-dnf install -y docker
-mkdir -p /etc/systemd/system/docker.service.d
+const DROP_CONTAINER_METADATA_UNIT = `mkdir -p /etc/systemd/system/docker.service.d
 cat > /etc/systemd/system/docker.service.d/no-container-metadata.conf <<'UNIT'
 [Service]
 ExecStartPost=/bin/sh -c 'iptables -C ${DROP_CONTAINER_METADATA_RULE} 2>/dev/null || iptables -I ${DROP_CONTAINER_METADATA_RULE}'
 UNIT
 systemctl daemon-reload
-systemctl enable --now docker
+`;
+
+/**
+ * Installs and starts Docker at first boot; ec2-user joins the docker group so that SSH sessions can use it.
+ * A shared host also drops its containers' traffic to the metadata service.
+ */
+function userData(shared: boolean): string {
+  return `#!/bin/bash
+set -euxo pipefail
+dnf install -y docker
+${shared ? DROP_CONTAINER_METADATA_UNIT : ""}systemctl enable --now docker
 usermod -aG docker ${SSH_USER}
 `;
+}
 
 /**
  * Polls the host over the same SSH transport the Docker provider uses until cloud-init has finished and the
@@ -282,7 +282,7 @@ export class DockerHost extends pulumi.ComponentResource {
         vpcSecurityGroupIds: [securityGroup.id],
         iamInstanceProfile: profile.name,
         keyName: keyPair.keyName,
-        userData: app === undefined ? SEALED_USER_DATA : USER_DATA,
+        userData: userData(app === undefined),
         userDataReplaceOnChange: true,
         // IMDSv2 only. A container on Docker's bridge network is one hop further than the host: with two hops
         // the single app reaches its role's credentials; with one, the token a container asks for never

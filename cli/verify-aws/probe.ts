@@ -6,6 +6,8 @@
  * wrongly allowed still changes nothing.
  */
 
+import { INSTANCE_METADATA_ADDRESS } from "../../components/docker-host.js";
+
 /** What one request came back with: an answer (an HTTP status, or success), or the error it failed with. */
 export type Outcome =
   | { kind: "answered"; status?: number; found?: boolean }
@@ -43,7 +45,7 @@ export const PROBE_SCRIPT = `"use strict";
 const { createRequire } = require("node:module");
 const load = createRequire(process.cwd() + "/");
 const ddb = load("@aws-sdk/client-dynamodb");
-const METADATA = "http://169.254.169.254";
+const METADATA = "http://${INSTANCE_METADATA_ADDRESS}";
 const ownTable = process.env.${PROBE_ENV.ownTable};
 const otherTable = process.env.${PROBE_ENV.otherTable};
 const id = "verify-aws-" + Date.now() + "-" + Math.random().toString(16).slice(2);
