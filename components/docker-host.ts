@@ -239,11 +239,17 @@ export class DockerHost extends pulumi.ComponentResource {
       { parent: this },
     );
     const policies = [
-      new aws.iam.RolePolicyAttachment(
-        `${name}-host-ssm`,
-        { role: role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
-        { parent: this },
-      ),
+      // What the SSM agent needs to open the Session Manager tunnel that ssm access goes through (its
+      // ssm:GetParameter* on "*" included); with plain SSH nothing on the host uses SSM, so the role has none.
+      ...(access.mode === "ssm"
+        ? [
+            new aws.iam.RolePolicyAttachment(
+              `${name}-host-ssm`,
+              { role: role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
+              { parent: this },
+            ),
+          ]
+        : []),
       ...(app === undefined
         ? []
         : [new RoleGrant(`${name}-host`, { role: role.id, ...app }, { parent: this })]),
