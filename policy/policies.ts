@@ -497,12 +497,15 @@ function previewIdentity(read: () => unknown): Known<string | undefined> {
   return typeof name === "string" && name.startsWith(PREVIEW_PREFIX) ? name : undefined;
 }
 
-/** The name an ARN gives its resource (`table/<name>/index/x` gives `<name>/index/x`); undefined for no ARN. */
-function resourceNameOf(arn: string): string | undefined {
+/**
+ * The names an ARN may give its resource: the whole resource part (an S3 bucket's `<bucket>/<key>`), and what
+ * follows its type (`table/<name>/index/x` gives `<name>/index/x`); none for what is no ARN (`*`).
+ */
+function resourceNamesOf(arn: string): string[] {
   const resource = arn.split(":").slice(5).join(":");
-  if (!arn.startsWith("arn:") || resource === "") return undefined;
+  if (!arn.startsWith("arn:") || resource === "") return [];
   const separator = resource.search(/[/:]/);
-  return separator === -1 ? resource : resource.slice(separator + 1);
+  return separator === -1 ? [resource] : [resource, resource.slice(separator + 1)];
 }
 
 /** The resources of a document's Allow statements that are not the preview `prefix`'s own. */
@@ -514,10 +517,10 @@ function foreignResources(document: unknown, prefix: string): string[] {
   return statements
     .filter((item) => item.Effect === "Allow")
     .flatMap((item) => [
-      ...stringsOf(item.Resource).filter((resource) => {
-        const name = resourceNameOf(resource);
-        return name === undefined || !(name === prefix || name.startsWith(`${prefix}-`));
-      }),
+      ...stringsOf(item.Resource).filter(
+        (resource) =>
+          !resourceNamesOf(resource).some((name) => name === prefix || name.startsWith(`${prefix}-`)),
+      ),
       ...(item.NotResource === undefined ? [] : ["NotResource"]),
     ]);
 }
@@ -526,14 +529,17 @@ function foreignResources(document: unknown, prefix: string): string[] {
 function checkPreviewPolicy(identity: () => unknown, policy: () => unknown, report: ReportViolation): void {
   const prefix = previewIdentity(identity);
   if (prefix === UNKNOWN || prefix === undefined) return;
-  const document = known(policy);
-  if (typeof document !== "string") return;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(document);
-  } catch {
-    return; // iam-least-privilege reports a policy that is not JSON.
+  // A JSON string, or a document object that Pulumi serialises; unknown parts of it are left unjudged.
+  const document = settle(policy);
+  let parsed: unknown = document;
+  if (typeof document === "string") {
+    try {
+      parsed = JSON.parse(document);
+    } catch {
+      return; // iam-least-privilege reports a policy that is not JSON.
+    }
   }
+  if (typeof parsed !== "object" || parsed === null) return;
   for (const resource of foreignResources(parsed, prefix)) {
     report(
       `the policy of preview identity "${prefix}" allows ${resource === "NotResource" ? "NotResource" : `Resource ${JSON.stringify(resource)}`}, ` +

@@ -739,6 +739,21 @@ describe("preview-identity-own-resources: a preview's identity reaches its own r
     ]);
   });
 
+  it("reads a policy given as a document object too, and names an S3 bucket's own objects its own", async () => {
+    const document = {
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`arn:aws:s3:::${PREFIX}-uploads/*`] },
+        { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [OTHER_TABLE, UNKNOWN] },
+      ],
+    };
+    expect(
+      await check(previewIdentityOwnResources, TYPES.userPolicy, { user: PREFIX, policy: document }),
+    ).toEqual([
+      `the policy of preview identity "${PREFIX}" allows Resource ${JSON.stringify(OTHER_TABLE)}, ${FIX}`,
+    ]);
+  });
+
   it("flags a prefix that only starts like its own, and a preview role's policy too", async () => {
     const lookalike = `arn:aws:dynamodb:eu-west-1:123456789012:table/${PREFIX}0-table`;
     const role = { role: PREFIX, policy: JSON.stringify(appDataPolicy(lookalike)) };
