@@ -67,6 +67,11 @@ export interface DockerHostArgs {
   /** Private key file for ssh `-i`. @default unset: ssh-agent and ssh's default identities */
   sshPrivateKeyPath?: string;
   /**
+   * The permissions boundary of the instance role: the CI pipeline that deploys the host may create only
+   * roles that carry its own (components/ci-identity.ts). @default unset: no boundary
+   */
+  permissionsBoundary?: pulumi.Input<string>;
+  /**
    * The app the host serves: its role may use that app's table and pull from its repository (RoleGrant).
    * @default unset: the role grants no app (a preview host, whose previews grant themselves)
    */
@@ -171,6 +176,7 @@ export class DockerHost extends pulumi.ComponentResource {
       access = { mode: "ssm" },
       sshPublicKey,
       sshPrivateKeyPath,
+      permissionsBoundary,
       app,
       registryAuth,
       rootVolumeGb = 20,
@@ -205,6 +211,7 @@ export class DockerHost extends pulumi.ComponentResource {
       {
         description: "Instance role of the activity API host",
         assumeRolePolicy: JSON.stringify(serviceTrustPolicy("ec2.amazonaws.com")),
+        permissionsBoundary,
       },
       { parent: this },
     );

@@ -318,8 +318,11 @@ export const ec2RootVolumeGp3: ResourceValidationPolicy = {
 // IAM policy documents (rule 4). @pulumi/awsguard has no rule on policy documents.
 // ---------------------------------------------------------------------------------------------------------
 
-/** A table, or an index of a named table (`index/*` included); no wildcard in the table's name. */
-const DYNAMODB_TABLE_OR_INDEX_ARN = /^arn:[^:]+:dynamodb:[^:]*:[^:]*:table\/[^/*?]+(\/index\/[^/]+)?$/;
+/**
+ * A table, or an index of a named table (`index/*` included); no wildcard in the table's name but a trailing
+ * one after a name prefix (`table/pv-*`: the tables a CI pipeline owns, components/ci-identity.ts).
+ */
+const DYNAMODB_TABLE_OR_INDEX_ARN = /^arn:[^:]+:dynamodb:[^:]*:[^:]*:table\/[^/*?]+\*?(\/index\/[^/]+)?$/;
 
 /** The known strings of an IAM field that takes a string or a list of strings. */
 function stringsOf(field: unknown): string[] {
@@ -364,7 +367,8 @@ function statementFindings(statement: Record<string, unknown>, label: string): s
     for (const where of notTables) {
       findings.push(
         `${label} allows ${dynamodb.join(", ")} on ${where}; grant DynamoDB actions on table and index ` +
-          "ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name>, and <table ARN>/index/<name>).",
+          "ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name> or table/<name prefix>*, and " +
+          "<table ARN>/index/<name>).",
       );
     }
   }
@@ -424,6 +428,63 @@ export const iamLeastPrivilege: ResourceValidationPolicy = {
       checkPolicyDocument(() => props.policy, report),
     ),
   ],
+};
+
+/** GitHub Actions' OIDC issuer, whose tokens any repository's workflows can get. */
+const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
+const GITHUB_SUBJECT = /^repo:[A-Za-z0-9-]+\/[A-Za-z0-9._-]+:[^*?]+$/;
+
+/** The findings on one statement of a role's trust policy that trusts GitHub's OIDC provider. */
+function githubTrustFindings(statement: Record<string, unknown>, label: string): string[] {
+  const principal = statement.Principal as Record<string, unknown> | undefined;
+  const federated = stringsOf(principal?.Federated);
+  if (statement.Effect !== "Allow" || !federated.some((arn) => arn.endsWith(`/${GITHUB_OIDC_HOST}`)))
+    return [];
+  const condition = (statement.Condition ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const equals = condition.StringEquals ?? {};
+  const findings: string[] = [];
+  if (stringsOf(equals[`${GITHUB_OIDC_HOST}:aud`]).join() !== "sts.amazonaws.com") {
+    findings.push(
+      `${label} trusts GitHub Actions without StringEquals ${GITHUB_OIDC_HOST}:aud "sts.amazonaws.com".`,
+    );
+  }
+  const subjects = stringsOf(equals[`${GITHUB_OIDC_HOST}:sub`]);
+  const bad = subjects.filter((subject) => !GITHUB_SUBJECT.test(subject));
+  if (subjects.length === 0 || bad.length > 0) {
+    findings.push(
+      `${label} trusts GitHub Actions ${subjects.length === 0 ? "without" : `with ${bad.map((subject) => JSON.stringify(subject)).join(", ")} as`} ` +
+        `a StringEquals ${GITHUB_OIDC_HOST}:sub: any repository's workflows could assume the role; name the ` +
+        "exact subject, e.g. repo:owner/name:environment:test.",
+    );
+  }
+  return findings;
+}
+
+export const iamGithubTrustPinned: ResourceValidationPolicy = {
+  name: "iam-github-trust-pinned",
+  description:
+    "A role that trusts GitHub Actions' OIDC provider names, with StringEquals, the audience sts.amazonaws.com " +
+    "and the exact subject (repo:owner/name:...) it trusts, without wildcards.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.iam.Role, (props, _args, report) => {
+    const policy = settle(() => props.assumeRolePolicy);
+    let document: unknown = policy;
+    if (typeof policy === "string") {
+      try {
+        document = JSON.parse(policy);
+      } catch {
+        return;
+      }
+    }
+    if (typeof document !== "object" || document === null) return;
+    const statement = (document as Record<string, unknown>).Statement;
+    const statements = Array.isArray(statement) ? statement : [statement];
+    statements.forEach((item, index) => {
+      if (typeof item !== "object" || item === null) return;
+      const label = `assumeRolePolicy Statement${Array.isArray(statement) ? `[${index}]` : ""}`;
+      for (const finding of githubTrustFindings(item as Record<string, unknown>, label)) report(finding);
+    });
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -815,6 +876,7 @@ export const policies: Policies = [
   ec2EncryptedVolumes,
   ec2RootVolumeGp3,
   iamLeastPrivilege,
+  iamGithubTrustPinned,
   ecrRepositorySettings,
   ecrRepositoryLifecyclePolicy,
   dynamodbTableProtection,
