@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { CI_IAM_PATH } from "../../components/ci-identity.js";
 import { iamGithubTrustPinned, policies } from "../../policy/policies.js";
 import { analyze, check } from "../helpers/policy.js";
-import { CI_IDENTITY_USER_VALUES, type ProgramRun, runProgram } from "../helpers/pulumi.js";
+import { hostConfig } from "../helpers/preview-stacks.js";
+import { CI_IDENTITY_USER_VALUES, type ProgramRun, runProgram, USER_VALUES } from "../helpers/pulumi.js";
 
 const ACCOUNT = "123456789012";
 const REPOSITORY = "octo-org/activity-stack";
@@ -326,6 +327,52 @@ describe("the test-deploy role: the test stack only", () => {
     expect(
       await allowed("ec2:TerminateInstances", INSTANCE, { "aws:ResourceTag/stack": "previews-aws" }),
     ).toBe("ImplicitlyDenied");
+  });
+});
+
+describe("the stacks the pipelines deploy, under the roles that deploy them", () => {
+  /** IAM's decision on creating the host role `stack` declares, by `role`, with the boundary it declares. */
+  async function createHostRole(role: RoleUnderTest, stack: ProgramRun, hostRole: string) {
+    const declared = stack.named(
+      TYPES.role,
+      hostRole
+        .split("/")
+        .pop()
+        ?.replace(/-5e6f7a8$/, "") ?? "",
+    );
+    const boundary = declared.inputs.permissionsBoundary;
+    return decide(
+      role,
+      "iam:CreateRole",
+      hostRole,
+      boundary === undefined ? {} : { "iam:PermissionsBoundary": String(boundary) },
+    );
+  }
+
+  it("the test-deploy role creates the test host's role once Pulumi.test.yaml names its boundary", async () => {
+    const bounded = await runProgram("test", {
+      ...USER_VALUES,
+      "activity-api:permissionsBoundary": boundaryArns.test,
+    });
+    expect(await createHostRole(roles["test-deploy"], bounded, TEST_HOST_ROLE)).toBe("Allowed");
+    const unbounded = await runProgram("test", USER_VALUES);
+    expect(await createHostRole(roles["test-deploy"], unbounded, TEST_HOST_ROLE)).toBe("ExplicitlyDenied");
+  });
+
+  it("the preview role creates the preview host's role with the boundary npm run preview sets, never without", async () => {
+    const bounded = await runProgram("previews-aws", {
+      ...hostConfig("ec2"),
+      "activity-api:permissionsBoundary": boundaryArns.previews,
+    });
+    expect(await createHostRole(roles.preview, bounded, PREVIEW_HOST_ROLE)).toBe("Allowed");
+    const unbounded = await runProgram("previews-aws", hostConfig("ec2"));
+    expect(await createHostRole(roles.preview, unbounded, PREVIEW_HOST_ROLE)).toBe("ExplicitlyDenied");
+    // And not with the test pipeline's boundary either.
+    const withTestBoundary = await runProgram("previews-aws", {
+      ...hostConfig("ec2"),
+      "activity-api:permissionsBoundary": boundaryArns.test,
+    });
+    expect(await createHostRole(roles.preview, withTestBoundary, PREVIEW_HOST_ROLE)).toBe("ExplicitlyDenied");
   });
 });
 
