@@ -226,14 +226,9 @@ const ACTIONS = {
       "ec2:RebootInstances",
       "ec2:ModifyInstanceAttribute",
       "ec2:ModifyInstanceMetadataOptions",
-      "ec2:DeleteSecurityGroup",
-      "ec2:AuthorizeSecurityGroupIngress",
-      "ec2:AuthorizeSecurityGroupEgress",
-      "ec2:RevokeSecurityGroupIngress",
-      "ec2:RevokeSecurityGroupEgress",
-      "ec2:ModifySecurityGroupRules",
-      "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-      "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+      // Delete, Authorize*, Revoke*, ModifySecurityGroupRules, UpdateSecurityGroupRuleDescriptions*: one
+      // pattern, as IAM's 6,144 characters for the boundary leave no room for the eight names.
+      "ec2:*SecurityGroup*",
       "ec2:DeleteKeyPair",
       "ec2:CreateTags",
       "ec2:DeleteTags",
@@ -327,10 +322,18 @@ function ec2Statements(scope: PipelineScope, access: PipelineAccess): Statement[
     read,
     changeOwn,
     {
-      Sid: "CreateOwnEc2",
+      Sid: "LaunchOwnInstances",
       Effect: "Allow",
-      Action: ["ec2:RunInstances", "ec2:CreateSecurityGroup", "ec2:ImportKeyPair"],
-      Resource: [ec2("instance"), ec2("security-group"), ec2("key-pair")],
+      Action: "ec2:RunInstances",
+      Resource: ec2("instance"),
+      Condition: taggedAs(scope, "aws:RequestTag"),
+    },
+    {
+      // Apart from RunInstances, which the request's tags must not open to another stack's group or key.
+      Sid: "CreateOwnGroupsAndKeys",
+      Effect: "Allow",
+      Action: ["ec2:CreateSecurityGroup", "ec2:ImportKeyPair"],
+      Resource: [ec2("security-group"), ec2("key-pair")],
       Condition: taggedAs(scope, "aws:RequestTag"),
     },
     {

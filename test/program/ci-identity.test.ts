@@ -237,6 +237,18 @@ describe("the preview role: only what previews own", () => {
     expect(await allowed("ssm:StartSession", INSTANCE, { "ssm:resourceTag/stack": "test" })).toBe(
       "ImplicitlyDenied",
     );
+    // Nor launch its own host into the test host's security group or with the test host's key.
+    for (const resource of [
+      `arn:aws:ec2:eu-west-1:${ACCOUNT}:security-group/sg-0test`,
+      `arn:aws:ec2:eu-west-1:${ACCOUNT}:key-pair/key-0test`,
+    ]) {
+      expect(
+        await allowed("ec2:RunInstances", resource, {
+          "aws:RequestTag/stack": "previews-aws",
+          "aws:ResourceTag/stack": "test",
+        }),
+      ).toBe("ImplicitlyDenied");
+    }
   });
 
   it("cannot create or change a role without the boundary, nor any IAM beyond its prefix", async () => {
