@@ -512,7 +512,7 @@ function readCiIdentity(config: ProjectConfig, base: StackBase, region: string):
     oidcProviderArn: optional(config.text("oidcProviderArn"), validateOidcProviderArn),
     testNamePrefix: validateNotPreviewPrefix(
       "testNamePrefix",
-      validateNamePrefix(config.text("testNamePrefix") ?? DEFAULTS.namePrefix),
+      validateNamePrefix(config.text("testNamePrefix") ?? DEFAULTS.namePrefix, "testNamePrefix"),
     ),
   };
 }

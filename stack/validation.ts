@@ -24,10 +24,10 @@ export const IMAGE_PLATFORM = "linux/amd64";
 /** Documentation ranges (RFC 5737): valid CIDRs that nobody can come from, kept as placeholders. */
 const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
 
-export function validateNamePrefix(value: string): string {
+export function validateNamePrefix(value: string, name: ConfigName = "namePrefix"): string {
   if (!isNamePrefix(value)) {
     throw new StackConfigError(
-      `${configKey("namePrefix")} "${value}" is not allowed: use 2 to 32 of a-z, 0-9 and single dashes, starting with a letter and not ending with a dash`,
+      `${configKey(name)} "${value}" is not allowed: use 2 to 32 of a-z, 0-9 and single dashes, starting with a letter and not ending with a dash`,
     );
   }
   return value;

@@ -460,6 +460,7 @@ describe("the ci-identity stack's config", () => {
       "is not the ARN of a GitHub Actions OIDC provider",
     ],
     [{ "activity-api:testNamePrefix": "pv-test" }, "is a preview's"],
+    [{ "activity-api:testNamePrefix": "Test_1" }, 'activity-api:testNamePrefix "Test_1" is not allowed'],
   ])("refuses %j in one line", async (overrides, message) => {
     await expect(runProgram("ci-identity", { ...CI_IDENTITY_USER_VALUES, ...overrides })).rejects.toThrow(
       message,
