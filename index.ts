@@ -10,6 +10,7 @@ import { awsProvider } from "./aws/provider.js";
 import { ActivityTable } from "./components/activity-table.js";
 import { AppContainer } from "./components/app-container.js";
 import { AppImage, contentTag } from "./components/app-image.js";
+import { CiIdentity } from "./components/ci-identity.js";
 import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
 import { DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
@@ -18,12 +19,14 @@ import { PreviewBoundary } from "./components/preview-boundary.js";
 import { PreviewIdentity } from "./components/preview-identity.js";
 import type {
   AppStackOutputs,
+  CiIdentityOutputs,
   Ec2PreviewHostOutputs,
   LocalPreviewHostOutputs,
   PreviewStackOutputs,
 } from "./stack/contract.js";
 import { readOwnOutput, stackReference } from "./stack/references.js";
 import {
+  type CiIdentitySettings,
   type Ec2AppSettings,
   type Ec2PreviewHostSettings,
   type Ec2PreviewSettings,
@@ -91,6 +94,7 @@ function ec2Host(
       access: settings.hostAccess,
       sshPublicKey: settings.sshPublicKey,
       sshPrivateKeyPath: settings.sshPrivateKeyPath,
+      permissionsBoundary: settings.permissionsBoundary,
       ...(app && {
         app: { tableArn: app.table.arn, repositoryArn: app.repositoryArn },
         registryAuth: app.image.registryAuth,
@@ -358,6 +362,29 @@ function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<Pr
   };
 }
 
+/** ci-identity: the CI pipelines' roles and their boundaries (and GitHub's OIDC provider unless it exists). */
+function deployCiIdentity(settings: CiIdentitySettings): Outputs<CiIdentityOutputs> {
+  const identity = new CiIdentity(
+    settings.namePrefix,
+    {
+      repository: settings.githubRepository,
+      region: settings.region,
+      stateBucket: settings.stateBucket,
+      oidcProviderArn: settings.oidcProviderArn,
+      testNamePrefix: settings.testNamePrefix,
+    },
+    awsProvider(settings),
+  );
+  return {
+    previewRoleArn: identity.previewRoleArn,
+    testDeployRoleArn: identity.testDeployRoleArn,
+    pruneRoleArn: identity.pruneRoleArn,
+    previewBoundaryArn: identity.previewBoundaryArn,
+    testBoundaryArn: identity.testBoundaryArn,
+    oidcProviderArn: identity.oidcProviderArn,
+  };
+}
+
 /** Composes what the stack is; each kind's outputs are the contract's (stack/contract.ts). */
 function deploy(settings: StackSettings, tag: string) {
   switch (settings.kind) {
@@ -375,6 +402,8 @@ function deploy(settings: StackSettings, tag: string) {
       return deployLocalPreview(settings, tag);
     case "ec2Preview":
       return deployEc2Preview(settings, tag);
+    case "ciIdentity":
+      return deployCiIdentity(settings);
   }
 }
 

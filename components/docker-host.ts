@@ -95,6 +95,11 @@ export interface DockerHostArgs {
   /** Private key file for ssh `-i`. @default unset: ssh-agent and ssh's default identities */
   sshPrivateKeyPath?: string;
   /**
+   * The permissions boundary of the instance role: the CI pipeline that deploys the host may create only
+   * roles that carry its own (components/ci-identity.ts). @default unset: no boundary
+   */
+  permissionsBoundary?: pulumi.Input<string>;
+  /**
    * The one app the host serves: its role may use that app's table and pull from its repository (RoleGrant),
    * and its container reaches the role's credentials through the metadata service (IMDSv2, hop limit 2).
    * @default unset: a host shared by tenants that must not reach each other (previews): the role grants no
@@ -201,6 +206,7 @@ export class DockerHost extends pulumi.ComponentResource {
       access = { mode: "ssm" },
       sshPublicKey,
       sshPrivateKeyPath,
+      permissionsBoundary,
       app,
       registryAuth,
       rootVolumeGb = 20,
@@ -235,6 +241,7 @@ export class DockerHost extends pulumi.ComponentResource {
       {
         description: "Instance role of the activity API host",
         assumeRolePolicy: JSON.stringify(serviceTrustPolicy("ec2.amazonaws.com")),
+        permissionsBoundary,
       },
       { parent: this },
     );

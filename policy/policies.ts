@@ -419,7 +419,8 @@ function statementFindings(statement: Record<string, unknown>, label: string): s
     for (const where of notTables) {
       findings.push(
         `${label} allows ${dynamodb.join(", ")} on ${where}; grant DynamoDB actions on table and index ` +
-          "ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name>, and <table ARN>/index/<name>).",
+          "ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name> or table/<name prefix>*, and " +
+          "<table ARN>/index/<name>).",
       );
     }
   }
@@ -602,6 +603,63 @@ export const previewIdentityOwnResources: ResourceValidationPolicy = {
       );
     }),
   ],
+};
+
+/** GitHub Actions' OIDC issuer, whose tokens any repository's workflows can get. */
+const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
+const GITHUB_SUBJECT = /^repo:[A-Za-z0-9-]+\/[A-Za-z0-9._-]+:[^*?]+$/;
+
+/** The findings on one statement of a role's trust policy that trusts GitHub's OIDC provider. */
+function githubTrustFindings(statement: Record<string, unknown>, label: string): string[] {
+  const principal = statement.Principal as Record<string, unknown> | undefined;
+  const federated = stringsOf(principal?.Federated);
+  if (statement.Effect !== "Allow" || !federated.some((arn) => arn.endsWith(`/${GITHUB_OIDC_HOST}`)))
+    return [];
+  const condition = (statement.Condition ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const equals = condition.StringEquals ?? {};
+  const findings: string[] = [];
+  if (stringsOf(equals[`${GITHUB_OIDC_HOST}:aud`]).join() !== "sts.amazonaws.com") {
+    findings.push(
+      `${label} trusts GitHub Actions without StringEquals ${GITHUB_OIDC_HOST}:aud "sts.amazonaws.com".`,
+    );
+  }
+  const subjects = stringsOf(equals[`${GITHUB_OIDC_HOST}:sub`]);
+  const bad = subjects.filter((subject) => !GITHUB_SUBJECT.test(subject));
+  if (subjects.length === 0 || bad.length > 0) {
+    findings.push(
+      `${label} trusts GitHub Actions ${subjects.length === 0 ? "without" : `with ${bad.map((subject) => JSON.stringify(subject)).join(", ")} as`} ` +
+        `a StringEquals ${GITHUB_OIDC_HOST}:sub: any repository's workflows could assume the role; name the ` +
+        "exact subject, e.g. repo:owner/name:environment:test.",
+    );
+  }
+  return findings;
+}
+
+export const iamGithubTrustPinned: ResourceValidationPolicy = {
+  name: "iam-github-trust-pinned",
+  description:
+    "A role that trusts GitHub Actions' OIDC provider names, with StringEquals, the audience sts.amazonaws.com " +
+    "and the exact subject (repo:owner/name:...) it trusts, without wildcards.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.iam.Role, (props, _args, report) => {
+    const policy = settle(() => props.assumeRolePolicy);
+    let document: unknown = policy;
+    if (typeof policy === "string") {
+      try {
+        document = JSON.parse(policy);
+      } catch {
+        return;
+      }
+    }
+    if (typeof document !== "object" || document === null) return;
+    const statement = (document as Record<string, unknown>).Statement;
+    const statements = Array.isArray(statement) ? statement : [statement];
+    statements.forEach((item, index) => {
+      if (typeof item !== "object" || item === null) return;
+      const label = `assumeRolePolicy Statement${Array.isArray(statement) ? `[${index}]` : ""}`;
+      for (const finding of githubTrustFindings(item as Record<string, unknown>, label)) report(finding);
+    });
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -995,6 +1053,7 @@ export const policies: Policies = [
   ec2RootVolumeGp3,
   iamLeastPrivilege,
   previewIdentityOwnResources,
+  iamGithubTrustPinned,
   ecrRepositorySettings,
   ecrRepositoryLifecyclePolicy,
   dynamodbTableProtection,

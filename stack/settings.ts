@@ -27,13 +27,18 @@ import {
   validateCertificateArn,
   validateCidr,
   validateDomain,
+  validateGithubRepository,
   validateImageTag,
   validateInstanceType,
   validateLogRetentionDays,
   validateNamePrefix,
+  validateNotPreviewPrefix,
+  validateOidcProviderArn,
+  validatePermissionsBoundary,
   validatePreviewDomain,
   validateRegion,
   validateSshPublicKey,
+  validateStateBucket,
   validateTaskSize,
 } from "./validation.js";
 
@@ -116,6 +121,8 @@ interface Ec2Host extends OnAws, Reachable {
   hostAccess: HostAccess;
   sshPublicKey: string;
   sshPrivateKeyPath: string | undefined;
+  /** The permissions boundary of the host's instance role (the ci-identity stack's); undefined: none. */
+  permissionsBoundary: string | undefined;
 }
 
 /** A stack that runs the app's container on a Docker host, and so rolls releases out there. */
@@ -195,6 +202,19 @@ export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData, RunsRel
   kind: "ec2Preview";
 }
 
+/** `ci-identity`: the CI pipelines' roles in AWS IAM, trusted through GitHub's OIDC provider; no app. */
+export interface CiIdentitySettings extends StackBase, OnAws {
+  kind: "ciIdentity";
+  /** `owner/name`: the only repository whose workflows may assume the roles. */
+  githubRepository: string;
+  /** The S3 bucket of the pipelines' Pulumi backends. */
+  stateBucket: string;
+  /** The account's existing GitHub OIDC provider; undefined: the stack creates it. */
+  oidcProviderArn: string | undefined;
+  /** The test stack's namePrefix, which bounds what the test-deploy role may change. */
+  testNamePrefix: string;
+}
+
 export type StackSettings =
   | LocalAppSettings
   | Ec2AppSettings
@@ -202,7 +222,8 @@ export type StackSettings =
   | LocalPreviewHostSettings
   | Ec2PreviewHostSettings
   | LocalPreviewSettings
-  | Ec2PreviewSettings;
+  | Ec2PreviewSettings
+  | CiIdentitySettings;
 
 /** The part of `pulumi.Config` the settings are read through; tests may pass their own. */
 export interface ConfigReader {
@@ -295,6 +316,7 @@ export function readSettings(
     imageTag: optional(config.text("imageTag"), validateImageTag),
     baseImage: optional(config.text("baseImage"), validateBaseImage),
   };
+  if (target === "ci-identity") return readCiIdentity(config, base, readRegion(source.aws, target));
   const isHost = config.boolean("previewHost");
   const hostStack = config.text("previewHostStack");
   if (isHost && hostStack !== undefined) {
@@ -307,6 +329,7 @@ export function readSettings(
       `${configKey("previewBranch")} is set but ${configKey("previewHostStack")} is not: a preview runs on a preview host (npm run preview sets both)`,
     );
   }
+  if (!isHost && hostStack === undefined) validateNotPreviewPrefix("namePrefix", base.namePrefix);
   const https = readHttps(config);
   if ((isHost || hostStack !== undefined) && https !== undefined) {
     throw new StackConfigError(
@@ -473,6 +496,31 @@ function readEc2Host(config: ProjectConfig, region: string, warn: (message: stri
       ),
     ),
     sshPrivateKeyPath: config.text("sshPrivateKeyPath"),
+    permissionsBoundary: optional(config.text("permissionsBoundary"), validatePermissionsBoundary),
+  };
+}
+
+/** The ci-identity stack: the repository the roles trust, the state bucket, and the OIDC provider if it exists. */
+function readCiIdentity(config: ProjectConfig, base: StackBase, region: string): CiIdentitySettings {
+  const why = "for the ci-identity stack";
+  return {
+    kind: "ciIdentity",
+    ...base,
+    region,
+    githubRepository: validateGithubRepository(
+      config.required(
+        "githubRepository",
+        `${why}: the repository whose workflows assume the roles, owner/name`,
+      ),
+    ),
+    stateBucket: validateStateBucket(
+      config.required("stateBucket", `${why}: the S3 bucket of the pipelines' Pulumi state`),
+    ),
+    oidcProviderArn: optional(config.text("oidcProviderArn"), validateOidcProviderArn),
+    testNamePrefix: validateNotPreviewPrefix(
+      "testNamePrefix",
+      validateNamePrefix(config.text("testNamePrefix") ?? DEFAULTS.namePrefix, "testNamePrefix"),
+    ),
   };
 }
 

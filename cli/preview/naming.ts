@@ -103,7 +103,6 @@ export const AWS_TAG = {
 // which still makes a clash between two live previews (a handful at a time) a one-in-a-billion event.
 const STACK_HASH_LENGTH = 12;
 const PREFIX_HASH_LENGTH = 8;
-const PREFIX_LEAD = PREVIEW_RESOURCE_PREFIX;
 // The stack name may be 100 characters; 48 of slug keeps `pulumi stack ls` and the PR comment readable.
 const STACK_SLUG_MAX = 48;
 
@@ -112,7 +111,7 @@ const PREFIX_MAX = Math.min(
   NAME_PREFIX.max,
   ...AWS_NAME_LIMITS.map((limit) => limit.max - LONGEST_CHILD_SUFFIX.length - AUTONAME_SUFFIX.length),
 );
-const PREFIX_SLUG_MAX = PREFIX_MAX - PREFIX_LEAD.length - 1 - PREFIX_HASH_LENGTH;
+const PREFIX_SLUG_MAX = PREFIX_MAX - PREVIEW_RESOURCE_PREFIX.length - 1 - PREFIX_HASH_LENGTH;
 
 /** The label must fit a Pulumi stack tag (bytes) and an AWS tag value (characters); bytes are stricter. */
 const LABEL_MAX_BYTES = Math.min(PULUMI_STACK_TAG.valueMaxBytes, AWS_TAG.valueMax);
@@ -161,7 +160,7 @@ export function previewNames(branch: string, target: PreviewTarget = DEFAULT_TAR
     branch,
     target,
     stackName: joinName(stackLead, stackSlug, hash.slice(0, STACK_HASH_LENGTH)),
-    resourcePrefix: joinName(PREFIX_LEAD, prefixSlug, hash.slice(0, PREFIX_HASH_LENGTH)),
+    resourcePrefix: joinName(PREVIEW_RESOURCE_PREFIX, prefixSlug, hash.slice(0, PREFIX_HASH_LENGTH)),
     branchLabel: labelOf(branch, hash),
   };
 }

@@ -81,6 +81,7 @@ describe("the pack", () => {
       ["ec2-root-volume-gp3", "advisory"],
       ["iam-least-privilege", "mandatory"],
       ["preview-identity-own-resources", "mandatory"],
+      ["iam-github-trust-pinned", "mandatory"],
       ["ecr-repository-settings", "mandatory"],
       ["ecr-repository-lifecycle-policy", "mandatory"],
       ["dynamodb-table-protection", "mandatory"],
@@ -441,8 +442,8 @@ const TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/activity-table-
 const EVERY_TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/*";
 const REPOSITORY_ARN = "arn:aws:ecr:eu-west-1:123456789012:repository/activity-repo-1a2b3c4";
 const TABLES_ONLY =
-  "grant DynamoDB actions on table and index ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name>, and " +
-  "<table ARN>/index/<name>).";
+  "grant DynamoDB actions on table and index ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name> or " +
+  "table/<name prefix>*, and <table ARN>/index/<name>).";
 const statement = (Action: unknown, Resource: unknown) => ({ Effect: "Allow", Action, Resource });
 const documentOf = (...Statement: unknown[]) => JSON.stringify({ Version: "2012-10-17", Statement });
 
@@ -474,6 +475,12 @@ describe("iam-least-privilege: no wildcard grants, DynamoDB on tables only, ECR 
     const previewTables = "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-*";
     const policy = JSON.stringify(appDataPolicy(previewTables));
     expect(await check(iamLeastPrivilege, TYPES.policy, { policy })).toEqual([]);
+  });
+
+  it("accepts DynamoDB actions on the tables of a name prefix (a CI pipeline's), and their indexes", async () => {
+    const prefixed = "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-*";
+    const policy = documentOf(statement("dynamodb:DeleteTable", [prefixed, `${prefixed}/index/*`]));
+    expect(await check(iamLeastPrivilege, TYPES.rolePolicy, { policy })).toEqual([]);
   });
 
   it("flags DynamoDB actions on *, on every table, or through NotResource", async () => {

@@ -50,6 +50,21 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
     { "activity-api:namePrefix": "a--b" },
     'activity-api:namePrefix "a--b" is not allowed',
   ],
+  [
+    "a preview's name prefix on the test stack, which the CI preview role may change",
+    { "activity-api:namePrefix": "pv-test" },
+    'activity-api:namePrefix "pv-test" is a preview\'s (pv-... or previews), which the CI preview role may change',
+  ],
+  [
+    "the preview hosts' name prefix on the test stack",
+    { "activity-api:namePrefix": "previews" },
+    'activity-api:namePrefix "previews" is a preview\'s',
+  ],
+  [
+    "a permissions boundary that is no policy ARN",
+    { "activity-api:permissionsBoundary": "activity-test-boundary" },
+    'activity-api:permissionsBoundary "activity-test-boundary" is not an IAM policy ARN',
+  ],
   ["a bad region", { "aws:region": "Ireland" }, 'aws:region "Ireland" is not an AWS region code'],
   ["a missing region", { "aws:region": undefined }, "aws:region is required when target is ec2"],
   [

@@ -185,6 +185,20 @@ describe("preview up --target ec2", () => {
     );
   });
 
+  it("creates the host with the preview pipeline's key and boundary from PREVIEW_SSH_PUBLIC_KEY and PREVIEW_PERMISSIONS_BOUNDARY", async () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPreviewKeyOnly preview@ci";
+    const boundary = "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary";
+    const h = harness({ PREVIEW_SSH_PUBLIC_KEY: key, PREVIEW_PERMISSIONS_BOUNDARY: boundary });
+    await h.run("up", "--branch", "x");
+    const config = h.workspace.stacks.get("previews-aws")?.config ?? {};
+    expect(config[configKey("sshPublicKey")]?.value).toBe(key);
+    expect(config[configKey("permissionsBoundary")]?.value).toBe(boundary);
+    // The branch's own stack gets neither: it creates no host and no role.
+    const preview = [...h.workspace.stacks.entries()].find(([name]) => name.startsWith("preview-"))?.[1];
+    expect(preview?.config[configKey("namePrefix")]?.value).toMatch(/^pv-x-/);
+    expect(preview?.config[configKey("permissionsBoundary")]).toBeUndefined();
+  });
+
   it("uses a deployed host as it is, saying so when its type or domain differ from what was asked", async () => {
     const h = harness();
     await h.run("up", "--branch", "one", "--instance-type", "t3a.micro");
