@@ -69,6 +69,11 @@ export const CONFIG_NAMES = [
   "previewKeep",
   "readinessTimeoutSeconds",
   "publishTo",
+  "authIssuer",
+  "authAudience",
+  "authUserClaim",
+  "rateLimitMax",
+  "rateLimitWindowSeconds",
 ] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 
