@@ -354,7 +354,7 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
       allowedCidrs: readAllowedCidrs(config, target, warn),
       ...readAppData(config),
       ...readEcs(config, base.namePrefix, region),
-      access: readAccess(config, target),
+      access: readAccess(config, target, warn),
     };
   }
   if (isHost) {
@@ -363,7 +363,7 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
     return { kind: "ec2PreviewHost", ...host, ...readEc2Host(config, aws(), warn) };
   }
   // The stacks below run the app's container: its releases, and who may call it.
-  const runsApp = { ...readReleases(config), access: readAccess(config, target) };
+  const runsApp = { ...readReleases(config), access: readAccess(config, target, warn) };
   if (hostStack !== undefined) {
     const preview = {
       ...base,
@@ -469,7 +469,7 @@ function readReleases(config: ProjectConfig): RunsReleases {
  * Who may call the app, and how often. authIssuer turns bearer tokens on; its audience is required with it,
  * and the other auth keys mean nothing without it, so they are refused rather than ignored.
  */
-function readAccess(config: ProjectConfig, target: Target): ApiAccess {
+function readAccess(config: ProjectConfig, target: Target, warn: (message: string) => void): ApiAccess {
   const { max, windowSeconds } = RATE_LIMIT;
   const rateLimit = {
     max: config.integer("rateLimitMax", max.min, max.max) ?? DEFAULTS.rateLimitMax,
@@ -495,12 +495,19 @@ function readAccess(config: ProjectConfig, target: Target): ApiAccess {
       `${configKey("authAudience")} is required when authIssuer is set: the API's audience at the issuer (with Amazon Cognito, the app client id)`,
     );
   }
+  const auth = {
+    issuer: validateAuthIssuer(issuer, target === "local"),
+    audience: validateAuthAudience(audience),
+    userClaim: validateAuthUserClaim(userClaim ?? DEFAULTS.authUserClaim),
+  };
+  // Valid (the app accepts a loopback issuer over http), but a container's loopback is its own.
+  if (auth.issuer.startsWith("http:")) {
+    warn(
+      `${configKey("authIssuer")} ${issuer} is on loopback, which inside the app's container is the container itself: token routes will answer 503 (issuer_unavailable); a local issuer serves npm start (docs/api.md), a stack needs one it can reach over https://`,
+    );
+  }
   return {
-    auth: {
-      issuer: validateAuthIssuer(issuer, target === "local"),
-      audience: validateAuthAudience(audience),
-      userClaim: validateAuthUserClaim(userClaim ?? DEFAULTS.authUserClaim),
-    },
+    auth,
     rateLimit,
   };
 }

@@ -682,14 +682,22 @@ describe("who may call the API, and how often", () => {
     expect(settingsOf("dev", stackConfig("dev", { "activity-api:publishTo": "lan" }))).toMatchObject({
       access: { auth: undefined },
     });
+    const warnings: string[] = [];
     const local = settingsOf(
       "dev",
       stackConfig("dev", {
         "activity-api:authIssuer": "http://127.0.0.1:9000",
         "activity-api:authAudience": "activity-api",
       }),
+      (message) => warnings.push(message),
     );
     expect(local).toMatchObject({ access: { auth: { issuer: "http://127.0.0.1:9000" } } });
+    // Accepted, as the app accepts it, but the container's loopback is its own: said in one line.
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        "activity-api:authIssuer http://127.0.0.1:9000 is on loopback, which inside the app's container is the container itself",
+      ),
+    ]);
   });
 
   it("counts private, loopback, link-local and documentation ranges as not public, and nothing wider", () => {
