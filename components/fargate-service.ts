@@ -372,8 +372,8 @@ export class FargateService extends pulumi.ComponentResource {
       child,
     );
     const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
-    // With a certificate, plain HTTP only redirects: a request (and its bearer token) sent there once is sent
-    // over HTTPS from then on, and the app's HSTS keeps the client there.
+    // With a certificate, plain HTTP serves nothing: it only redirects, and the app's HSTS keeps a client that
+    // followed the redirect on HTTPS, so its later requests never carry a token in clear text.
     const redirectToHttps = [
       {
         type: "redirect",

@@ -407,7 +407,7 @@ describe("the prod stack with a certificate", () => {
       sslPolicy: TLS_POLICY,
       defaultActions: [{ type: "forward", targetGroupArn: expect.any(String) }],
     });
-    // Plain HTTP only redirects: a token sent there once goes over HTTPS from then on.
+    // Plain HTTP serves nothing: it only redirects to HTTPS.
     expect(run.named(TYPES.listener, "activity-http").inputs.defaultActions).toEqual([
       { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
     ]);
