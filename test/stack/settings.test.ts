@@ -634,6 +634,18 @@ describe("the program with a bad value", () => {
     await expect(failure).rejects.toThrow('activity-api:allowedCidrs entry "10.1.2.3/8" has host bits set');
     expect(registrations).toEqual([]);
   });
+
+  it("stops before declaring anything when a public range would reach the API over plain HTTP", async () => {
+    vi.resetModules();
+    const { registrations } = await installMocks("test");
+    pulumi.runtime.setAllConfig(
+      stackConfig("test", { ...USER_VALUES, ...AUTH, "activity-api:allowedCidrs": ["0.0.0.0/0"] }),
+    );
+    const failure = import("../../index.js").then((program) => program.default());
+    await expect(failure).rejects.toBeInstanceOf(pulumi.RunError);
+    await expect(failure).rejects.toThrow("activity-api:allowedCidrs holds the public range 0.0.0.0/0");
+    expect(registrations).toEqual([]);
+  });
 });
 
 describe("who may call the API, and how often", () => {
