@@ -558,7 +558,13 @@ function refusePublicExposure(settings: StackSettings): void {
       }
       return;
     }
-    default:
+    case "localApp":
+    case "localPreviewHost":
+      // Published on loopback, or on purpose on a LAN (publishTo): never on the Internet.
+      return;
+    case "localPreview":
+    case "ec2Preview":
+      // Reached only through its host's proxy, which its host stack checks.
       return;
   }
 }
