@@ -14,7 +14,8 @@ import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
 import { DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
-import { RoleGrant } from "./components/role-grant.js";
+import { PreviewBoundary } from "./components/preview-boundary.js";
+import { PreviewIdentity } from "./components/preview-identity.js";
 import type {
   AppStackOutputs,
   Ec2PreviewHostOutputs,
@@ -246,10 +247,14 @@ function deployLocalPreviewHost(settings: LocalPreviewHostSettings): Outputs<Loc
   };
 }
 
-/** The EC2 preview host: an EC2 Docker host and its proxy; each preview grants itself on the host's role. */
+/**
+ * The EC2 preview host: an EC2 Docker host whose containers reach no instance credentials, its proxy, and the
+ * permissions boundary each preview's own identity is created under.
+ */
 function deployEc2PreviewHost(settings: Ec2PreviewHostSettings): Outputs<Ec2PreviewHostOutputs> {
   const options = awsProvider(settings);
   const host = ec2Host(settings, { appPort: settings.previewPort, httpsCidrs: [] }, options);
+  const boundary = new PreviewBoundary(settings.namePrefix, { region: settings.region }, options);
   const previewDomain = settings.previewDomain ?? pulumi.interpolate`${host.publicIp}.sslip.io`;
   const proxy = new FrontProxy(
     settings.namePrefix,
@@ -269,7 +274,7 @@ function deployEc2PreviewHost(settings: Ec2PreviewHostSettings): Outputs<Ec2Prev
     publicIp: host.publicIp,
     dockerHost: host.dockerHost,
     sshOpts: host.sshOpts,
-    roleName: host.roleName,
+    previewBoundaryArn: boundary.arn,
   };
 }
 
@@ -318,16 +323,21 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
 }
 
 /**
- * One branch's preview on the EC2 preview host: its own table and repository, its own grant on the host's role,
- * and the app's container under the alias `preview-<label>` on the host's network.
+ * One branch's preview on the EC2 preview host: its own table and repository, its own identity (the only
+ * credentials its container holds), and the app's container under the alias `preview-<label>` on the host's
+ * network.
  */
 function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<PreviewStackOutputs> {
   const label = settings.namePrefix;
   const fromHost = hostOutputs<Ec2PreviewHostOutputs>(settings.hostStack);
   const options = awsProvider(settings);
   const tableImage = tableAndImage(settings, tag, options);
-  const { table, image, repositoryArn } = tableImage;
-  new RoleGrant(label, { role: fromHost("roleName"), tableArn: table.arn, repositoryArn }, options);
+  const { table, image } = tableImage;
+  const identity = new PreviewIdentity(
+    label,
+    { tableArn: table.arn, permissionsBoundary: fromHost("previewBoundaryArn") },
+    options,
+  );
   const onHost = hostDockerProvider(`${label}-host-docker`, {
     dockerHost: fromHost("dockerHost"),
     sshOpts: fromHost("sshOpts"),
@@ -337,6 +347,7 @@ function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<Pr
     label,
     {
       ...appOnEc2(settings, tag, tableImage),
+      awsCredentials: identity.credentials,
       network: fromHost("networkName"),
       alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
       remoteEngine: { dockerHost: fromHost("dockerHost"), sshOpts: fromHost("sshOpts") },

@@ -98,6 +98,23 @@ export const PREVIEW_STACK_PREFIX = "preview-";
 export const PREVIEW_HOST_NAME_PREFIX = "previews";
 
 /**
+ * What every preview's `namePrefix` starts with (`pv-<slug>-<hash8>`), so that a policy can name every
+ * preview's resources at once by this prefix, and nothing else's.
+ */
+export const PREVIEW_RESOURCE_PREFIX = "pv-";
+
+/**
+ * The managed policy every preview's identity is created under as its permissions boundary: the most any
+ * preview may ever be granted (item actions on tables named with PREVIEW_RESOURCE_PREFIX). Its name is fixed,
+ * so that its ARN is known before the host stack that creates it: an identity that may create preview users
+ * can be required to attach exactly this boundary.
+ */
+export const PREVIEW_BOUNDARY_POLICY = {
+  path: "/activity-api/",
+  name: "activity-api-preview-boundary",
+} as const;
+
+/**
  * `namePrefix`, the prefix of every resource name: 2 to 32 of a-z, 0-9 and single dashes, from a letter to a
  * letter or digit ("--" is refused because ECR's name grammar forbids adjacent separators).
  */
@@ -175,7 +192,7 @@ export interface LocalPreviewHostOutputs extends PreviewHostBaseOutputs {
   databaseVolume: string;
 }
 
-/** An EC2 preview host: its instance, how Docker reaches it, and the role previews grant themselves on. */
+/** An EC2 preview host: its instance, how Docker reaches it, and the boundary of every preview's identity. */
 export interface Ec2PreviewHostOutputs extends PreviewHostBaseOutputs {
   region: string;
   instanceType: string;
@@ -184,8 +201,8 @@ export interface Ec2PreviewHostOutputs extends PreviewHostBaseOutputs {
   dockerHost: string;
   /** The SSH options Docker's client must pass to reach it. */
   sshOpts: string[];
-  /** The host's instance role. */
-  roleName: string;
+  /** The permissions boundary of every preview's identity (PREVIEW_BOUNDARY_POLICY). */
+  previewBoundaryArn: string;
 }
 
 export type PreviewHostOutputs = LocalPreviewHostOutputs | Ec2PreviewHostOutputs;

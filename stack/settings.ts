@@ -12,6 +12,7 @@ import {
   configKey,
   currentTargetName,
   PREVIEW_HOST_STACKS,
+  PREVIEW_RESOURCE_PREFIX,
   PROJECT,
   TARGETS,
   type Target,
@@ -185,7 +186,7 @@ export interface LocalPreviewHostSettings extends PreviewHostBase, PublishesLoca
   kind: "localPreviewHost";
 }
 
-/** The EC2 preview host: an EC2 Docker host and its proxy; each preview grants itself on its role. */
+/** The EC2 preview host: an EC2 Docker host and its proxy; each preview brings its own identity. */
 export interface Ec2PreviewHostSettings extends PreviewHostBase, Ec2Host {
   kind: "ec2PreviewHost";
 }
@@ -372,6 +373,12 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
       metadata: readMetadata(config),
     };
     if (target === "local") return { kind: "localPreview", ...preview };
+    // A preview's identity may touch only names under the previews' prefix (PreviewBoundary).
+    if (!base.namePrefix.startsWith(PREVIEW_RESOURCE_PREFIX)) {
+      throw new StackConfigError(
+        `${configKey("namePrefix")} "${base.namePrefix}" must start with "${PREVIEW_RESOURCE_PREFIX}" on a preview: its identity may touch nothing else (npm run preview sets it)`,
+      );
+    }
     // A preview runs on the host stack's host: no host, so no key or instance of its own.
     return { kind: "ec2Preview", ...preview, region: aws(), ...readAppData(config) };
   }

@@ -103,6 +103,14 @@ function computedState(
     case "aws:iam/role:Role":
     case "aws:iam/instanceProfile:InstanceProfile":
       return { name: `${name}-5e6f7a8`, arn: `arn:aws:iam::${ACCOUNT}:role/${name}-5e6f7a8` };
+    case "aws:iam/policy:Policy":
+      return {
+        arn: `arn:aws:iam::${ACCOUNT}:policy${inputs.path ?? "/"}${inputs.name ?? `${name}-1a2b3c4`}`,
+      };
+    case "aws:iam/user:User":
+      return { arn: `arn:aws:iam::${ACCOUNT}:user/${inputs.name}` };
+    case "aws:iam/accessKey:AccessKey":
+      return { secret: `secret-of-${name}` };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: `${name}-9a8b7c6` };
     case "pulumi:pulumi:StackReference":
@@ -155,6 +163,15 @@ function callResult(
       return { ids: ["subnet-0a", "subnet-0b"] };
     case "aws:ec2/getSubnet:getSubnet":
       return { id: args.id, vpcId: "vpc-0default" };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return {
+        accountId: ACCOUNT,
+        arn: `arn:aws:iam::${ACCOUNT}:user/deployer`,
+        id: ACCOUNT,
+        userId: "AIDA",
+      };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" };
     case "aws:ssm/getParameter:getParameter":
       return { name: args.name, value: "ami-0123456789abcdef0", type: "String" };
     default:

@@ -418,6 +418,7 @@ describe("readSettings", () => {
 
   it("tags a preview's resources with its branch, pull request and expiry", () => {
     const settings = settingsFor({
+      "activity-api:namePrefix": "pv-feature-add-login-1a2b3c4d",
       "activity-api:previewHostStack": "previews-aws",
       "activity-api:previewBranch": "feature/add-login",
       "activity-api:previewPullRequest": 42,
@@ -471,14 +472,16 @@ describe("readSettings", () => {
       previewDomain: undefined,
       previewPort: 10080,
     });
-    const preview = settingsFor({
+    const previewConfig = {
+      "activity-api:namePrefix": "pv-feature-x-1a2b3c4d",
       "activity-api:sshPublicKey": undefined,
       "activity-api:previewHostStack": "previews-aws",
       "activity-api:previewBranch": "feature/x",
       "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
       "activity-api:previewExpiresAt": "2026-11-28T10:00:00.000Z",
       "activity-api:previewKeep": "true",
-    });
+    };
+    const preview = settingsFor(previewConfig);
     expect(preview).toMatchObject({
       kind: "ec2Preview",
       hostStack: "previews-aws",
@@ -486,6 +489,20 @@ describe("readSettings", () => {
     });
     expect(preview).not.toHaveProperty("sshPublicKey");
     expect(preview).not.toHaveProperty("instanceType");
+  });
+
+  it("refuses an EC2 preview whose prefix is not a preview's: its identity's boundary covers no other name", () => {
+    expect(() =>
+      settingsFor({
+        "activity-api:namePrefix": "activity",
+        "activity-api:previewHostStack": "previews-aws",
+        "activity-api:previewBranch": "feature/x",
+        "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
+        "activity-api:previewExpiresAt": "2026-11-28T10:00:00.000Z",
+      }),
+    ).toThrow(
+      'activity-api:namePrefix "activity" must start with "pv-" on a preview: its identity may touch nothing else (npm run preview sets it)',
+    );
   });
 });
 

@@ -10,7 +10,7 @@ import { renderDeployedComment } from "../comment.js";
 import { checkBudget, describePreviewCost, estimateCost } from "../cost.js";
 import type { CliDeps } from "../deps.js";
 import { probeReady } from "../health.js";
-import { ensureHost, type HostState, readHost } from "../host.js";
+import { checkHostSealed, ensureHost, type HostState, readHost } from "../host.js";
 import { firstLine, nonEmpty, requireOutput, writeStepOutputs } from "../output.js";
 import {
   checkCapacity,
@@ -107,6 +107,7 @@ export const upCommand = defineCommand({
       );
     }
     const host = await readHost(workspace, target, stacks);
+    checkHostSealed(host, target);
     warnOfIgnoredHostSettings(host, hostSettings, deps);
     const livePreviews = previews.length + (current === undefined ? 1 : 0);
     const cost = estimateCost(target, host.outputs?.instanceType ?? hostSettings.instanceType, livePreviews);

@@ -236,6 +236,21 @@ describe("preview up --target ec2", () => {
     expect(await h.run("up", "--branch", "x")).toBe(0);
     expect(h.workspace.calls.filter((call) => call === "up previews-aws")).toHaveLength(2);
   });
+
+  it("refuses, creating nothing, a host deployed before previews were sealed off from each other", async () => {
+    const h = harness();
+    await h.run("up", "--branch", "one");
+    const host = h.workspace.stacks.get("previews-aws");
+    delete host?.outputs.previewBoundaryArn;
+    h.clearOutput();
+    expect(await h.run("up", "--branch", "two")).toBe(1);
+    expect(h.err).toEqual([
+      "preview up: previews-aws was deployed before previews were sealed off from each other (it exports no " +
+        "previewBoundaryArn); update it first with pulumi up --stack previews-aws, which replaces its " +
+        "instance (each preview on it comes back with its next up)",
+    ]);
+    expect(h.workspace.stacks.has(previewNames("two").stackName)).toBe(false);
+  });
 });
 
 describe("preview up --target local", () => {
