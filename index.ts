@@ -122,6 +122,7 @@ function appOnEc2(
     region: settings.region,
     servingRelease,
     readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
+    access: settings.access,
   } as const;
 }
 
@@ -141,6 +142,7 @@ function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStac
     network: proxy.networkName,
     servingRelease,
     readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
+    access: settings.access,
   });
   return {
     apiUrl: `http://localhost:${HOST_PORT}`,
@@ -201,6 +203,7 @@ function deployToEcs(settings: EcsAppSettings, tag: string): Outputs<AppStackOut
       tableArn: table.arn,
       region: settings.region,
       appEnv: "production",
+      access: settings.access,
       allowedCidrs: settings.allowedCidrs,
       minTasks: settings.minTasks,
       maxTasks: settings.maxTasks,
@@ -318,6 +321,7 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
     alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
     servingRelease,
     readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
+    access: settings.access,
   });
   return { apiUrl: previewUrl(label, fromHost), imageRef: image.imageRef, release: app.release, tableName };
 }

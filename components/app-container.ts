@@ -42,6 +42,11 @@ export interface AppContainerArgs {
   tableName: pulumi.Input<string>;
   /** AWS_REGION (AWS stacks). @default unset */
   region?: pulumi.Input<string>;
+  /**
+   * Who may call the API (AUTH_*), and how often (RATE_LIMIT_*). @default unset: an open API with the app's
+   * default rate limits
+   */
+  access?: ApiAccess;
   /** DYNAMODB_ENDPOINT, for DynamoDB Local in dev only. @default unset: the regional endpoint */
   dynamodbEndpoint?: pulumi.Input<string>;
   /**
@@ -80,6 +85,37 @@ export interface AppContainerArgs {
   remoteEngine?: { dockerHost: pulumi.Input<string>; sshOpts: pulumi.Input<string[]> };
 }
 
+/** Who may call the API and how often, as the stack config says. */
+export interface ApiAccess {
+  /** Bearer tokens from this OIDC issuer, for this audience; undefined: an open API. */
+  auth: { issuer: string; audience: string; userClaim: string } | undefined;
+  /** Requests one caller may make per window. */
+  rateLimit: { max: number; windowSeconds: number };
+}
+
+/**
+ * The app's environment for `access`, behind one proxy that appends the client's address to X-Forwarded-For
+ * (the FrontProxy, or the ECS load balancer): the app trusts that one hop, so that its rate limits key on the
+ * real client and it sends HSTS on answers the proxy received over HTTPS.
+ */
+export function accessEnvironment(access: ApiAccess | undefined): [string, string][] {
+  const environment: [string, string][] = [[ENV.trustedProxyHops, "1"]];
+  if (access === undefined) return environment;
+  environment.push(
+    [ENV.rateLimitMax, String(access.rateLimit.max)],
+    [ENV.rateLimitWindowSeconds, String(access.rateLimit.windowSeconds)],
+  );
+  const { auth } = access;
+  if (auth !== undefined) {
+    environment.push(
+      [ENV.authIssuer, auth.issuer],
+      [ENV.authAudience, auth.audience],
+      [ENV.authUserClaim, auth.userClaim],
+    );
+  }
+  return environment;
+}
+
 /** The docker CLI's command line for the gate: docker itself, or ssh to the remote host, then docker. */
 export function dockerCommand(remote: { dockerHost: string; sshOpts: string[] } | undefined): string[] {
   if (remote === undefined) return ["docker"];
@@ -89,7 +125,10 @@ export function dockerCommand(remote: { dockerHost: string; sshOpts: string[] } 
 
 /** The container's environment: only what the app (and its AWS SDK) reads, each optional one only when given. */
 function appEnvironment(
-  args: Pick<AppContainerArgs, "appEnv" | "tableName" | "region" | "dynamodbEndpoint" | "awsCredentials">,
+  args: Pick<
+    AppContainerArgs,
+    "appEnv" | "tableName" | "region" | "dynamodbEndpoint" | "awsCredentials" | "access"
+  >,
 ) {
   const pairs: [string, pulumi.Input<string> | undefined][] = [
     [ENV.appEnv, args.appEnv],
@@ -99,6 +138,7 @@ function appEnvironment(
     [ENV.dynamodbEndpoint, args.dynamodbEndpoint],
     [ENV.accessKeyId, args.awsCredentials?.accessKeyId],
     [ENV.secretAccessKey, args.awsCredentials?.secretAccessKey],
+    ...accessEnvironment(args.access),
   ];
   return pairs
     .filter((pair): pair is [string, pulumi.Input<string>] => pair[1] !== undefined)

@@ -1041,6 +1041,58 @@ export const logGroupRetention: ResourceValidationPolicy = {
   }),
 };
 
+// ---------------------------------------------------------------------------------------------------------
+// The app's environment, on a Docker host or in an ECS task.
+// ---------------------------------------------------------------------------------------------------------
+
+/** The variable that names the app's token issuer (ENV.authIssuer in app/src/contract.ts; a test keeps them equal). */
+export const AUTH_ISSUER_ENV = "AUTH_ISSUER";
+
+/** Whether an issuer URL is fetched over plain HTTP from a host other than loopback. */
+function isPlainRemoteIssuer(issuer: string): boolean {
+  const url = URL.parse(issuer);
+  if (url === null || url.protocol !== "http:") return false;
+  return !(
+    url.hostname === "localhost" ||
+    url.hostname === "[::1]" ||
+    /^127(\.[0-9]{1,3}){3}$/.test(url.hostname)
+  );
+}
+
+const plainIssuerMessage = (where: string, issuer: string) =>
+  `${where} sets ${AUTH_ISSUER_ENV}=${issuer}: the app would fetch the keys that prove every token over plain ` +
+  "HTTP, where anyone on the path can replace them; use the issuer's https:// URL.";
+
+export const authIssuerHttps: ResourceValidationPolicy = {
+  name: "auth-issuer-https",
+  description: `The app's ${AUTH_ISSUER_ENV} is an https:// URL (http:// only for an issuer on loopback).`,
+  enforcementLevel: "mandatory",
+  validateResource: [
+    (args, report) => {
+      if (args.type !== "docker:index/container:Container") return;
+      const envs = known(() => args.props.envs as unknown);
+      if (!Array.isArray(envs)) return;
+      for (const index of indexesOf(envs)) {
+        const pair = known(() => envs[index] as unknown);
+        if (typeof pair !== "string" || !pair.startsWith(`${AUTH_ISSUER_ENV}=`)) continue;
+        const issuer = pair.slice(AUTH_ISSUER_ENV.length + 1);
+        if (isPlainRemoteIssuer(issuer)) report(plainIssuerMessage(`envs[${index}]`, issuer));
+      }
+    },
+    validateResourceOfType(aws.ecs.TaskDefinition, (task, _args, report) => {
+      (containersOf(() => task.containerDefinitions) ?? []).forEach((container, index) => {
+        const environment = Array.isArray(container.environment) ? container.environment : [];
+        for (const variable of environment as { name?: unknown; value?: unknown }[]) {
+          if (variable.name !== AUTH_ISSUER_ENV || typeof variable.value !== "string") continue;
+          if (isPlainRemoteIssuer(variable.value)) {
+            report(plainIssuerMessage(containerLabel(container, index), variable.value));
+          }
+        }
+      });
+    }),
+  ],
+};
+
 /** Every policy of the pack, in the order of the rules above. */
 export const policies: Policies = [
   noPublicSsh,
@@ -1067,4 +1119,5 @@ export const policies: Policies = [
   lbTargetGroupReadiness,
   lbHttpsTls12,
   logGroupRetention,
+  authIssuerHttps,
 ];

@@ -77,6 +77,11 @@ export const CONFIG_NAMES = [
   "stateBucket",
   "oidcProviderArn",
   "testNamePrefix",
+  "authIssuer",
+  "authAudience",
+  "authUserClaim",
+  "rateLimitMax",
+  "rateLimitWindowSeconds",
 ] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 

@@ -4,7 +4,8 @@
  * stack is (`kind`), so that the program composes each kind without casts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { READINESS_TIMEOUT_SECONDS } from "../components/app-container.js";
+import { AUTH_USER_CLAIM, RATE_LIMIT } from "../app/src/contract.js";
+import { type ApiAccess, READINESS_TIMEOUT_SECONDS } from "../components/app-container.js";
 import type { PublishTo, TlsIssuer } from "../components/front-proxy.js";
 import {
   type ConfigName,
@@ -19,10 +20,14 @@ import {
 import {
   ECS_NAME_PREFIX_MAX,
   isDocumentationRange,
+  isPublicRange,
   isWorldOpen,
   MAX_TASKS,
   MIN_TASKS,
   StackConfigError,
+  validateAuthAudience,
+  validateAuthIssuer,
+  validateAuthUserClaim,
   validateBaseImage,
   validateCertificateArn,
   validateCidr,
@@ -61,6 +66,9 @@ export const DEFAULTS = {
   previewKeep: false,
   readinessTimeoutSeconds: READINESS_TIMEOUT_SECONDS.default,
   publishTo: "loopback",
+  authUserClaim: AUTH_USER_CLAIM.default,
+  rateLimitMax: RATE_LIMIT.max.default,
+  rateLimitWindowSeconds: RATE_LIMIT.windowSeconds.default,
 } as const satisfies Partial<Record<ConfigName, string | number | boolean>>;
 
 /** How the deployer's Docker client reaches an EC2 host's engine over SSH. */
@@ -131,6 +139,11 @@ interface RunsReleases {
   readinessTimeoutSeconds: number;
 }
 
+/** A stack that runs the app: who may call it (authIssuer, ...), and how often (rateLimit*). */
+interface ServesApi {
+  access: ApiAccess;
+}
+
 /** A stack on this machine's Docker engine that publishes ports: who may reach them. */
 interface PublishesLocally {
   /** loopback: this machine only; lan: every interface, on purpose (see FrontProxy's PUBLISH_ADDRESSES). */
@@ -138,14 +151,14 @@ interface PublishesLocally {
 }
 
 /** `dev`: the app on the local Docker engine, DynamoDB Local beside it; no AWS at all. */
-export interface LocalAppSettings extends StackBase, PublishesLocally, RunsReleases {
+export interface LocalAppSettings extends StackBase, PublishesLocally, RunsReleases, ServesApi {
   kind: "localApp";
   /** HTTPS for a domain; undefined: HTTP on 10001 only. */
   https: HttpsSettings | undefined;
 }
 
 /** `test`: the image in ECR, the app on an EC2 Docker host, the regional table. */
-export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsReleases {
+export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsReleases, ServesApi {
   kind: "ec2App";
   https: HttpsSettings | undefined;
   /** Who may reach 80 and 443 when `https` is set (empty otherwise). */
@@ -153,7 +166,7 @@ export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsRelease
 }
 
 /** `prod`: the image on ECS Fargate behind an Application Load Balancer, autoscaled; the regional table. */
-export interface EcsAppSettings extends StackBase, OnAws, Reachable, AppData {
+export interface EcsAppSettings extends StackBase, OnAws, Reachable, AppData, ServesApi {
   kind: "ecsApp";
   /** Tasks that always run, spread over the region's availability zones; at least 2. */
   minTasks: number;
@@ -193,12 +206,12 @@ interface PreviewBase extends StackBase {
 }
 
 /** A branch preview on the local preview host: its container and a table in the host's DynamoDB Local. */
-export interface LocalPreviewSettings extends PreviewBase, RunsReleases {
+export interface LocalPreviewSettings extends PreviewBase, RunsReleases, ServesApi {
   kind: "localPreview";
 }
 
 /** A branch preview on the EC2 preview host: its container, its own table and repository. */
-export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData, RunsReleases {
+export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData, RunsReleases, ServesApi {
   kind: "ec2Preview";
 }
 
@@ -308,6 +321,12 @@ export function readSettings(
   source: SettingsSource,
   warn: (message: string) => void = () => {},
 ): StackSettings {
+  const settings = readStackSettings(source, warn);
+  refusePublicExposure(settings);
+  return settings;
+}
+
+function readStackSettings(source: SettingsSource, warn: (message: string) => void): StackSettings {
   const config = new ProjectConfig(source.project);
   const target = readTarget(config, warn);
   const base: StackBase = {
@@ -359,6 +378,7 @@ export function readSettings(
       allowedCidrs: readAllowedCidrs(config, target, warn),
       ...readAppData(config),
       ...readEcs(config, base.namePrefix, region),
+      access: readAccess(config, target, warn),
     };
   }
   if (isHost) {
@@ -366,11 +386,12 @@ export function readSettings(
     if (target === "local") return { kind: "localPreviewHost", ...host, publishTo };
     return { kind: "ec2PreviewHost", ...host, ...readEc2Host(config, aws(), warn) };
   }
-  const releases = readReleases(config);
+  // The stacks below run the app's container: its releases, and who may call it.
+  const runsApp = { ...readReleases(config), access: readAccess(config, target, warn) };
   if (hostStack !== undefined) {
     const preview = {
       ...base,
-      ...releases,
+      ...runsApp,
       hostStack: readHostStack(hostStack),
       metadata: readMetadata(config),
     };
@@ -384,12 +405,12 @@ export function readSettings(
     // A preview runs on the host stack's host: no host, so no key or instance of its own.
     return { kind: "ec2Preview", ...preview, region: aws(), ...readAppData(config) };
   }
-  if (target === "local") return { kind: "localApp", ...base, ...releases, https, publishTo };
+  if (target === "local") return { kind: "localApp", ...base, ...runsApp, https, publishTo };
   const host = readEc2Host(config, aws(), warn);
   return {
     kind: "ec2App",
     ...base,
-    ...releases,
+    ...runsApp,
     ...host,
     ...readAppData(config),
     https,
@@ -472,6 +493,110 @@ function readReleases(config: ProjectConfig): RunsReleases {
     readinessTimeoutSeconds:
       config.integer("readinessTimeoutSeconds", min, max) ?? DEFAULTS.readinessTimeoutSeconds,
   };
+}
+
+/**
+ * Who may call the app, and how often. authIssuer turns bearer tokens on; its audience is required with it,
+ * and the other auth keys mean nothing without it, so they are refused rather than ignored.
+ */
+function readAccess(config: ProjectConfig, target: Target, warn: (message: string) => void): ApiAccess {
+  const { max, windowSeconds } = RATE_LIMIT;
+  const rateLimit = {
+    max: config.integer("rateLimitMax", max.min, max.max) ?? DEFAULTS.rateLimitMax,
+    windowSeconds:
+      config.integer("rateLimitWindowSeconds", windowSeconds.min, windowSeconds.max) ??
+      DEFAULTS.rateLimitWindowSeconds,
+  };
+  const issuer = config.text("authIssuer");
+  const audience = config.text("authAudience");
+  const userClaim = config.text("authUserClaim");
+  if (issuer === undefined) {
+    const orphan =
+      audience !== undefined ? "authAudience" : userClaim !== undefined ? "authUserClaim" : undefined;
+    if (orphan !== undefined) {
+      throw new StackConfigError(
+        `${configKey(orphan)} is set but ${configKey("authIssuer")} is not: set authIssuer to require tokens, or unset ${orphan}`,
+      );
+    }
+    return { auth: undefined, rateLimit };
+  }
+  if (audience === undefined) {
+    throw new StackConfigError(
+      `${configKey("authAudience")} is required when authIssuer is set: the API's audience at the issuer (with Amazon Cognito, the app client id)`,
+    );
+  }
+  const auth = {
+    issuer: validateAuthIssuer(issuer, target === "local"),
+    audience: validateAuthAudience(audience),
+    userClaim: validateAuthUserClaim(userClaim ?? DEFAULTS.authUserClaim),
+  };
+  // Valid (the app accepts a loopback issuer over http), but a container's loopback is its own.
+  if (auth.issuer.startsWith("http:")) {
+    warn(
+      `${configKey("authIssuer")} ${issuer} is on loopback, which inside the app's container is the container itself: token routes will answer 503 (issuer_unavailable); a local issuer serves npm start (docs/api.md), a stack needs one it can reach over https://`,
+    );
+  }
+  return {
+    auth,
+    rateLimit,
+  };
+}
+
+/**
+ * Refuses a stack that lets a public address reach the API without auth, or over plain HTTP, where a bearer
+ * token would cross the Internet in clear text. Local stacks publish on loopback or a LAN, never to the
+ * Internet. On ec2 the proxy serves plain HTTP on 10001 to allowedCidrs, and with a domain HTTPS on 443 (80
+ * only redirects) to httpsCidrs. On ecs the load balancer forwards plain HTTP, unless it has a certificate:
+ * then its HTTP listener only redirects to HTTPS. A preview host serves plain HTTP only.
+ */
+function refusePublicExposure(settings: StackSettings): void {
+  const publicRange = (cidrs: string[]) => cidrs.find(isPublicRange);
+  const withoutAuth = (key: ConfigName, cidr: string) =>
+    new StackConfigError(
+      `${configKey(key)} holds the public range ${cidr}, but ${configKey("authIssuer")} is not set: anyone there could read and change every activity; set authIssuer and authAudience (docs/api.md#connecting-an-identity-provider), or list only private ranges`,
+    );
+  switch (settings.kind) {
+    case "ec2App": {
+      const plain = publicRange(settings.allowedCidrs);
+      if (plain !== undefined) {
+        throw new StackConfigError(
+          `${configKey("allowedCidrs")} holds the public range ${plain}, which would reach the API over plain HTTP on port 10001: list only private ranges there, and let public clients in over HTTPS (domain and httpsCidrs, with authIssuer set)`,
+        );
+      }
+      const overHttps = publicRange(settings.httpsCidrs);
+      if (overHttps !== undefined && settings.access.auth === undefined)
+        throw withoutAuth("httpsCidrs", overHttps);
+      return;
+    }
+    case "ecsApp": {
+      const open = publicRange(settings.allowedCidrs);
+      if (open === undefined) return;
+      if (settings.access.auth === undefined) throw withoutAuth("allowedCidrs", open);
+      if (settings.certificateArn === undefined) {
+        throw new StackConfigError(
+          `${configKey("allowedCidrs")} holds the public range ${open}, which would send bearer tokens to the load balancer over plain HTTP: set ${configKey("certificateArn")} (HTTP then redirects to HTTPS), or list only private ranges`,
+        );
+      }
+      return;
+    }
+    case "ec2PreviewHost": {
+      const open = publicRange(settings.allowedCidrs);
+      if (open !== undefined) {
+        throw new StackConfigError(
+          `${configKey("allowedCidrs")} holds the public range ${open}, but previews answer over plain HTTP only: with auth their tokens would cross the Internet in clear text, without it anyone could use them; list only private ranges (a VPN or the VPC)`,
+        );
+      }
+      return;
+    }
+    case "localApp":
+    case "localPreviewHost":
+      // Published on loopback, or on purpose on a LAN (publishTo): never on the Internet.
+      return;
+    case "localPreview":
+    case "ec2Preview":
+      // Reached only through its host's proxy, which its host stack checks.
+      return;
+  }
 }
 
 function readAppData(config: ProjectConfig): AppData {
@@ -636,7 +761,10 @@ function readEcs(
   config: ProjectConfig,
   namePrefix: string,
   region: string,
-): Omit<EcsAppSettings, keyof StackBase | keyof OnAws | keyof Reachable | keyof AppData | "kind"> {
+): Omit<
+  EcsAppSettings,
+  keyof StackBase | keyof OnAws | keyof Reachable | keyof AppData | keyof ServesApi | "kind"
+> {
   if (namePrefix.length > ECS_NAME_PREFIX_MAX) {
     throw new StackConfigError(
       `${configKey("namePrefix")} "${namePrefix}" is too long for target ecs: at most ${ECS_NAME_PREFIX_MAX} characters, as load balancer names have at most 32`,

@@ -3,6 +3,7 @@
  * whose one-line message names the key and the way out. settings.ts reads the values and applies these.
  */
 import ipaddr from "ipaddr.js";
+import { AUTH_AUDIENCE, AUTH_ISSUER, AUTH_USER_CLAIM, isLoopback } from "../app/src/contract.js";
 import {
   type ConfigName,
   configKey,
@@ -77,6 +78,32 @@ export function validateCidr(name: ConfigName, value: string): string {
   return value;
 }
 
+/**
+ * Ranges no client on the Internet comes from: private (RFC 1918, IPv6 unique local), loopback, link-local,
+ * and the documentation ranges (RFC 5737, RFC 3849), which the stack files hold as placeholders.
+ */
+const NON_PUBLIC_RANGES = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  ...DOCUMENTATION_RANGES,
+  "fc00::/7",
+  "::1/128",
+  "fe80::/10",
+  "2001:db8::/32",
+].map((range) => ipaddr.parseCIDR(range));
+
+/** Whether a CIDR holds any address a client on the Internet could come from. */
+export function isPublicRange(cidr: string): boolean {
+  const [address, bits] = ipaddr.parseCIDR(cidr);
+  return !NON_PUBLIC_RANGES.some(
+    ([network, networkBits]) =>
+      address.kind() === network.kind() && bits >= networkBits && address.match(network, networkBits),
+  );
+}
+
 export function isWorldOpen(cidr: string): boolean {
   return ipaddr.parseCIDR(cidr)[1] === 0;
 }
@@ -86,6 +113,44 @@ export function isDocumentationRange(cidr: string): boolean {
   return DOCUMENTATION_RANGES.some(
     (range) => address.kind() === "ipv4" && address.match(ipaddr.parseCIDR(range)),
   );
+}
+
+/**
+ * `authIssuer`: a URL as the issuer's tokens give it in `iss`, whose keys the app fetches over HTTPS; plain
+ * HTTP only for an issuer on loopback, and only for the local target, where loopback can mean this machine.
+ */
+export function validateAuthIssuer(value: string, local: boolean): string {
+  const url = URL.parse(value);
+  if (url === null || !new RegExp(AUTH_ISSUER.pattern).test(value) || value.length > AUTH_ISSUER.maxLength) {
+    throw new StackConfigError(
+      `${configKey("authIssuer")} "${value}" is not an issuer URL such as https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123 (no query or fragment, at most ${AUTH_ISSUER.maxLength} characters)`,
+    );
+  }
+  if (url.protocol === "https:") return value;
+  if (!local || !isLoopback(url.hostname)) {
+    throw new StackConfigError(
+      `${configKey("authIssuer")} "${value}" must be an https:// URL: the app fetches the issuer's signing keys from it (http:// only for a loopback issuer on target local)`,
+    );
+  }
+  return value;
+}
+
+export function validateAuthAudience(value: string): string {
+  if (!new RegExp(AUTH_AUDIENCE.pattern).test(value)) {
+    throw new StackConfigError(
+      `${configKey("authAudience")} "${value}" is not allowed: use 1 to 512 visible ASCII characters (the API's audience, or its Cognito app client id)`,
+    );
+  }
+  return value;
+}
+
+export function validateAuthUserClaim(value: string): string {
+  if (!new RegExp(AUTH_USER_CLAIM.pattern).test(value)) {
+    throw new StackConfigError(
+      `${configKey("authUserClaim")} "${value}" is not a claim name such as sub or username (1 to 64 of A-Z a-z 0-9 _ : . -)`,
+    );
+  }
+  return value;
 }
 
 export function validateSshPublicKey(value: string): string {

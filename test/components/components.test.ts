@@ -206,7 +206,14 @@ describe("AppContainer", () => {
       memorySwap: 256,
       labels: [{ label: "activity.release", value: "2.0.0-abc" }],
       networksAdvanced: [{ name: "backend", aliases: ["preview-login"] }],
-      envs: ["APP_ENV=production", "PORT=4567", "TABLE_NAME=t", "AWS_REGION=us-east-2"],
+      // Behind the proxy: the app trusts its one X-Forwarded-For hop. No access given: the app's own limits.
+      envs: [
+        "APP_ENV=production",
+        "PORT=4567",
+        "TABLE_NAME=t",
+        "AWS_REGION=us-east-2",
+        "TRUSTED_PROXY_HOPS=1",
+      ],
     });
     expect(container.inputs.ports).toBeUndefined();
     expect(container.options).toMatchObject({

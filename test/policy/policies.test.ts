@@ -95,6 +95,7 @@ describe("the pack", () => {
       ["lb-target-group-readiness", "mandatory"],
       ["lb-https-tls12", "mandatory"],
       ["log-group-retention", "mandatory"],
+      ["auth-issuer-https", "mandatory"],
     ]);
   });
 

@@ -347,6 +347,9 @@ describe("the local preview host and a local preview", () => {
       "PORT=4567",
       `TABLE_NAME=activities-${label}`,
       "DYNAMODB_ENDPOINT=http://dynamodb:8000",
+      "TRUSTED_PROXY_HOPS=1",
+      "RATE_LIMIT_MAX=1000",
+      "RATE_LIMIT_WINDOW_SECONDS=60",
     ]);
     // The host's data volume: a new one replaces the app on its next up, which creates its table there.
     expect(app.inputs.labels).toContainEqual({
