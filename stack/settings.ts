@@ -184,7 +184,7 @@ interface PreviewBase extends StackBase {
   metadata: PreviewMetadata;
 }
 
-/** A branch preview on the local preview host: its container and a table in the host's DynamoDB Local. */
+/** A branch preview on the local preview host: its container and a DynamoDB Local of its own, sealed. */
 export interface LocalPreviewSettings extends PreviewBase, RunsReleases {
   kind: "localPreview";
 }
