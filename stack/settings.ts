@@ -167,7 +167,7 @@ interface PreviewHostBase extends StackBase {
   previewPort: number;
 }
 
-/** The local preview host: the proxy and one DynamoDB Local on this machine's engine. */
+/** The local preview host: the proxy on this machine's engine (each preview brings its own database). */
 export interface LocalPreviewHostSettings extends PreviewHostBase, PublishesLocally {
   kind: "localPreviewHost";
 }
