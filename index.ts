@@ -41,6 +41,13 @@ type Outputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 /** An EC2 host publishes on every interface: its security group (allowedCidrs) decides who reaches it. */
 const EC2_PUBLISH_ADDRESS = "0.0.0.0";
 
+/**
+ * A local preview's database on its sealed network. Not dev's `dynamodb`: a preview host deployed before the
+ * previews were sealed still runs a database under that alias on the network every preview's app joins, and
+ * the app must not find that one. No preview's alias (`preview-pv-...`) can be this.
+ */
+const PREVIEW_DATABASE_ALIAS = "preview-dynamodb";
+
 /** The release this stack served after its last successful update, read only when a new one fails. */
 async function servingRelease(): Promise<string | undefined> {
   const release = await readOwnOutput("release");
@@ -280,7 +287,10 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
   const label = settings.namePrefix;
   const fromHost = hostOutputs<LocalPreviewHostOutputs>(settings.hostStack);
   const tableName = `${DEFAULT_TABLE_NAME}-${label}`;
-  const database = new DynamoDbLocal(label, { memoryMb: CONTAINER_MEMORY_MIB.previewDatabase });
+  const database = new DynamoDbLocal(label, {
+    alias: PREVIEW_DATABASE_ALIAS,
+    memoryMb: CONTAINER_MEMORY_MIB.previewDatabase,
+  });
   // Built once the sealed database stands: a preview whose isolation cannot be set up leaves no image behind.
   const image = new AppImage(
     label,

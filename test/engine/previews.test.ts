@@ -223,9 +223,14 @@ describe("local previews on the real engine", () => {
     expect(tcp.code, tail(tcp)).toBe(0);
     const databasePorts = listeningPorts(tcp.stdout);
     expect(databasePorts).toContain(8000);
+    // Its name and its aliases (as the other's own database, A's, has the same alias), and dev's alias.
     const databaseNames = [
       "dynamodb",
       ...(await inspect(databaseB, "{{.Name}}")).map((name) => name.replace(/^\//, "")),
+      ...(await inspect(
+        databaseB,
+        "{{range .NetworkSettings.Networks}}{{range .Aliases}}{{.}} {{end}}{{end}}",
+      )),
     ];
     const databaseAddresses = await containerAddresses(databaseB);
     // The host as A sees it: its gateways (A's routes, and Docker's gateway of each of A's networks), at every
@@ -276,7 +281,11 @@ describe("local previews on the real engine", () => {
     ]);
 
     // A's own data works, from inside A as through its URL; B's is untouched.
-    const own = await probe(tableA, ["http://dynamodb:8000"]);
+    const endpointA = (await inspect(appA, "{{range .Config.Env}}{{println .}}{{end}}"))
+      .find((variable) => variable.startsWith("DYNAMODB_ENDPOINT="))
+      ?.slice("DYNAMODB_ENDPOINT=".length);
+    expect(endpointA).toBe("http://preview-dynamodb:8000");
+    const own = await probe(tableA, [endpointA ?? ""]);
     expect(own.find((attempt) => attempt.operation === "list")?.tables).toEqual([tableA]);
     expect(own.find((attempt) => attempt.operation === "scan")?.items).toBeGreaterThan(0);
     expect((await request(`${urlA}/activity/only-in-a`)).status).toBe(200);

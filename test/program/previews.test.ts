@@ -213,7 +213,7 @@ describe("the local preview host and a local preview", () => {
     const sealedName = `${label}-data-net-8b1c2d3`;
     const database = preview.named("docker:index/container:Container", `${label}-dynamodb`);
     expect(database.inputs.ports).toBeUndefined();
-    expect(database.inputs.networksAdvanced).toEqual([{ name: sealedName, aliases: ["dynamodb"] }]);
+    expect(database.inputs.networksAdvanced).toEqual([{ name: sealedName, aliases: ["preview-dynamodb"] }]);
     expect(database.inputs).toMatchObject({
       memory: CONTAINER_MEMORY_MIB.previewDatabase,
       memorySwap: CONTAINER_MEMORY_MIB.previewDatabase,
@@ -231,7 +231,7 @@ describe("the local preview host and a local preview", () => {
       "APP_ENV=development",
       "PORT=4567",
       `TABLE_NAME=activities-${label}`,
-      "DYNAMODB_ENDPOINT=http://dynamodb:8000",
+      "DYNAMODB_ENDPOINT=http://preview-dynamodb:8000",
     ]);
     // Its own data volume: a new one replaces the app on its next up, which creates its table there.
     expect(app.inputs.labels).toContainEqual({ label: "activity.data", value: volume });
