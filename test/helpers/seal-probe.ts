@@ -20,13 +20,14 @@ export interface SealAttempt {
 }
 
 /**
- * Reads PROBE ({ endpoints, table }) from the environment, runs every operation at every endpoint at once (each
+ * Reads PROBE ({ endpoints, table, operations }) from the environment, runs the operations (all when unset) at
+ * every endpoint at once (each
  * bounded: an address that drops packets costs its connection timeout, not minutes), and prints one JSON line.
  * Run from the app's directory, where require finds the SDK the app ships.
  */
 export const SEAL_PROBE_SCRIPT = `
 const sdk = require("@aws-sdk/client-dynamodb");
-const { endpoints, table } = JSON.parse(process.env.PROBE);
+const { endpoints, table, operations: only } = JSON.parse(process.env.PROBE);
 const key = ${JSON.stringify(ACTIVITY_TABLE.partitionKey)};
 async function attempt(endpoint, operation, command) {
   const client = new sdk.DynamoDBClient({
@@ -43,13 +44,17 @@ async function attempt(endpoint, operation, command) {
     client.destroy();
   }
 }
-const operations = (endpoint) => [
-  attempt(endpoint, "list", new sdk.ListTablesCommand({})),
-  attempt(endpoint, "describe", new sdk.DescribeTableCommand({ TableName: table })),
-  attempt(endpoint, "scan", new sdk.ScanCommand({ TableName: table })),
-  attempt(endpoint, "write", new sdk.PutItemCommand({ TableName: table, Item: { [key]: { S: "written-by-another-preview" } } })),
-  attempt(endpoint, "drop", new sdk.DeleteTableCommand({ TableName: table })),
-];
+const commands = {
+  list: () => new sdk.ListTablesCommand({}),
+  describe: () => new sdk.DescribeTableCommand({ TableName: table }),
+  scan: () => new sdk.ScanCommand({ TableName: table }),
+  write: () => new sdk.PutItemCommand({ TableName: table, Item: { [key]: { S: "written-by-the-probe" } } }),
+  drop: () => new sdk.DeleteTableCommand({ TableName: table }),
+};
+const operations = (endpoint) =>
+  Object.entries(commands)
+    .filter(([operation]) => only === undefined || only.includes(operation))
+    .map(([operation, command]) => attempt(endpoint, operation, command()));
 Promise.all(endpoints.flatMap(operations)).then((results) => console.log(JSON.stringify(results)));
 `;
 
