@@ -336,13 +336,14 @@ describe("local previews on the real engine", () => {
     const up = await preview("up", "--branch", "feature/a");
     const [seenA, seenB] = await Promise.all([readingA.stop(), readingB.stop()]);
     expect(up.code, tail(up)).toBe(0);
-    expect(seenB.failures, JSON.stringify(seenB)).toBe(0);
-    expect(seenA.failures, JSON.stringify(seenA)).toBe(0);
+    // Printed before the clients are judged: the time of a successful update is worth having either way.
     figures.push(
       ["update of one preview", `${up.seconds.toFixed(1)} s`],
       ["client of the other during it", `${seenB.requests} requests, ${seenB.failures} failed`],
       ["client of the updated one", `${seenA.requests} requests, ${seenA.failures} failed`],
     );
+    expect(seenB.failures, JSON.stringify(seenB)).toBe(0);
+    expect(seenA.failures, JSON.stringify(seenA)).toBe(0);
     await recordObjects();
   });
 
