@@ -12,17 +12,18 @@ import { AppContainer } from "./components/app-container.js";
 import { AppImage, contentTag } from "./components/app-image.js";
 import { CiIdentity } from "./components/ci-identity.js";
 import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
-import { DynamoDbLocal } from "./components/dynamodb-local.js";
+import { DYNAMODB_LOCAL_PORT, DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
 import { PreviewBoundary } from "./components/preview-boundary.js";
 import { PreviewIdentity } from "./components/preview-identity.js";
-import type {
-  AppStackOutputs,
-  CiIdentityOutputs,
-  Ec2PreviewHostOutputs,
-  LocalPreviewHostOutputs,
-  PreviewStackOutputs,
+import {
+  type AppStackOutputs,
+  type CiIdentityOutputs,
+  CONTAINER_MEMORY_MIB,
+  type Ec2PreviewHostOutputs,
+  type LocalPreviewHostOutputs,
+  type PreviewStackOutputs,
 } from "./stack/contract.js";
 import { readOwnOutput, stackReference } from "./stack/references.js";
 import {
@@ -44,8 +45,12 @@ type Outputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 /** An EC2 host publishes on every interface: its security group (allowedCidrs) decides who reaches it. */
 const EC2_PUBLISH_ADDRESS = "0.0.0.0";
 
-/** A preview host's DynamoDB Local on this machine: beside the dev stack's 8000. */
-const PREVIEW_HOST_DYNAMODB_PORT = 8001;
+/**
+ * A local preview's database on its sealed network. Not dev's `dynamodb`: a preview host deployed before the
+ * previews were sealed still runs a database under that alias on the network every preview's app joins, and
+ * the app must not find that one. No preview's alias (`preview-pv-...`) can be this.
+ */
+const PREVIEW_DATABASE_ALIAS = "preview-dynamodb";
 
 /** The release this stack served after its last successful update, read only when a new one fails. */
 async function servingRelease(): Promise<string | undefined> {
@@ -130,7 +135,7 @@ function appOnEc2(
 function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStackOutputs> {
   const name = settings.namePrefix;
   const proxy = new FrontProxy(name, { ...settings.https, hostIp: PUBLISH_ADDRESSES[settings.publishTo] });
-  const database = new DynamoDbLocal(name, { network: proxy.networkName });
+  const database = new DynamoDbLocal(name, { network: proxy.networkName, hostPort: DYNAMODB_LOCAL_PORT });
   const image = new AppImage(name, { tag, baseImage: settings.baseImage, registry: { kind: "local" } });
   const app = new AppContainer(name, {
     image: image.imageRef,
@@ -225,9 +230,8 @@ function deployToEcs(settings: EcsAppSettings, tag: string): Outputs<AppStackOut
 }
 
 /**
- * The local preview host: the proxy routing `<label>.<previewDomain>` to each preview's container, beside one
- * DynamoDB Local that the previews keep their tables in. Previews (through a StackReference) and npm run
- * preview read its outputs.
+ * The local preview host: the proxy routing `<label>.<previewDomain>` to each preview's container. Each preview
+ * brings its own database. Previews (through a StackReference) and npm run preview read its outputs.
  */
 function deployLocalPreviewHost(settings: LocalPreviewHostSettings): Outputs<LocalPreviewHostOutputs> {
   const name = settings.namePrefix;
@@ -237,18 +241,7 @@ function deployLocalPreviewHost(settings: LocalPreviewHostSettings): Outputs<Loc
     httpPort: settings.previewPort,
     hostIp: PUBLISH_ADDRESSES[settings.publishTo],
   });
-  const database = new DynamoDbLocal(name, {
-    network: proxy.networkName,
-    hostPort: PREVIEW_HOST_DYNAMODB_PORT,
-  });
-  return {
-    previewDomain,
-    previewPort: settings.previewPort,
-    networkName: proxy.networkName,
-    dynamodbEndpoint: database.endpoint,
-    dynamodbHostEndpoint: database.hostEndpoint,
-    databaseVolume: database.dataVolume,
-  };
+  return { previewDomain, previewPort: settings.previewPort, networkName: proxy.networkName };
 }
 
 /**
@@ -298,32 +291,45 @@ function previewUrl(
 
 /**
  * One branch's preview on the local preview host: the app's container under the alias `preview-<label>` on
- * the host's network, with a table of its own in the host's DynamoDB Local. Nothing of another preview is
- * touched.
+ * the host's network, and a DynamoDB Local of its own, sealed: on an internal network that only this preview's
+ * app joins, with no host port, so that no other preview can reach its data
+ * (docs/decisions/0001-sealed-local-previews.md). Nothing of another preview is touched.
  */
 function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Outputs<PreviewStackOutputs> {
   const label = settings.namePrefix;
   const fromHost = hostOutputs<LocalPreviewHostOutputs>(settings.hostStack);
   const tableName = `${DEFAULT_TABLE_NAME}-${label}`;
-  const image = new AppImage(label, {
-    tag,
-    baseImage: settings.baseImage,
-    registry: { kind: "local", repository: `activity-api-${label}` },
+  const database = new DynamoDbLocal(label, {
+    alias: PREVIEW_DATABASE_ALIAS,
+    memoryMb: CONTAINER_MEMORY_MIB.previewDatabase,
   });
+  // Built once the sealed database stands: a preview whose isolation cannot be set up leaves no image behind.
+  const image = new AppImage(
+    label,
+    { tag, baseImage: settings.baseImage, registry: { kind: "local", repository: `activity-api-${label}` } },
+    { dependsOn: [database] },
+  );
   const app = new AppContainer(label, {
     image: image.imageRef,
     release: tag,
     appEnv: "development",
     tableName,
-    dynamodbEndpoint: fromHost("dynamodbEndpoint"),
-    database: fromHost("databaseVolume"),
+    dynamodbEndpoint: database.endpoint,
+    database: database.dataVolume,
     network: fromHost("networkName"),
     alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
+    databaseNetwork: database.networkName,
     servingRelease,
     readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
     access: settings.access,
   });
-  return { apiUrl: previewUrl(label, fromHost), imageRef: image.imageRef, release: app.release, tableName };
+  return {
+    apiUrl: previewUrl(label, fromHost),
+    imageRef: image.imageRef,
+    release: app.release,
+    tableName,
+    databaseVolume: database.dataVolume,
+  };
 }
 
 /**

@@ -66,6 +66,11 @@ export interface AppContainerArgs {
   /** The DNS alias the proxy finds the app under on that network. @default "api" (APP_ALIAS) */
   alias?: string;
   /**
+   * A second network the container joins, where its database is and the proxy is not: a sealed DynamoDbLocal's
+   * (DynamoDbLocal.networkName). @default unset: the database, if any, is on `network`
+   */
+  databaseNetwork?: pulumi.Input<string>;
+  /**
    * Reads the release serving before this update (the stack's previous `release` output), to name it in the
    * message of a release that fails. Called only then; it may reject, and the message says the release could
    * not be read. @default unset: the message names none
@@ -251,7 +256,10 @@ export class AppContainer extends pulumi.ComponentResource {
         ],
         // No host port: the FrontProxy owns it and finds the app by this alias, so that two releases can run
         // side by side during a rollout.
-        networksAdvanced: [{ name: args.network, aliases: [alias] }],
+        networksAdvanced: [
+          { name: args.network, aliases: [alias] },
+          ...(args.databaseNetwork === undefined ? [] : [{ name: args.databaseNetwork }]),
+        ],
         restart: "unless-stopped",
         // Readiness, for `docker ps` and the engine's own view; the deployment waits on the gate below, which
         // probes the same way but at once, where Docker 20.10 (no start interval) runs the first check only

@@ -174,8 +174,10 @@ export const CONTAINER_MEMORY_MIB = {
   app: 512,
   /** The front proxy (FrontProxy). */
   proxy: 128,
-  /** DynamoDB Local (DynamoDbLocal), on local hosts. */
+  /** DynamoDB Local (DynamoDbLocal), the dev stack's. */
   dynamodbLocal: 512,
+  /** Each local preview's own DynamoDB Local (DynamoDbLocal, sealed), half of it the JVM's heap. */
+  previewDatabase: 384,
 } as const;
 
 /** The outputs of a stack that serves the app itself (dev, test, prod). */
@@ -205,15 +207,8 @@ interface PreviewHostBaseOutputs {
   networkName: string;
 }
 
-/** A local preview host: the proxy and one DynamoDB Local, on this machine's Docker engine. */
-export interface LocalPreviewHostOutputs extends PreviewHostBaseOutputs {
-  /** The DynamoDB Local as containers on the network reach it. */
-  dynamodbEndpoint: string;
-  /** The same DynamoDB Local as this machine reaches it. */
-  dynamodbHostEndpoint: string;
-  /** The Docker volume that holds every preview's table; host destroy removes it. */
-  databaseVolume: string;
-}
+/** A local preview host: the proxy, on this machine's Docker engine (each preview has its own database). */
+export type LocalPreviewHostOutputs = PreviewHostBaseOutputs;
 
 /** An EC2 preview host: its instance, how Docker reaches it, and the boundary of every preview's identity. */
 export interface Ec2PreviewHostOutputs extends PreviewHostBaseOutputs {
@@ -237,6 +232,8 @@ export interface PreviewStackOutputs {
   imageRef: string;
   release: string;
   tableName: string;
+  /** Local previews: the Docker volume its own DynamoDB Local keeps its tables in; preview destroy removes it. */
+  databaseVolume?: string;
 }
 
 /** The outputs of the ci-identity stack: what docs/github-actions.md's variables and two stacks' config take. */

@@ -188,7 +188,7 @@ interface PreviewHostBase extends StackBase {
   previewPort: number;
 }
 
-/** The local preview host: the proxy and one DynamoDB Local on this machine's engine. */
+/** The local preview host: the proxy on this machine's engine (each preview brings its own database). */
 export interface LocalPreviewHostSettings extends PreviewHostBase, PublishesLocally {
   kind: "localPreviewHost";
 }
@@ -205,7 +205,7 @@ interface PreviewBase extends StackBase {
   metadata: PreviewMetadata;
 }
 
-/** A branch preview on the local preview host: its container and a table in the host's DynamoDB Local. */
+/** A branch preview on the local preview host: its container and a DynamoDB Local of its own, sealed. */
 export interface LocalPreviewSettings extends PreviewBase, RunsReleases, ServesApi {
   kind: "localPreview";
 }

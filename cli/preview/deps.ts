@@ -9,7 +9,6 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type MeasureHost, measureHost } from "./capacity.js";
 import { type HttpGet, httpGet } from "./health.js";
-import { deleteLocalTable } from "./local-table.js";
 import { type OnOutput, openAutomationWorkspace, type PreviewWorkspace } from "./workspace.js";
 
 export interface CliDeps {
@@ -28,8 +27,6 @@ export interface CliDeps {
   httpGet: HttpGet;
   /** A preview host's memory and Docker disk, before up adds a preview to it. */
   measureHost: MeasureHost;
-  /** Deletes a table from a DynamoDB-compatible engine (the local host's DynamoDB Local). */
-  deleteLocalTable(endpoint: string, tableName: string): Promise<"deleted" | "absent">;
   /** One line of the command's own output (stdout). */
   out(line: string): void;
   /** One line of warning or error (stderr). */
@@ -52,7 +49,6 @@ export function processDeps(): CliDeps {
       (await promisify(execFile)("git", ["rev-parse", "--abbrev-ref", "HEAD"], { cwd: projectDir })).stdout,
     httpGet,
     measureHost,
-    deleteLocalTable,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     progress: (chunk) => process.stderr.write(chunk),

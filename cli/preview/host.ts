@@ -5,7 +5,6 @@
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import {
   type Ec2PreviewHostOutputs,
-  type LocalPreviewHostOutputs,
   PREVIEW_HOST_STACKS,
   type PreviewHostOutputs,
   type PreviewTarget,
@@ -18,7 +17,6 @@ import { type PreviewWorkspace, StackExistsError, StackLockedError } from "./wor
  * deployed; the rest depend on its target.
  */
 export type HostOutputs = Pick<PreviewHostOutputs, "previewDomain"> &
-  Partial<Pick<LocalPreviewHostOutputs, "dynamodbHostEndpoint" | "databaseVolume">> &
   Partial<
     Pick<
       Ec2PreviewHostOutputs,
@@ -46,8 +44,6 @@ export function readHostOutputs(outputs: Readonly<Record<string, unknown>>): Hos
     previewDomain,
     previewPort: typeof outputs.previewPort === "number" ? outputs.previewPort : undefined,
     networkName: text("networkName"),
-    dynamodbHostEndpoint: text("dynamodbHostEndpoint"),
-    databaseVolume: text("databaseVolume"),
     region: text("region"),
     instanceType: text("instanceType"),
     publicIp: text("publicIp"),

@@ -158,12 +158,13 @@ export interface HostCapacity {
 
 /**
  * The memory limits of every container on a target's host with `previews` previews, while one of them rolls
- * out a new release beside the old (each app container is limited, CONTAINER_MEMORY_MIB).
+ * out a new release beside the old (each container is limited, CONTAINER_MEMORY_MIB): the proxy, each
+ * preview's app and, locally, its own DynamoDB Local.
  */
 export function committedMemoryMib(target: PreviewTarget, previews: number): number {
-  const hostContainers =
-    CONTAINER_MEMORY_MIB.proxy + (target === "local" ? CONTAINER_MEMORY_MIB.dynamodbLocal : 0);
-  return hostContainers + CONTAINER_MEMORY_MIB.app * (previews + 1);
+  const perPreview =
+    CONTAINER_MEMORY_MIB.app + (target === "local" ? CONTAINER_MEMORY_MIB.previewDatabase : 0);
+  return CONTAINER_MEMORY_MIB.proxy + perPreview * previews + CONTAINER_MEMORY_MIB.app;
 }
 
 /**

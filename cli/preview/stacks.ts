@@ -5,7 +5,6 @@
 
 import { PREVIEW_HOST_STACKS, type PreviewTarget } from "../../stack/contract.js";
 import type { CliDeps } from "./deps.js";
-import { readHostOutputs } from "./host.js";
 import { previewTargetOf } from "./naming.js";
 import { firstLine } from "./output.js";
 import type { StackRecord } from "./plan.js";
@@ -50,9 +49,9 @@ export async function inspectAll(
 }
 
 /**
- * Destroys a preview's resources and removes its stack; locally, then deletes its table from the host's
- * DynamoDB Local, where the stack does not own it. Idempotent: a stack that does not exist, or disappears
- * meanwhile, is success.
+ * Destroys a preview's resources and removes its stack; a local preview's data volume goes with them, which
+ * it says, as npm run dev:down does. Idempotent: a stack that does not exist, or disappears meanwhile, is
+ * success.
  */
 export async function destroyPreview(
   workspace: PreviewWorkspace,
@@ -62,9 +61,15 @@ export async function destroyPreview(
 ): Promise<"destroyed" | "absent"> {
   const target = previewTargetOf(stackName);
   if (target === undefined) throw new Error(`refusing to destroy ${stackName}: it is not a preview stack`);
-  const table = target === "local" ? await localTableOf(workspace, stackName) : undefined;
+  // Read before the destroy, whose outputs go with the stack; a stack never deployed has none.
+  const volume = target === "local" ? await databaseVolumeOf(workspace, stackName) : undefined;
   const outcome = await destroyStack(workspace, stackName, deps, options);
-  if (outcome === "destroyed" && table !== undefined) await deleteTable(table, deps);
+  if (outcome === "destroyed" && volume !== undefined) {
+    deps.out(
+      `Removed the volume ${volume} and with it DynamoDB Local's tables and items; ` +
+        "the branch's next up starts from an empty database.",
+    );
+  }
   return outcome;
 }
 
@@ -128,48 +133,8 @@ export async function destroyStack(
   }
 }
 
-interface LocalTable {
-  readonly stackName: string;
-  /** The preview's `tableName` output; undefined when it never finished an up. */
-  readonly tableName: string | undefined;
-  /** The host's `dynamodbHostEndpoint`; undefined when the host is gone, and its tables with it. */
-  readonly endpoint: string | undefined;
-}
-
-/**
- * Read before the destroy: afterwards the stack's outputs are gone. A stack or host that does not exist reads
- * as no outputs (destroyStack then finds the stack absent, and a host that is gone took its tables with it).
- */
-async function localTableOf(workspace: PreviewWorkspace, stackName: string): Promise<LocalTable> {
-  const outputsOf = (name: string) => workspace.outputs(name).catch(() => ({}) as Record<string, unknown>);
-  const outputs = await outputsOf(stackName);
-  const tableName = typeof outputs.tableName === "string" ? outputs.tableName : undefined;
-  const host = readHostOutputs(await outputsOf(PREVIEW_HOST_STACKS.local));
-  return { stackName, tableName, endpoint: host?.dynamodbHostEndpoint };
-}
-
-/** A table left behind is worth a warning, not a failure: the stack is gone, and host destroy removes it. */
-async function deleteTable(table: LocalTable, deps: CliDeps): Promise<void> {
-  if (table.tableName === undefined) {
-    deps.err(`note: ${table.stackName} exported no tableName (it never finished an up): no table to delete`);
-    return;
-  }
-  if (table.endpoint === undefined) {
-    deps.err(`note: the local preview host is not deployed, so table ${table.tableName} went with it`);
-    return;
-  }
-  try {
-    const outcome = await deps.deleteLocalTable(table.endpoint, table.tableName);
-    deps.out(
-      outcome === "deleted"
-        ? `Deleted table ${table.tableName} from the host's DynamoDB Local (${table.endpoint}).`
-        : `Table ${table.tableName} was not in the host's DynamoDB Local; nothing to delete.`,
-    );
-  } catch (error) {
-    deps.err(
-      `warning: could not delete table ${table.tableName} from ${table.endpoint} (${firstLine(error)}); ` +
-        `delete it by hand (aws dynamodb delete-table --table-name ${table.tableName} ` +
-        `--endpoint-url ${table.endpoint}) or run host destroy once no preview is left`,
-    );
-  }
+/** A local preview's `databaseVolume` output; undefined when it has none (never deployed, or absent). */
+async function databaseVolumeOf(workspace: PreviewWorkspace, stackName: string): Promise<string | undefined> {
+  const outputs = await workspace.outputs(stackName).catch(() => ({}) as Record<string, unknown>);
+  return typeof outputs.databaseVolume === "string" ? outputs.databaseVolume : undefined;
 }

@@ -399,7 +399,7 @@ describe("ActivityTable", () => {
 });
 
 describe("DynamoDbLocal", () => {
-  it("runs the given image on the given host port and name", async () => {
+  it("joins the given network, under the given name, published on 127.0.0.1 at the given port", async () => {
     const run = await declare(() => {
       const database = new DynamoDbLocal("db", {
         network: "shared",
@@ -407,9 +407,9 @@ describe("DynamoDbLocal", () => {
         hostPort: 8001,
         alias: "ddb",
       });
-      return { endpoint: database.endpoint, hostEndpoint: database.hostEndpoint };
+      return { endpoint: database.endpoint, networkName: database.networkName };
     });
-    expect(run.outputs).toEqual({ endpoint: "http://ddb:8000", hostEndpoint: "http://127.0.0.1:8001" });
+    expect(run.outputs).toEqual({ endpoint: "http://ddb:8000", networkName: "shared" });
     expect(run.named("docker:index/remoteImage:RemoteImage", "db-dynamodb-image").inputs.name).toBe(
       "amazon/dynamodb-local:2.5.2",
     );
@@ -417,6 +417,28 @@ describe("DynamoDbLocal", () => {
       ports: [{ internal: 8000, external: 8001, ip: "127.0.0.1" }],
       networksAdvanced: [{ name: "shared", aliases: ["ddb"] }],
     });
+    expect(
+      run.registrations.filter((registration) => registration.type === "docker:index/network:Network"),
+    ).toEqual([]);
+  });
+
+  it("sealed: on an internal network of its own, which it creates first, and on no host port", async () => {
+    const run = await declare(() => {
+      const database = new DynamoDbLocal("pv", {});
+      return { endpoint: database.endpoint, networkName: database.networkName };
+    });
+    const network = run.named("docker:index/network:Network", "pv-data-net");
+    expect(network.inputs).toEqual({ internal: true });
+    expect(run.outputs).toEqual({ endpoint: "http://dynamodb:8000", networkName: "pv-data-net-8b1c2d3" });
+    const container = run.named("docker:index/container:Container", "pv-dynamodb");
+    expect(container.inputs.ports).toBeUndefined();
+    expect(container.inputs.networksAdvanced).toEqual([
+      { name: "pv-data-net-8b1c2d3", aliases: ["dynamodb"] },
+    ]);
+    // A network Docker cannot create leaves no volume: the volume waits for it.
+    expect(run.named("docker:index/volume:Volume", "pv-dynamodb-data").options.dependencies).toEqual([
+      expect.stringMatching(/\$docker:index\/network:Network::pv-data-net$/),
+    ]);
   });
 
   it("keeps its tables on a volume of its own, which only destroying the stack removes", async () => {
@@ -439,8 +461,23 @@ describe("DynamoDbLocal", () => {
     ]);
     expect(container.inputs.volumes).toEqual([{ volumeName, containerPath: "/var/tmp" }]);
     expect(container.options.deleteBeforeReplace).toBe(true);
-    // Bounded like every container on a host, so that the preview CLI's capacity guard can add the limits up.
-    expect(container.inputs).toMatchObject({ memory: 512, memorySwap: 512 });
+  });
+
+  it("is bounded, its JVM's heap at half the limit, so that the capacity guard can add the limits up", async () => {
+    const run = await declare(() => ({
+      dev: new DynamoDbLocal("dev", { network: "shared" }).endpoint,
+      preview: new DynamoDbLocal("pv", { memoryMb: 384 }).endpoint,
+    }));
+    expect(run.named("docker:index/container:Container", "dev-dynamodb").inputs).toMatchObject({
+      memory: 512,
+      memorySwap: 512,
+      envs: ["JAVA_TOOL_OPTIONS=-Xmx256m"],
+    });
+    expect(run.named("docker:index/container:Container", "pv-dynamodb").inputs).toMatchObject({
+      memory: 384,
+      memorySwap: 384,
+      envs: ["JAVA_TOOL_OPTIONS=-Xmx192m"],
+    });
   });
 });
 

@@ -28,9 +28,6 @@ export const LOCAL_HOST: StackOutputs = {
     previewDomain: "localhost",
     previewPort: 10080,
     networkName: "previews-net-8b1c2d3",
-    dynamodbEndpoint: "http://dynamodb:8000",
-    dynamodbHostEndpoint: "http://127.0.0.1:8001",
-    databaseVolume: "previews-dynamodb-data-8b1c2d3",
   },
 };
 

@@ -30,6 +30,8 @@ export interface RegistrationOptions {
   /** Whether the engine refuses to delete it, or leaves it behind when it deletes it from the stack. */
   protect: boolean;
   retainOnDelete: boolean;
+  /** The URNs the engine waits for before it creates it (its dependsOn, and the owners of its inputs). */
+  dependencies: string[];
 }
 /** The values docs/github-actions.md tells a user to set before the first `pulumi up --stack ci-identity`. */
 export const CI_IDENTITY_USER_VALUES: Record<string, unknown> = {
@@ -64,6 +66,7 @@ interface RegisterResourceRequest {
   getHooks(): { getOnErrorList(): string[] } | undefined;
   getProtect(): boolean;
   getRetainondelete(): boolean;
+  getDependenciesList(): string[];
 }
 
 /** Resolves an output (or plain value) to its value; undefined when it is unknown. */
@@ -217,6 +220,7 @@ export async function installMocks(
             errorHooks: [],
             protect: false,
             retainOnDelete: false,
+            dependencies: [],
           },
         });
         return {
@@ -246,6 +250,7 @@ export async function installMocks(
       errorHooks: request.getHooks()?.getOnErrorList() ?? [],
       protect: request.getProtect(),
       retainOnDelete: request.getRetainondelete(),
+      dependencies: request.getDependenciesList(),
     });
     register(request, callback);
   };

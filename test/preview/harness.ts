@@ -35,8 +35,6 @@ export function harness(env: Record<string, string> = {}) {
     memoryMib: 16_384,
     disk: { totalBytes: 100e9, freeBytes: 80e9 },
   });
-  let deleteTable: CliDeps["deleteLocalTable"] = async (_endpoint, tableName) =>
-    workspace.localTables.delete(tableName) ? "deleted" : "absent";
   const deps: CliDeps = {
     projectDir: fixtures,
     env: { GITHUB_OUTPUT: "/virtual/github-output", ...env },
@@ -58,7 +56,6 @@ export function harness(env: Record<string, string> = {}) {
       return answer(url);
     },
     measureHost: (target, host, instanceType) => measureHost(target, host, instanceType),
-    deleteLocalTable: (endpoint, tableName) => deleteTable(endpoint, tableName),
     out: (line) => out.push(line),
     err: (line) => err.push(line),
     progress: () => {},
@@ -83,9 +80,6 @@ export function harness(env: Record<string, string> = {}) {
     },
     setMeasureHost: (next: MeasureHost) => {
       measureHost = next;
-    },
-    setDeleteTable: (next: CliDeps["deleteLocalTable"]) => {
-      deleteTable = next;
     },
     /** Forgets the output so far. */
     clearOutput: () => {

@@ -36,8 +36,6 @@ export class MemoryWorkspace implements PreviewWorkspace {
   readonly stacks = new Map<string, MemoryStack>();
   /** Every mutating call, as "method stack", so tests can assert that nothing happened. */
   readonly calls: string[] = [];
-  /** The tables local previews' apps made in the local host's DynamoDB Local. */
-  readonly localTables = new Set<string>();
   /** False behaves like a DIY backend, which refuses stack tags. */
   tagsSupported = true;
   /** Set to keep the stack locked after a cancel, as a run that is really alive would re-take it. */
@@ -173,10 +171,6 @@ export class MemoryWorkspace implements PreviewWorkspace {
     const stack = this.unlocked(stackName);
     if (stack.pending.length > 0) throw new Error(`${stackName} has pending operations`);
     onOutput(`Destroying (${stackName})\n`);
-    // A local host takes its DynamoDB Local, and every table in it, along.
-    if (this.setting(stack, "previewHost") === "true" && this.setting(stack, "target") === "local") {
-      this.localTables.clear();
-    }
     stack.resourceCount = 0;
     stack.outputs = {};
     this.record(stack, "destroy");
@@ -204,8 +198,6 @@ export class MemoryWorkspace implements PreviewWorkspace {
               previewDomain: "localhost",
               previewPort: 10080,
               networkName: "previews-local",
-              dynamodbHostEndpoint: "http://127.0.0.1:8001",
-              databaseVolume: "previews-dynamodb-data-5d4c3b2",
             }
           : {
               previewDomain: this.setting(stack, "previewDomain") ?? "198.51.100.7.sslip.io",
@@ -227,14 +219,15 @@ export class MemoryWorkspace implements PreviewWorkspace {
       const prefix = this.setting(stack, "namePrefix") ?? "none";
       const registry =
         target === "local" ? "activity-local-image" : "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
-      stack.resourceCount = target === "local" ? 3 : 6;
+      stack.resourceCount = target === "local" ? 7 : 6;
       stack.outputs = {
         apiUrl: `http://${prefix}.${domain}:${String(host?.outputs.previewPort)}`,
         imageRef: `${registry}/${prefix}-api@${SAMPLE_DIGEST}`,
         release: "0.1.0-9e3e49c03609",
         tableName: `${prefix}-activities`,
+        // A local preview's own DynamoDB Local keeps its data on this volume, which goes with the stack.
+        ...(target === "local" && { databaseVolume: `${prefix}-dynamodb-data-5d4c3b2` }),
       };
-      if (target === "local") this.localTables.add(`${prefix}-activities`);
     }
     this.record(stack, "update");
   }

@@ -267,9 +267,11 @@ describe("the capacity guard", () => {
     }
   };
 
-  it("adds up the proxy, DynamoDB Local on a local host, and one app per preview plus a release rolling out", () => {
+  it("adds up the proxy, one app per preview plus a release rolling out and, locally, each preview's database", () => {
     expect(committedMemoryMib("ec2", 1)).toBe(128 + 512 * 2);
-    expect(committedMemoryMib("local", 1)).toBe(128 + 512 + 512 * 2);
+    expect(committedMemoryMib("ec2", 3)).toBe(128 + 512 * 4);
+    expect(committedMemoryMib("local", 1)).toBe(128 + (512 + 384) + 512);
+    expect(committedMemoryMib("local", 3)).toBe(128 + (512 + 384) * 3 + 512);
   });
 
   it("holds two previews on a t3.small and none on a t3.micro, whose memory the limits already exceed", () => {

@@ -10,6 +10,7 @@ import { appDataPolicy } from "../../aws/iam-policies.js";
 import { AUTONAME_SUFFIX, AWS_NAME_LIMITS, AWS_TAG, previewNames } from "../../cli/preview/naming.js";
 import { caddyfile } from "../../components/front-proxy.js";
 import { policies } from "../../policy/policies.js";
+import { CONTAINER_MEMORY_MIB } from "../../stack/contract.js";
 import { analyze } from "../helpers/policy.js";
 import { AWS_HOST, hostConfig, LOCAL_HOST, previewConfig } from "../helpers/preview-stacks.js";
 import { type ProgramRun, runProgram, USER_VALUES } from "../helpers/pulumi.js";
@@ -311,7 +312,7 @@ describe("previews side by side", () => {
 });
 
 describe("the local preview host and a local preview", () => {
-  it("host: the proxy on 10080 routing <label>.localhost, and a DynamoDB Local beside the dev stack's", async () => {
+  it("host: the proxy on 10080 routing <label>.localhost, and no database: each preview brings its own", async () => {
     const host = await runProgram("previews-local", hostConfig("local"));
     expect(host.registrations.filter((registration) => isAws(registration.type))).toEqual([]);
     const proxy = host.named("docker:index/container:Container", "previews-proxy");
@@ -319,47 +320,81 @@ describe("the local preview host and a local preview", () => {
     expect(proxy.inputs.envs).toEqual([
       `CADDYFILE=${caddyfile({ upstream: { kind: "previews", domain: "localhost" } })}`,
     ]);
-    expect(host.named("docker:index/container:Container", "previews-dynamodb").inputs.ports).toEqual([
-      { internal: 8000, external: 8001, ip: "127.0.0.1" },
-    ]);
+    expect(host.registrations.map((registration) => registration.type)).not.toContain(
+      "activity:data:DynamoDbLocal",
+    );
     expect(host.outputs).toEqual({
       previewDomain: "localhost",
       previewPort: 10080,
       networkName: "previews-net-8b1c2d3",
-      dynamodbEndpoint: "http://dynamodb:8000",
-      dynamodbHostEndpoint: "http://127.0.0.1:8001",
-      databaseVolume: "previews-dynamodb-data-8b1c2d3",
     });
   });
 
-  it("preview: its own image name and table in the host's DynamoDB Local, under preview-<label>", async () => {
+  it("preview: its own image, and its own DynamoDB Local sealed on an internal network only its app joins", async () => {
     const { resourcePrefix: label, stackName } = previewNames("feature/a");
     const preview = await runProgram(stackName, previewConfig("feature/a", "local"), LOCAL_HOST);
     expect(preview.registrations.filter((registration) => isAws(registration.type))).toEqual([]);
     const image = preview.named("docker:index/image:Image", `${label}-image`);
     expect(image.inputs.imageName).toMatch(new RegExp(`^activity-api-${label}:0\\.1\\.0-[0-9a-f]{12}$`));
+    const sealed = preview.named("docker:index/network:Network", `${label}-data-net`);
+    expect(sealed.inputs).toEqual({ internal: true });
+    const sealedName = `${label}-data-net-8b1c2d3`;
+    const database = preview.named("docker:index/container:Container", `${label}-dynamodb`);
+    expect(database.inputs.ports).toBeUndefined();
+    expect(database.inputs.networksAdvanced).toEqual([{ name: sealedName, aliases: ["preview-dynamodb"] }]);
+    expect(database.inputs).toMatchObject({
+      memory: CONTAINER_MEMORY_MIB.previewDatabase,
+      memorySwap: CONTAINER_MEMORY_MIB.previewDatabase,
+      envs: [`JAVA_TOOL_OPTIONS=-Xmx${CONTAINER_MEMORY_MIB.previewDatabase / 2}m`],
+    });
+    const volume = `${label}-dynamodb-data-8b1c2d3`;
+    expect(database.inputs.volumes).toEqual([{ volumeName: volume, containerPath: "/var/tmp" }]);
+    // The app: on the host's network for the proxy, and on the sealed one, where no other preview is.
     const app = preview.named("docker:index/container:Container", `${label}-app-${preview.outputs.release}`);
     expect(app.inputs.networksAdvanced).toEqual([
       { name: "previews-net-8b1c2d3", aliases: [`preview-${label}`] },
+      { name: sealedName },
     ]);
     expect(app.inputs.envs).toEqual([
       "APP_ENV=development",
       "PORT=4567",
       `TABLE_NAME=activities-${label}`,
-      "DYNAMODB_ENDPOINT=http://dynamodb:8000",
+      "DYNAMODB_ENDPOINT=http://preview-dynamodb:8000",
       "TRUSTED_PROXY_HOPS=1",
       "RATE_LIMIT_MAX=1000",
       "RATE_LIMIT_WINDOW_SECONDS=60",
     ]);
-    // The host's data volume: a new one replaces the app on its next up, which creates its table there.
-    expect(app.inputs.labels).toContainEqual({
-      label: "activity.data",
-      value: "previews-dynamodb-data-8b1c2d3",
-    });
+    // Its own data volume: a new one replaces the app on its next up, which creates its table there.
+    expect(app.inputs.labels).toContainEqual({ label: "activity.data", value: volume });
+    // The image is built only once the sealed database stands, so that a failed isolation leaves none: its
+    // component waits for the database's resources, and a child registers only once its parent has.
+    expect(preview.named("activity:image:AppImage", label).options.dependencies).toEqual(
+      expect.arrayContaining([expect.stringMatching(`::${label}-dynamodb$`)]),
+    );
     expect(preview.outputs).toMatchObject({
       apiUrl: `http://${label}.localhost:10080`,
       tableName: `activities-${label}`,
       release: expect.stringMatching(/^0\.1\.0-/),
+      databaseVolume: volume,
     });
+  });
+
+  it("seals each preview from the other: no network, volume or container of one is the other's", async () => {
+    const stackOf = async (branch: string) => {
+      const run = await runProgram(
+        previewNames(branch).stackName,
+        previewConfig(branch, "local"),
+        LOCAL_HOST,
+      );
+      const app = run.named(
+        "docker:index/container:Container",
+        `${previewNames(branch).resourcePrefix}-app-${run.outputs.release}`,
+      );
+      return (app.inputs.networksAdvanced as Array<{ name: string }>).map((network) => network.name);
+    };
+    const [a, b] = [await stackOf("feature/a"), await stackOf("feature/b")];
+    // Both on the host's network, which the proxy reaches them through; each sealed network its own.
+    expect(a[0]).toBe(b[0]);
+    expect(a[1]).not.toBe(b[1]);
   });
 });

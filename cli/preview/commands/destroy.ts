@@ -1,6 +1,6 @@
 /**
- * `destroy`: destroys this branch's preview and removes its stack (locally also its table in the host's
- * DynamoDB Local). Idempotent, and it recovers a stack that a killed run left locked.
+ * `destroy`: destroys this branch's preview and removes its stack (locally with it the volume its own DynamoDB
+ * Local keeps its data on). Idempotent, and it recovers a stack that a killed run left locked.
  */
 import { renderDestroyedComment } from "../comment.js";
 import { writeStepOutputs } from "../output.js";
@@ -20,7 +20,8 @@ const HELP = `Usage: npm run preview -- destroy [options]
 
 Destroys this branch's preview on the target and removes its stack; a branch without one is success. A stack
 that a killed run left locked is unlocked once (pulumi cancel) and its pending operations cleared. Locally the
-preview's table is then deleted from the host's DynamoDB Local. The host stays (see host destroy).
+preview's own DynamoDB Local goes with it, and the volume that holds its data: destroy is what removes it,
+nothing else. The host stays (see host destroy).
 When $GITHUB_OUTPUT is set, destroy writes the step outputs stack and comment-body.
 
 Options:

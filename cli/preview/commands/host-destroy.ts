@@ -3,7 +3,6 @@
  * left; with one left it refuses (or, with --if-idle, leaves the host and succeeds).
  */
 import { PREVIEW_HOST_STACKS } from "../../../stack/contract.js";
-import { readHostOutputs } from "../host.js";
 import { destroyStack, previewsOf } from "../stacks.js";
 import { COMMON_HELP, COMMON_OPTIONS, defineCommand } from "./common.js";
 
@@ -11,8 +10,8 @@ const OPTIONS = { ...COMMON_OPTIONS, "if-idle": { type: "boolean" } } as const;
 
 const HELP = `Usage: npm run preview -- host destroy [options]
 
-Destroys the target's preview host (previews-aws: its EC2 instance, or previews-local: its containers,
-network, and DynamoDB Local with the volume that holds every table in it) and removes its stack. Refuses while any preview of the
+Destroys the target's preview host (previews-aws: its EC2 instance, or previews-local: its proxy's
+container and network) and removes its stack. Refuses while any preview of the
 target exists, naming them. No host is success. Never releases a lock: a host being created or updated by
 another run is reported.
 
@@ -44,19 +43,12 @@ export const hostDestroyCommand = defineCommand({
         `${serving}. Destroy them first (npm run preview -- destroy --target ${target} --branch NAME, or prune)`,
       );
     }
-    // Read before the destroy, whose outputs go with the stack; outputs that cannot be read only cost the note.
-    const databaseVolume = stacks.includes(hostStack)
-      ? readHostOutputs(await workspace.outputs(hostStack).catch(() => ({})))?.databaseVolume
-      : undefined;
     const outcome = await destroyStack(workspace, hostStack, deps, { recoverLock: false });
     if (outcome === "absent") {
       deps.out(`No preview host ${hostStack}; nothing to destroy.`);
       return 0;
     }
     deps.out(`Destroyed the preview host ${hostStack} and removed its stack.`);
-    if (databaseVolume !== undefined) {
-      deps.out(`Removed the volume ${databaseVolume} and with it every table of the host's DynamoDB Local.`);
-    }
     return 0;
   },
 });

@@ -77,8 +77,8 @@ Cost: on ec2 a preview is estimated at the host's cost a day split over the targ
 its own table and image; locally at nothing. $PREVIEW_BUDGET_PER_DAY (US dollars) caps the target's total,
 host and previews, after this up: an up that would add a preview beyond it is refused, as one beyond
 --max-live is, before anything is created. So is one whose host would be overcommitted: the containers'
-memory limits (proxy, DynamoDB Local locally, 512 MiB per preview and one more for a release rolling out)
-beyond the host's memory less 384 MiB for the system, or less than 20% of Docker's disk left free after a
+memory limits (proxy, 512 MiB per preview and locally 384 more for its own DynamoDB Local, and 512 for a
+release rolling out) beyond the host's memory less 384 MiB for the system, or less than 20% of Docker's disk left free after a
 new preview's images and logs (about 0.5 GB). Updating an existing preview is always allowed.
 When $GITHUB_OUTPUT is set, up writes the step outputs stack, url, image and comment-body.`;
 

@@ -1,4 +1,4 @@
-/** `preview destroy`: idempotent, recovers a killed run's lock, and locally deletes the preview's table. */
+/** `preview destroy`: idempotent, recovers a killed run's lock, and locally says its data volume went with it. */
 import { describe, expect, it } from "vitest";
 import { previewNames } from "../../../cli/preview/naming.js";
 import { harness } from "../harness.js";
@@ -78,80 +78,35 @@ describe("preview destroy", () => {
 });
 
 describe("preview destroy --target local", () => {
-  it("deletes the preview's table from the host's DynamoDB Local, leaving the other preview's", async () => {
+  it("says that the preview's data volume went with it, as dev:down does, and leaves the other preview's", async () => {
     const h = harness();
     await h.run("up", "--target", "local", "--branch", "feature/Add-Login");
     await h.run("up", "--target", "local", "--branch", "feature/other");
-    const deleted: string[] = [];
-    h.setDeleteTable(async (endpoint, tableName) => {
-      deleted.push(`${endpoint} ${tableName}`);
-      return h.workspace.localTables.delete(tableName) ? "deleted" : "absent";
-    });
     h.clearOutput();
     expect(await h.run("destroy", "--target", "local", "--branch", "feature/Add-Login")).toBe(0);
-    const table = `${localLogin.resourcePrefix}-activities`;
-    expect(deleted).toEqual([`http://127.0.0.1:8001 ${table}`]);
-    expect([...h.workspace.localTables]).toEqual([
-      `${previewNames("feature/other").resourcePrefix}-activities`,
-    ]);
     expect(h.out).toEqual([
-      `Deleted table ${table} from the host's DynamoDB Local (http://127.0.0.1:8001).`,
+      `Removed the volume ${localLogin.resourcePrefix}-dynamodb-data-5d4c3b2 and with it DynamoDB Local's ` +
+        "tables and items; the branch's next up starts from an empty database.",
       `Destroyed ${localLogin.stackName} and removed the stack.`,
     ]);
-  });
-
-  it("is content when the table is already gone", async () => {
-    const h = harness();
-    await h.run("up", "--target", "local", "--branch", "x");
-    h.workspace.localTables.clear();
-    expect(await h.run("destroy", "--target", "local", "--branch", "x")).toBe(0);
-    expect(h.out).toContain(
-      `Table ${previewNames("x").resourcePrefix}-activities was not in the host's DynamoDB Local; nothing to delete.`,
+    const other = previewNames("feature/other", "local").stackName;
+    expect(h.workspace.stacks.get(other)?.outputs.databaseVolume).toBe(
+      `${previewNames("feature/other").resourcePrefix}-dynamodb-data-5d4c3b2`,
     );
-  });
-
-  it("warns, and still succeeds, when the table cannot be deleted: the stack is gone", async () => {
-    const h = harness();
-    await h.run("up", "--target", "local", "--branch", "x");
-    h.setDeleteTable(async () => {
-      throw new Error("connect ECONNREFUSED 127.0.0.1:8001");
-    });
-    h.clearOutput();
-    expect(await h.run("destroy", "--target", "local", "--branch", "x")).toBe(0);
-    const table = `${previewNames("x").resourcePrefix}-activities`;
-    expect(h.err).toEqual([
-      `warning: could not delete table ${table} from http://127.0.0.1:8001 (connect ECONNREFUSED ` +
-        `127.0.0.1:8001); delete it by hand (aws dynamodb delete-table --table-name ${table} --endpoint-url ` +
-        "http://127.0.0.1:8001) or run host destroy once no preview is left",
+    expect(h.workspace.calls).toEqual([
+      `destroy ${localLogin.stackName}`,
+      `removeStack ${localLogin.stackName}`,
     ]);
-    expect(h.workspace.stacks.has(previewNames("x", "local").stackName)).toBe(false);
   });
 
-  it("says why no table was deleted once the host is gone: its tables went with it", async () => {
-    const h = harness();
-    await h.run("up", "--target", "local", "--branch", "x");
-    h.workspace.stacks.delete("previews-local");
-    const deleted: string[] = [];
-    h.setDeleteTable(async (_endpoint, tableName) => {
-      deleted.push(tableName);
-      return "deleted";
-    });
-    h.clearOutput();
-    expect(await h.run("destroy", "--target", "local", "--branch", "x")).toBe(0);
-    const table = `${previewNames("x").resourcePrefix}-activities`;
-    expect(deleted).toEqual([]);
-    expect(h.err).toEqual([`note: the local preview host is not deployed, so table ${table} went with it`]);
-    expect(h.workspace.stacks.has(previewNames("x", "local").stackName)).toBe(false);
-  });
-
-  it("says why no table was deleted for a preview that never finished an up", async () => {
+  it("says nothing of a volume for a preview that never finished an up", async () => {
     const h = harness();
     await h.run("up", "--target", "local", "--branch", "first");
     const { stackName } = previewNames("x", "local");
     h.workspace.seed(stackName);
+    h.clearOutput();
     expect(await h.run("destroy", "--target", "local", "--branch", "x")).toBe(0);
-    expect(h.err).toEqual([
-      `note: ${stackName} exported no tableName (it never finished an up): no table to delete`,
-    ]);
+    expect(h.out).toEqual([`Destroyed ${stackName} and removed the stack.`]);
+    expect(h.err).toEqual([]);
   });
 });

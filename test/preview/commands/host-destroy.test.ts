@@ -35,10 +35,7 @@ describe("preview host destroy", () => {
     await h.run("destroy", "--target", "local", "--branch", "one");
     h.clearOutput();
     expect(await h.run("host", "destroy", "--target", "local", "--if-idle")).toBe(0);
-    expect(h.out).toEqual([
-      "Destroyed the preview host previews-local and removed its stack.",
-      "Removed the volume previews-dynamodb-data-5d4c3b2 and with it every table of the host's DynamoDB Local.",
-    ]);
+    expect(h.out).toEqual(["Destroyed the preview host previews-local and removed its stack."]);
     expect([...h.workspace.stacks.keys()].sort()).toEqual(
       ["previews-aws", previewNames("one").stackName].sort(),
     );
@@ -60,14 +57,14 @@ describe("preview host destroy", () => {
 });
 
 describe("the local lifecycle", () => {
-  it("two branches side by side with their own tables; destroying one leaves the other; then nothing is left", async () => {
+  it("two branches side by side with their own data; destroying one leaves the other; then nothing is left", async () => {
     const h = harness();
     expect(await h.run("up", "--target", "local", "--branch", "feature/a")).toBe(0);
     expect(await h.run("up", "--target", "local", "--branch", "feature/b")).toBe(0);
     const [a, b] = [previewNames("feature/a", "local"), previewNames("feature/b", "local")];
-    expect(h.workspace.localTables).toEqual(
-      new Set([`${a.resourcePrefix}-activities`, `${b.resourcePrefix}-activities`]),
-    );
+    const volumeOf = (stackName: string) => h.workspace.stacks.get(stackName)?.outputs.databaseVolume;
+    expect(volumeOf(a.stackName)).toBe(`${a.resourcePrefix}-dynamodb-data-5d4c3b2`);
+    expect(volumeOf(b.stackName)).toBe(`${b.resourcePrefix}-dynamodb-data-5d4c3b2`);
     // An update of one touches nothing of the other.
     h.clearOutput();
     expect(await h.run("up", "--target", "local", "--branch", "feature/a")).toBe(0);
@@ -81,6 +78,5 @@ describe("the local lifecycle", () => {
     expect(await h.run("destroy", "--target", "local", "--branch", "feature/b")).toBe(0);
     expect(await h.run("host", "destroy", "--target", "local")).toBe(0);
     expect(h.workspace.stacks.size).toBe(0);
-    expect(h.workspace.localTables.size).toBe(0);
   });
 });

@@ -52,13 +52,16 @@ describe("preview prune", () => {
     expect(h.workspace.calls.every((call) => gone.some((name) => call.endsWith(` ${name}`)))).toBe(true);
   });
 
-  it("prunes the local target's previews and their tables", async () => {
+  it("prunes the local target's previews and their data volumes", async () => {
     const h = await pruneFixture();
     const old = previewNames("feature/old", "local");
     expect(await h.run("prune", "--target", "local", "--yes")).toBe(0);
     expect(h.workspace.stacks.has(old.stackName)).toBe(false);
     expect(h.workspace.stacks.has(previewNames("feature/old").stackName)).toBe(true);
-    expect(h.workspace.localTables.size).toBe(0);
+    expect(h.out).toContain(
+      `Removed the volume ${old.resourcePrefix}-dynamodb-data-5d4c3b2 and with it DynamoDB Local's tables and ` +
+        "items; the branch's next up starts from an empty database.",
+    );
     expect(h.out).toContain(`Destroyed ${old.stackName}.`);
   });
 
