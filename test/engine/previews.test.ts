@@ -329,6 +329,39 @@ describe("local previews on the real engine", () => {
     }
   });
 
+  it("keeps a key set on a preview stack by hand through its next up: a raised rate limit for the paced clients", async () => {
+    // The clients below read without pause, about 300 requests a second from this one address: far above one
+    // caller's default limit (1,000 a minute). They measure updates, not the limiter (test/engine/dev-stack.test.ts
+    // checks the default). The CLI sets only its own keys, so a key set by hand stays.
+    for (const url of [urlA, urlB]) {
+      const set = await copy.run(
+        "pulumi",
+        "config",
+        "set",
+        "--stack",
+        previewStackOf(url),
+        "rateLimitMax",
+        "1000000",
+      );
+      expect(set.code, tail(set)).toBe(0);
+    }
+    const ups = await Promise.all([
+      preview("up", "--branch", "feature/a"),
+      preview("up", "--branch", "feature/b"),
+    ]);
+    for (const up of ups) expect(up.code, tail(up)).toBe(0);
+    figures.push([
+      "two previews updated at once (a config change)",
+      `${Math.max(...ups.map((up) => up.seconds)).toFixed(1)} s`,
+    ]);
+    for (const url of [urlA, urlB]) {
+      const app = await appContainerOf(url);
+      expect(await inspect(app, "{{range .Config.Env}}{{println .}}{{end}}")).toContain(
+        "RATE_LIMIT_MAX=1000000",
+      );
+    }
+  });
+
   it("updates one with no failed request on the other (or on itself)", async () => {
     await appendFile(join(copy.dir, "app/src/app.ts"), "// A one-line change: a new release of feature/a.\n");
     const readingA = probe(`${urlA}/activity/1`);
