@@ -15,6 +15,7 @@ import { DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
 import { RoleGrant } from "./components/role-grant.js";
+import { SshDockerHost } from "./components/ssh-docker-host.js";
 import type {
   AppStackOutputs,
   Ec2PreviewHostOutputs,
@@ -31,8 +32,10 @@ import {
   type LocalPreviewHostSettings,
   type LocalPreviewSettings,
   loadSettings,
+  type SshAppSettings,
   type StackSettings,
 } from "./stack/settings.js";
+import { isEveryInterface } from "./stack/validation.js";
 
 /** A stack's outputs as the program returns them: each value of the contract's type, or an Output of it. */
 type Outputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -180,6 +183,62 @@ function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOut
     release: app.release,
     proxyContainer: proxy.containerName,
     ...(settings.https && { httpsUrl: `https://${settings.https.domain}` }),
+  };
+}
+
+/**
+ * ssh: the image pushed to the stack's registry, and the proxy, the app and DynamoDB Local (its data on a volume)
+ * on a server with Docker that the stack reaches over SSH and does not create.
+ */
+function deployToSsh(settings: SshAppSettings, tag: string): Outputs<AppStackOutputs> {
+  const name = settings.namePrefix;
+  const image = new AppImage(name, {
+    tag,
+    baseImage: settings.baseImage,
+    registry: { kind: "registry", ...settings.registry, password: pulumi.secret(settings.registry.password) },
+  });
+  const host = new SshDockerHost(name, {
+    user: settings.sshUser,
+    address: settings.sshAddress,
+    port: settings.sshPort,
+    hostKey: settings.sshKnownHosts,
+    privateKeyPath: settings.sshPrivateKeyPath,
+    registryAuth: image.registryAuth,
+  });
+  const onHost = { providers: [host.provider] };
+  const proxy = new FrontProxy(name, { hostIp: settings.publishAddress }, onHost);
+  const database = new DynamoDbLocal(
+    name,
+    { network: proxy.networkName, keepData: settings.keepDataOnDestroy },
+    onHost,
+  );
+  const app = new AppContainer(
+    name,
+    {
+      image: image.imageRef,
+      release: tag,
+      pull: true,
+      appEnv: "development",
+      tableName: DEFAULT_TABLE_NAME,
+      dynamodbEndpoint: database.endpoint,
+      database: database.dataVolume,
+      network: proxy.networkName,
+      servingRelease,
+      readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
+      remoteEngine: { dockerHost: host.dockerHost, sshOpts: host.sshOpts },
+    },
+    onHost,
+  );
+  // Bound to every interface, the API answers at the server's own address.
+  const apiHost = isEveryInterface(settings.publishAddress) ? settings.sshAddress : settings.publishAddress;
+  return {
+    apiUrl: `http://${apiHost.includes(":") ? `[${apiHost}]` : apiHost}:${HOST_PORT}`,
+    imageRef: image.imageRef,
+    tableName: DEFAULT_TABLE_NAME,
+    hostId: settings.sshHost,
+    release: app.release,
+    proxyContainer: proxy.containerName,
+    databaseVolume: database.dataVolume,
   };
 }
 
@@ -356,6 +415,8 @@ function deploy(settings: StackSettings, tag: string) {
       return deployToEc2(settings, tag);
     case "ecsApp":
       return deployToEcs(settings, tag);
+    case "sshApp":
+      return deployToSsh(settings, tag);
     case "localPreviewHost":
       return deployLocalPreviewHost(settings);
     case "ec2PreviewHost":

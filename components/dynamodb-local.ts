@@ -1,7 +1,8 @@
 /**
  * DynamoDbLocal: a local stack's database, the official DynamoDB Local image in a container on the network the
  * app shares with the FrontProxy, reached by name, its tables on a Docker volume that outlives the container (a
- * restart, a crash, a Docker upgrade, a reboot) and goes only with the stack (`pulumi destroy`). Published on
+ * restart, a crash, a Docker upgrade, a reboot) and goes only with the stack (`pulumi destroy`), or stays after
+ * it when the stack keeps its data (`keepData`). Published on
  * 127.0.0.1 only, for a developer's tools.
  */
 import * as docker from "@pulumi/docker";
@@ -32,6 +33,12 @@ export interface DynamoDbLocalArgs {
   alias?: string;
   /** Memory limit in MiB (the JVM sizes its heap to a quarter of it). @default 512 (CONTAINER_MEMORY_MIB.dynamodbLocal) */
   memoryMb?: number;
+  /**
+   * Keep the tables when the stack goes: `pulumi destroy` leaves the volume, named `<name>-dynamodb-data`, and
+   * the same stack created again finds it under that name. For data on a server of the user's own.
+   * @default false: the volume goes with the stack
+   */
+  keepData?: boolean;
 }
 
 export class DynamoDbLocal extends pulumi.ComponentResource {
@@ -52,6 +59,7 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
       hostPort = DYNAMODB_LOCAL_PORT,
       alias = "dynamodb",
       memoryMb = CONTAINER_MEMORY_MIB.dynamodbLocal,
+      keepData = false,
     } = args;
 
     const pulled = new docker.RemoteImage(
@@ -60,7 +68,12 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
       { parent: this },
     );
     // No option that a later change could alter: a replaced volume would be an empty one.
-    const data = new docker.Volume(`${name}-dynamodb-data`, {}, { parent: this });
+    const data = new docker.Volume(
+      `${name}-dynamodb-data`,
+      // Docker's create answers with the existing volume of that name, so a kept one is found again.
+      keepData ? { name: `${name}-dynamodb-data` } : {},
+      { parent: this, retainOnDelete: keepData },
+    );
     const container = new docker.Container(
       `${name}-dynamodb`,
       {

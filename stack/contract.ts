@@ -7,9 +7,12 @@
 /** The Pulumi project, and so the namespace of every config key of the program. */
 export const PROJECT = "activity-api";
 
-/** Where a stack runs: the local Docker engine, an EC2 Docker host, or ECS Fargate. */
-export type Target = "local" | "ec2" | "ecs";
-export const TARGETS: readonly Target[] = ["local", "ec2", "ecs"];
+/**
+ * Where a stack runs: the local Docker engine, an EC2 Docker host, ECS Fargate, or a server with Docker that
+ * the stack reaches over SSH and does not create.
+ */
+export type Target = "local" | "ec2" | "ecs" | "ssh";
+export const TARGETS: readonly Target[] = ["local", "ec2", "ecs", "ssh"];
 
 /** The targets with a Docker host, where previews run: one shared host per target. */
 export type PreviewTarget = Extract<Target, "local" | "ec2">;
@@ -69,6 +72,14 @@ export const CONFIG_NAMES = [
   "previewKeep",
   "readinessTimeoutSeconds",
   "publishTo",
+  "sshHost",
+  "sshPort",
+  "sshKnownHosts",
+  "publishAddress",
+  "keepDataOnDestroy",
+  "registryServer",
+  "registryUsername",
+  "registryPassword",
 ] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 
@@ -140,13 +151,16 @@ export interface AppStackOutputs {
   /** The image, pinned by digest. */
   imageRef: string;
   tableName: string;
-  /** The EC2 instance, `local-docker-engine`, or on ECS `<cluster>/<service>`. */
+  /** The EC2 instance, `local-docker-engine`, on ECS `<cluster>/<service>`, or the SSH target's `user@address`. */
   hostId: string;
   /** Docker targets: the release serving now, the tag of the container that last became healthy. */
   release?: string;
   /** Docker targets: the front proxy's container. */
   proxyContainer?: string;
-  /** dev: the Docker volume DynamoDB Local keeps its tables in; npm run dev:down removes it. */
+  /**
+   * dev and ssh: the Docker volume DynamoDB Local keeps its tables in; npm run dev:down removes dev's, and an ssh
+   * stack's outlives `pulumi destroy` unless keepDataOnDestroy is false.
+   */
   databaseVolume?: string;
   /** With a domain: the HTTPS address. */
   httpsUrl?: string;

@@ -18,6 +18,7 @@ import {
 import {
   ECS_NAME_PREFIX_MAX,
   isDocumentationRange,
+  isEveryInterface,
   isWorldOpen,
   MAX_TASKS,
   MIN_TASKS,
@@ -31,7 +32,11 @@ import {
   validateLogRetentionDays,
   validateNamePrefix,
   validatePreviewDomain,
+  validatePublishAddress,
   validateRegion,
+  validateRegistryServer,
+  validateSshHost,
+  validateSshKnownHosts,
   validateSshPublicKey,
   validateTaskSize,
 } from "./validation.js";
@@ -55,6 +60,9 @@ export const DEFAULTS = {
   previewKeep: false,
   readinessTimeoutSeconds: READINESS_TIMEOUT_SECONDS.default,
   publishTo: "loopback",
+  sshPort: 22,
+  publishAddress: "127.0.0.1",
+  keepDataOnDestroy: true,
 } as const satisfies Partial<Record<ConfigName, string | number | boolean>>;
 
 /** How the deployer's Docker client reaches an EC2 host's engine over SSH. */
@@ -194,7 +202,42 @@ export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData, RunsRel
   kind: "ec2Preview";
 }
 
+/** How the program reaches a server with Docker over SSH: who, where, and the host key it must present. */
+export interface SshAccess {
+  /** `user@address`. */
+  sshHost: string;
+  sshUser: string;
+  sshAddress: string;
+  sshPort: number;
+  /** Private key file for ssh `-i`; undefined: ssh-agent and ssh's default identities. */
+  sshPrivateKeyPath: string | undefined;
+  /** The only host key accepted: `<type> <base64>`. */
+  sshKnownHosts: string;
+}
+
+/** A registry the image is pushed to and the host pulls from; the password is a Pulumi secret in the stack. */
+export interface RegistrySettings {
+  /** `host[:port][/namespace]`, the prefix of the image's name. */
+  server: string;
+  username: string;
+  password: string;
+}
+
+/**
+ * `target: ssh`: the proxy, the app and DynamoDB Local on a server with Docker that the stack does not create,
+ * the image pushed to any registry and pulled there by digest.
+ */
+export interface SshAppSettings extends StackBase, RunsReleases, SshAccess {
+  kind: "sshApp";
+  registry: RegistrySettings;
+  /** The host address the proxy's port is bound to: 127.0.0.1 (the host only) unless the stack says another. */
+  publishAddress: string;
+  /** `pulumi destroy` leaves DynamoDB Local's volume (the stack's data) on the server. */
+  keepDataOnDestroy: boolean;
+}
+
 export type StackSettings =
+  | SshAppSettings
   | LocalAppSettings
   | Ec2AppSettings
   | EcsAppSettings
@@ -218,6 +261,8 @@ export interface SettingsSource {
   project: ConfigReader;
   /** The AWS provider's keys (`aws:region`). */
   aws: ConfigReader;
+  /** Whether a project key (`activity-api:<name>`) was set as a secret. @default none was */
+  isSecret?: (key: string) => boolean;
 }
 
 /** Typed reads of the project's keys, each failure a StackConfigError naming the key and the value. */
@@ -343,6 +388,27 @@ export function readSettings(
     return { kind: "ec2PreviewHost", ...host, ...readEc2Host(config, aws(), warn) };
   }
   const releases = readReleases(config);
+  if (target === "ssh") {
+    if (isHost || hostStack !== undefined) {
+      throw new StackConfigError(
+        `previews run on the preview hosts: ${configKey("target")} must be local or ec2 for a preview stack`,
+      );
+    }
+    if (https !== undefined) {
+      throw new StackConfigError(
+        `${configKey("domain")} is not supported on target ssh yet: the proxy serves HTTP on ${configKey("publishAddress")}`,
+      );
+    }
+    return {
+      kind: "sshApp",
+      ...base,
+      ...releases,
+      ...readSshAccess(config),
+      registry: readRegistry(config, source.isSecret ?? (() => false)),
+      publishAddress: readPublishAddress(config, warn),
+      keepDataOnDestroy: config.boolean("keepDataOnDestroy"),
+    };
+  }
   if (hostStack !== undefined) {
     const preview = {
       ...base,
@@ -467,6 +533,56 @@ function readEc2Host(config: ProjectConfig, region: string, warn: (message: stri
     ),
     sshPrivateKeyPath: config.text("sshPrivateKeyPath"),
   };
+}
+
+/** The SSH target's login, port, key and pinned host key. */
+function readSshAccess(config: ProjectConfig): SshAccess {
+  const sshHost = config.required(
+    "sshHost",
+    "when target is ssh: the server's login as user@address (pulumi config set sshHost deploy@203.0.113.10)",
+  );
+  const { user, address } = validateSshHost(sshHost);
+  return {
+    sshHost,
+    sshUser: user,
+    sshAddress: address,
+    sshPort: config.integer("sshPort", 1, 65535) ?? DEFAULTS.sshPort,
+    sshPrivateKeyPath: config.text("sshPrivateKeyPath"),
+    sshKnownHosts: validateSshKnownHosts(
+      config.required(
+        "sshKnownHosts",
+        `when target is ssh, so that only that server is trusted: pulumi config set sshKnownHosts "$(ssh-keyscan -t ed25519 <address> 2>/dev/null)"`,
+      ),
+    ),
+  };
+}
+
+/** The registry of an ssh stack; its password only as a secret, so that it is never in a stack file in clear. */
+function readRegistry(config: ProjectConfig, isSecret: (key: string) => boolean): RegistrySettings {
+  const why = "when target is ssh: the image is pushed there and the server pulls it from there";
+  const server = validateRegistryServer(config.required("registryServer", why));
+  const username = config.required("registryUsername", why);
+  const password = config.required(
+    "registryPassword",
+    `${why} (pulumi config set --secret registryPassword, or pipe it in: ... | pulumi config set --secret registryPassword)`,
+  );
+  if (!isSecret(configKey("registryPassword"))) {
+    throw new StackConfigError(
+      `${configKey("registryPassword")} is set in plain text: set it again as a secret with pulumi config set --secret registryPassword (and rotate it, it was readable in the stack file)`,
+    );
+  }
+  return { server, username, password };
+}
+
+/** Where the SSH host publishes the proxy: the host only by default; every interface only when said. */
+function readPublishAddress(config: ProjectConfig, warn: (message: string) => void): string {
+  const address = validatePublishAddress(config.text("publishAddress") ?? DEFAULTS.publishAddress);
+  if (isEveryInterface(address)) {
+    warn(
+      `${configKey("publishAddress")} ${address} publishes the API on every interface of the server: its own firewall is then the only gate`,
+    );
+  }
+  return address;
 }
 
 function readHostAccess(config: ProjectConfig): HostAccess {
@@ -627,12 +743,23 @@ export function stackTags(settings: StackSettings): Record<string, string> {
   };
 }
 
+/**
+ * Whether the engine passed `key` as a secret. The SDK's own check (runtime/config.ts isConfigSecret) is
+ * exported at run time but marked internal, so its declaration is not published.
+ */
+function configIsSecret(key: string): boolean {
+  const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret?: (key: string) => boolean };
+  if (runtime.isConfigSecret === undefined) throw new Error("@pulumi/pulumi no longer has isConfigSecret");
+  return runtime.isConfigSecret(key);
+}
+
 /** The program's entry to configuration: the stack's config through pulumi.Config, errors as clean CLI errors. */
 export function loadSettings(): StackSettings {
   const source: SettingsSource = {
     stack: pulumi.getStack(),
     project: new pulumi.Config(PROJECT),
     aws: new pulumi.Config("aws"),
+    isSecret: (key) => configIsSecret(key),
   };
   try {
     return readSettings(source, (message) => pulumi.log.warn(message));
