@@ -209,7 +209,12 @@ function deployToSsh(settings: SshAppSettings, tag: string): Outputs<AppStackOut
   const proxy = new FrontProxy(name, { hostIp: settings.publishAddress }, onHost);
   const database = new DynamoDbLocal(
     name,
-    { network: proxy.networkName, keepData: settings.keepDataOnDestroy },
+    {
+      network: proxy.networkName,
+      // Named, so that the stack created again on the same server finds the data it kept.
+      volumeName: `${name}-dynamodb-data`,
+      keepData: settings.keepDataOnDestroy,
+    },
     onHost,
   );
   const app = new AppContainer(

@@ -34,10 +34,11 @@ export interface DynamoDbLocalArgs {
   /** Memory limit in MiB (the JVM sizes its heap to a quarter of it). @default 512 (CONTAINER_MEMORY_MIB.dynamodbLocal) */
   memoryMb?: number;
   /**
-   * Keep the tables when the stack goes: `pulumi destroy` leaves the volume, named `<name>-dynamodb-data`, and
-   * the same stack created again finds it under that name. For data on a server of the user's own.
-   * @default false: the volume goes with the stack
+   * The data volume's name on the engine: the same stack created again finds its data under it (Docker's
+   * create answers with the existing volume of that name). @default a name Pulumi makes unique
    */
+  volumeName?: string;
+  /** Keep the tables when the stack goes: `pulumi destroy` leaves the volume. @default false */
   keepData?: boolean;
 }
 
@@ -70,8 +71,7 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
     // No option that a later change could alter: a replaced volume would be an empty one.
     const data = new docker.Volume(
       `${name}-dynamodb-data`,
-      // Docker's create answers with the existing volume of that name, so a kept one is found again.
-      keepData ? { name: `${name}-dynamodb-data` } : {},
+      args.volumeName === undefined ? {} : { name: args.volumeName },
       { parent: this, retainOnDelete: keepData },
     );
     const container = new docker.Container(
