@@ -216,7 +216,7 @@ describe("target ssh on the real engine", () => {
       ...["ps", "-a", "--filter", "label=activity.release", "--format", '{{.Label "activity.release"}}'],
     );
     expect(releases).toEqual([after]);
-    const appImages = await hostLines("image", "ls", "--format", "{{.Repository}}@{{.Digest}}");
+    const appImages = await hostLines("image", "ls", "--digests", "--format", "{{.Repository}}@{{.Digest}}");
     expect(appImages.filter((image) => image.startsWith(host.registry.server))).toEqual([
       await stackOutput("imageRef"),
     ]);
