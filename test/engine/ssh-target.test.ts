@@ -12,7 +12,7 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HOST_PORT } from "../../app/src/contract.js";
+import { APP_PORT, DEFAULT_TABLE_NAME, ENV, HOST_PORT, READY_PATH } from "../../app/src/contract.js";
 import { run, tail } from "../helpers/run.js";
 import { type SshHost, sshHost } from "../helpers/ssh-host.js";
 import {
@@ -36,6 +36,8 @@ let copy: ProjectCopy;
 let host: SshHost;
 let api: string;
 const figures: Array<[string, string]> = [];
+/** The one-line change's rollout, for its ratio to the floor. */
+let rolloutSeconds: number | undefined;
 
 /** `docker` on the stand-in, over SSH with its pinned key (not through the stack's own options). */
 function onHost(...args: string[]) {
@@ -203,6 +205,7 @@ describe("target ssh on the real engine", () => {
     const rollout = await up();
     const seen = await client.stop();
     expect(rollout.code, tail(rollout)).toBe(0);
+    rolloutSeconds = rollout.seconds;
     const after = await stackOutput("release");
     expect(after).not.toBe(before);
     expect(seen.requests).toBeGreaterThan(50);
@@ -220,6 +223,78 @@ describe("target ssh on the real engine", () => {
     expect(appImages.filter((image) => image.startsWith(host.registry.server))).toEqual([
       await stackOutput("imageRef"),
     ]);
+  });
+
+  it("prints the floor of that rollout: the same change built, pushed, pulled and run until /ready answers", async () => {
+    const network = (await hostLines("network", "ls", "--format", "{{.Name}}")).find((name) =>
+      name.startsWith(`${NAME_PREFIX}-net`),
+    );
+    expect(network, "the proxy's network on the server").toBeDefined();
+    const source = join(copy.dir, APP_SOURCE);
+    const before = await readFile(source, "utf8");
+    await appendFile(source, `// A one-line change: the floor, ${randomUUID()}.\n`);
+    const image = `${host.registry.server}/activity-api:floor-${randomUUID().slice(0, 8)}`;
+    const dockerConfig = await mkdtemp(join(tmpdir(), "ssh-target-floor-"));
+    const client = { ...host.clientEnv, DOCKER_CONFIG: dockerConfig };
+    const timed = async (command: string, ...args: string[]) => {
+      const result = await run(command, args, { cwd: copy.dir, env: client });
+      expect(result.code, `${command} ${args.join(" ")}: ${tail(result)}`).toBe(0);
+      return result;
+    };
+    let container: string | undefined;
+    try {
+      await run(
+        "docker",
+        ["login", "--username", host.registry.username, "--password-stdin", host.registry.server],
+        {
+          env: client,
+          input: host.registry.password,
+        },
+      );
+      const build = await timed("bash", "scripts/docker-build.sh", "-f", "app/Dockerfile", "-t", image, ".");
+      const push = await timed("docker", "push", image);
+      const pull = await timed("docker", "-H", host.dockerHost, "pull", image);
+      const runStarted = performance.now();
+      const started = await timed(
+        ...["docker", "-H", host.dockerHost, "run", "--detach", "--network", network as string],
+        ...["--env", `${ENV.appEnv}=development`, "--env", `${ENV.tableName}=${DEFAULT_TABLE_NAME}`],
+        ...[
+          "--env",
+          `${ENV.dynamodbEndpoint}=http://dynamodb:8000`,
+          "--publish",
+          `${host.address}::${APP_PORT}`,
+        ],
+        image,
+      );
+      container = started.stdout.trim();
+      const published = (await timed("docker", "-H", host.dockerHost, "port", container, String(APP_PORT)))
+        .stdout;
+      const address = published.trim().split("\n")[0] as string;
+      for (;;) {
+        const answer = await send(`http://${address}${READY_PATH}`, { timeoutMs: 1000 }).catch(
+          () => undefined,
+        );
+        if (answer?.status === 200) break;
+        if (performance.now() - runStarted > 60_000)
+          throw new Error(`the floor's container never answered ${READY_PATH}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const toReady = (performance.now() - runStarted) / 1000;
+      const floor = build.seconds + push.seconds + pull.seconds + toReady;
+      figures.push([
+        "floor: docker build + push + pull on the server + run to ready",
+        `${floor.toFixed(1)} s (${build.seconds.toFixed(1)} + ${push.seconds.toFixed(1)} + ${pull.seconds.toFixed(1)} + ${toReady.toFixed(1)})`,
+      ]);
+      if (rolloutSeconds !== undefined) {
+        figures.push(["rollout / floor", `${(rolloutSeconds / floor).toFixed(2)}`]);
+      }
+    } finally {
+      if (container !== undefined) await onHost("rm", "--force", container);
+      await onHost("rmi", image);
+      await run("docker", ["rmi", image]);
+      await rm(dockerConfig, { recursive: true, force: true });
+      await writeFile(source, before);
+    }
   });
 
   it("refuses a release that cannot start, and the release serving keeps answering", async () => {
