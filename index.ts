@@ -10,20 +10,24 @@ import { awsProvider } from "./aws/provider.js";
 import { ActivityTable } from "./components/activity-table.js";
 import { AppContainer } from "./components/app-container.js";
 import { AppImage, contentTag } from "./components/app-image.js";
+import { CiIdentity } from "./components/ci-identity.js";
 import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
 import { DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
-import { RoleGrant } from "./components/role-grant.js";
+import { PreviewBoundary } from "./components/preview-boundary.js";
+import { PreviewIdentity } from "./components/preview-identity.js";
 import { SshDockerHost } from "./components/ssh-docker-host.js";
 import type {
   AppStackOutputs,
+  CiIdentityOutputs,
   Ec2PreviewHostOutputs,
   LocalPreviewHostOutputs,
   PreviewStackOutputs,
 } from "./stack/contract.js";
 import { readOwnOutput, stackReference } from "./stack/references.js";
 import {
+  type CiIdentitySettings,
   type Ec2AppSettings,
   type Ec2PreviewHostSettings,
   type Ec2PreviewSettings,
@@ -93,6 +97,7 @@ function ec2Host(
       access: settings.hostAccess,
       sshPublicKey: settings.sshPublicKey,
       sshPrivateKeyPath: settings.sshPrivateKeyPath,
+      permissionsBoundary: settings.permissionsBoundary,
       ...(app && {
         app: { tableArn: app.table.arn, repositoryArn: app.repositoryArn },
         registryAuth: app.image.registryAuth,
@@ -307,10 +312,14 @@ function deployLocalPreviewHost(settings: LocalPreviewHostSettings): Outputs<Loc
   };
 }
 
-/** The EC2 preview host: an EC2 Docker host and its proxy; each preview grants itself on the host's role. */
+/**
+ * The EC2 preview host: an EC2 Docker host whose containers reach no instance credentials, its proxy, and the
+ * permissions boundary each preview's own identity is created under.
+ */
 function deployEc2PreviewHost(settings: Ec2PreviewHostSettings): Outputs<Ec2PreviewHostOutputs> {
   const options = awsProvider(settings);
   const host = ec2Host(settings, { appPort: settings.previewPort, httpsCidrs: [] }, options);
+  const boundary = new PreviewBoundary(settings.namePrefix, { region: settings.region }, options);
   const previewDomain = settings.previewDomain ?? pulumi.interpolate`${host.publicIp}.sslip.io`;
   const proxy = new FrontProxy(
     settings.namePrefix,
@@ -330,7 +339,7 @@ function deployEc2PreviewHost(settings: Ec2PreviewHostSettings): Outputs<Ec2Prev
     publicIp: host.publicIp,
     dockerHost: host.dockerHost,
     sshOpts: host.sshOpts,
-    roleName: host.roleName,
+    previewBoundaryArn: boundary.arn,
   };
 }
 
@@ -378,16 +387,21 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
 }
 
 /**
- * One branch's preview on the EC2 preview host: its own table and repository, its own grant on the host's role,
- * and the app's container under the alias `preview-<label>` on the host's network.
+ * One branch's preview on the EC2 preview host: its own table and repository, its own identity (the only
+ * credentials its container holds), and the app's container under the alias `preview-<label>` on the host's
+ * network.
  */
 function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<PreviewStackOutputs> {
   const label = settings.namePrefix;
   const fromHost = hostOutputs<Ec2PreviewHostOutputs>(settings.hostStack);
   const options = awsProvider(settings);
   const tableImage = tableAndImage(settings, tag, options);
-  const { table, image, repositoryArn } = tableImage;
-  new RoleGrant(label, { role: fromHost("roleName"), tableArn: table.arn, repositoryArn }, options);
+  const { table, image } = tableImage;
+  const identity = new PreviewIdentity(
+    label,
+    { tableArn: table.arn, permissionsBoundary: fromHost("previewBoundaryArn") },
+    options,
+  );
   const onHost = hostDockerProvider(`${label}-host-docker`, {
     dockerHost: fromHost("dockerHost"),
     sshOpts: fromHost("sshOpts"),
@@ -397,6 +411,7 @@ function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<Pr
     label,
     {
       ...appOnEc2(settings, tag, tableImage),
+      awsCredentials: identity.credentials,
       network: fromHost("networkName"),
       alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
       remoteEngine: { dockerHost: fromHost("dockerHost"), sshOpts: fromHost("sshOpts") },
@@ -408,6 +423,29 @@ function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<Pr
     imageRef: image.imageRef,
     release: app.release,
     tableName: table.name,
+  };
+}
+
+/** ci-identity: the CI pipelines' roles and their boundaries (and GitHub's OIDC provider unless it exists). */
+function deployCiIdentity(settings: CiIdentitySettings): Outputs<CiIdentityOutputs> {
+  const identity = new CiIdentity(
+    settings.namePrefix,
+    {
+      repository: settings.githubRepository,
+      region: settings.region,
+      stateBucket: settings.stateBucket,
+      oidcProviderArn: settings.oidcProviderArn,
+      testNamePrefix: settings.testNamePrefix,
+    },
+    awsProvider(settings),
+  );
+  return {
+    previewRoleArn: identity.previewRoleArn,
+    testDeployRoleArn: identity.testDeployRoleArn,
+    pruneRoleArn: identity.pruneRoleArn,
+    previewBoundaryArn: identity.previewBoundaryArn,
+    testBoundaryArn: identity.testBoundaryArn,
+    oidcProviderArn: identity.oidcProviderArn,
   };
 }
 
@@ -430,6 +468,8 @@ function deploy(settings: StackSettings, tag: string) {
       return deployLocalPreview(settings, tag);
     case "ec2Preview":
       return deployEc2Preview(settings, tag);
+    case "ciIdentity":
+      return deployCiIdentity(settings);
   }
 }
 

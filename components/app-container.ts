@@ -13,7 +13,7 @@ import { CONTAINER_MEMORY_MIB, parseRefusal, type RefusalReport, WATCH_ENV } fro
 import { APP_ALIAS } from "./front-proxy.js";
 
 /** The label that names a container's release (its image tag). */
-const RELEASE_LABEL = "activity.release";
+export const RELEASE_LABEL = "activity.release";
 /** The label that names the data its table lives in (DynamoDbLocal.dataVolume). */
 const DATA_LABEL = "activity.data";
 
@@ -44,6 +44,12 @@ export interface AppContainerArgs {
   region?: pulumi.Input<string>;
   /** DYNAMODB_ENDPOINT, for DynamoDB Local in dev only. @default unset: the regional endpoint */
   dynamodbEndpoint?: pulumi.Input<string>;
+  /**
+   * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the identity of a tenant of a shared host, whose containers
+   * reach no instance role (PreviewIdentity). The secret stays a Pulumi secret, in the container's environment
+   * only. @default unset: the SDK's default chain (the instance role of a single-tenant host)
+   */
+  awsCredentials?: { accessKeyId: pulumi.Input<string>; secretAccessKey: pulumi.Input<string> };
   /**
    * With DynamoDB Local: the volume its tables live in (DynamoDbLocal.dataVolume), labelled on the container. A
    * development app creates its table when it starts, so new data (a first volume, or another) replaces the
@@ -81,9 +87,9 @@ export function dockerCommand(remote: { dockerHost: string; sshOpts: string[] } 
   return ["ssh", ...remote.sshOpts, destination, "docker"];
 }
 
-/** The container's environment: only what the app reads, and DYNAMODB_ENDPOINT only when one is given. */
+/** The container's environment: only what the app (and its AWS SDK) reads, each optional one only when given. */
 function appEnvironment(
-  args: Pick<AppContainerArgs, "appEnv" | "tableName" | "region" | "dynamodbEndpoint">,
+  args: Pick<AppContainerArgs, "appEnv" | "tableName" | "region" | "dynamodbEndpoint" | "awsCredentials">,
 ) {
   const pairs: [string, pulumi.Input<string> | undefined][] = [
     [ENV.appEnv, args.appEnv],
@@ -91,6 +97,8 @@ function appEnvironment(
     [ENV.tableName, args.tableName],
     [ENV.region, args.region],
     [ENV.dynamodbEndpoint, args.dynamodbEndpoint],
+    [ENV.accessKeyId, args.awsCredentials?.accessKeyId],
+    [ENV.secretAccessKey, args.awsCredentials?.secretAccessKey],
   ];
   return pairs
     .filter((pair): pair is [string, pulumi.Input<string>] => pair[1] !== undefined)

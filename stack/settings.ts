@@ -11,6 +11,7 @@ import {
   configKey,
   currentTargetName,
   PREVIEW_HOST_STACKS,
+  PREVIEW_RESOURCE_PREFIX,
   PROJECT,
   TARGETS,
   type Target,
@@ -27,10 +28,14 @@ import {
   validateCertificateArn,
   validateCidr,
   validateDomain,
+  validateGithubRepository,
   validateImageTag,
   validateInstanceType,
   validateLogRetentionDays,
   validateNamePrefix,
+  validateNotPreviewPrefix,
+  validateOidcProviderArn,
+  validatePermissionsBoundary,
   validatePreviewDomain,
   validatePublishAddress,
   validateRegion,
@@ -38,6 +43,7 @@ import {
   validateSshHost,
   validateSshKnownHosts,
   validateSshPublicKey,
+  validateStateBucket,
   validateTaskSize,
 } from "./validation.js";
 
@@ -123,6 +129,8 @@ interface Ec2Host extends OnAws, Reachable {
   hostAccess: HostAccess;
   sshPublicKey: string;
   sshPrivateKeyPath: string | undefined;
+  /** The permissions boundary of the host's instance role (the ci-identity stack's); undefined: none. */
+  permissionsBoundary: string | undefined;
 }
 
 /** A stack that runs the app's container on a Docker host, and so rolls releases out there. */
@@ -180,7 +188,7 @@ export interface LocalPreviewHostSettings extends PreviewHostBase, PublishesLoca
   kind: "localPreviewHost";
 }
 
-/** The EC2 preview host: an EC2 Docker host and its proxy; each preview grants itself on its role. */
+/** The EC2 preview host: an EC2 Docker host and its proxy; each preview brings its own identity. */
 export interface Ec2PreviewHostSettings extends PreviewHostBase, Ec2Host {
   kind: "ec2PreviewHost";
 }
@@ -236,6 +244,19 @@ export interface SshAppSettings extends StackBase, RunsReleases, SshAccess {
   keepDataOnDestroy: boolean;
 }
 
+/** `ci-identity`: the CI pipelines' roles in AWS IAM, trusted through GitHub's OIDC provider; no app. */
+export interface CiIdentitySettings extends StackBase, OnAws {
+  kind: "ciIdentity";
+  /** `owner/name`: the only repository whose workflows may assume the roles. */
+  githubRepository: string;
+  /** The S3 bucket of the pipelines' Pulumi backends. */
+  stateBucket: string;
+  /** The account's existing GitHub OIDC provider; undefined: the stack creates it. */
+  oidcProviderArn: string | undefined;
+  /** The test stack's namePrefix, which bounds what the test-deploy role may change. */
+  testNamePrefix: string;
+}
+
 export type StackSettings =
   | SshAppSettings
   | LocalAppSettings
@@ -244,7 +265,8 @@ export type StackSettings =
   | LocalPreviewHostSettings
   | Ec2PreviewHostSettings
   | LocalPreviewSettings
-  | Ec2PreviewSettings;
+  | Ec2PreviewSettings
+  | CiIdentitySettings;
 
 /** The part of `pulumi.Config` the settings are read through; tests may pass their own. */
 export interface ConfigReader {
@@ -339,6 +361,7 @@ export function readSettings(
     imageTag: optional(config.text("imageTag"), validateImageTag),
     baseImage: optional(config.text("baseImage"), validateBaseImage),
   };
+  if (target === "ci-identity") return readCiIdentity(config, base, readRegion(source.aws, target));
   const isHost = config.boolean("previewHost");
   const hostStack = config.text("previewHostStack");
   if (isHost && hostStack !== undefined) {
@@ -351,6 +374,7 @@ export function readSettings(
       `${configKey("previewBranch")} is set but ${configKey("previewHostStack")} is not: a preview runs on a preview host (npm run preview sets both)`,
     );
   }
+  if (!isHost && hostStack === undefined) validateNotPreviewPrefix("namePrefix", base.namePrefix);
   const https = readHttps(config);
   if ((isHost || hostStack !== undefined) && https !== undefined) {
     throw new StackConfigError(
@@ -417,6 +441,12 @@ export function readSettings(
       metadata: readMetadata(config),
     };
     if (target === "local") return { kind: "localPreview", ...preview };
+    // A preview's identity may touch only names under the previews' prefix (PreviewBoundary).
+    if (!base.namePrefix.startsWith(PREVIEW_RESOURCE_PREFIX)) {
+      throw new StackConfigError(
+        `${configKey("namePrefix")} "${base.namePrefix}" must start with "${PREVIEW_RESOURCE_PREFIX}" on a preview: its identity may touch nothing else (npm run preview sets it)`,
+      );
+    }
     // A preview runs on the host stack's host: no host, so no key or instance of its own.
     return { kind: "ec2Preview", ...preview, region: aws(), ...readAppData(config) };
   }
@@ -532,6 +562,31 @@ function readEc2Host(config: ProjectConfig, region: string, warn: (message: stri
       ),
     ),
     sshPrivateKeyPath: config.text("sshPrivateKeyPath"),
+    permissionsBoundary: optional(config.text("permissionsBoundary"), validatePermissionsBoundary),
+  };
+}
+
+/** The ci-identity stack: the repository the roles trust, the state bucket, and the OIDC provider if it exists. */
+function readCiIdentity(config: ProjectConfig, base: StackBase, region: string): CiIdentitySettings {
+  const why = "for the ci-identity stack";
+  return {
+    kind: "ciIdentity",
+    ...base,
+    region,
+    githubRepository: validateGithubRepository(
+      config.required(
+        "githubRepository",
+        `${why}: the repository whose workflows assume the roles, owner/name`,
+      ),
+    ),
+    stateBucket: validateStateBucket(
+      config.required("stateBucket", `${why}: the S3 bucket of the pipelines' Pulumi state`),
+    ),
+    oidcProviderArn: optional(config.text("oidcProviderArn"), validateOidcProviderArn),
+    testNamePrefix: validateNotPreviewPrefix(
+      "testNamePrefix",
+      validateNamePrefix(config.text("testNamePrefix") ?? DEFAULTS.namePrefix, "testNamePrefix"),
+    ),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   isDomainName,
   isNamePrefix,
   isPreviewDomain,
+  isPreviewNamePrefix,
   PREVIEW_DOMAIN_MAX,
 } from "./contract.js";
 
@@ -23,10 +24,10 @@ export const IMAGE_PLATFORM = "linux/amd64";
 /** Documentation ranges (RFC 5737): valid CIDRs that nobody can come from, kept as placeholders. */
 const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
 
-export function validateNamePrefix(value: string): string {
+export function validateNamePrefix(value: string, name: ConfigName = "namePrefix"): string {
   if (!isNamePrefix(value)) {
     throw new StackConfigError(
-      `${configKey("namePrefix")} "${value}" is not allowed: use 2 to 32 of a-z, 0-9 and single dashes, starting with a letter and not ending with a dash`,
+      `${configKey(name)} "${value}" is not allowed: use 2 to 32 of a-z, 0-9 and single dashes, starting with a letter and not ending with a dash`,
     );
   }
   return value;
@@ -275,6 +276,57 @@ export function validateRegistryServer(value: string): string {
   if (!/^[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[a-z0-9._/-]+)?$/.test(value) || value.includes("://")) {
     throw new StackConfigError(
       `${configKey("registryServer")} "${value}" is not a registry address such as ghcr.io/owner or registry.example.com:5000 (no scheme)`,
+    );
+  }
+  return value;
+}
+
+/** A GitHub repository, `owner/name`: GitHub's own character rules, so that a `sub` claim can match it. */
+export function validateGithubRepository(value: string): string {
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/.test(value) || /\/\.{1,2}$/.test(value)) {
+    throw new StackConfigError(
+      `${configKey("githubRepository")} "${value}" is not a GitHub repository: use owner/name, e.g. octo-org/activity-stack`,
+    );
+  }
+  return value;
+}
+
+/** An S3 bucket name (general purpose buckets' rules: 3 to 63 of a-z, 0-9, dots and dashes). */
+export function validateStateBucket(value: string): string {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value) || value.includes("..")) {
+    throw new StackConfigError(
+      `${configKey("stateBucket")} "${value}" is not an S3 bucket name: 3 to 63 of a-z, 0-9, dots and dashes (the bucket of s3://<bucket>/...)`,
+    );
+  }
+  return value;
+}
+
+/** The ARN of the account's IAM OIDC provider for GitHub Actions. */
+export function validateOidcProviderArn(value: string): string {
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(value)) {
+    throw new StackConfigError(
+      `${configKey("oidcProviderArn")} "${value}" is not the ARN of a GitHub Actions OIDC provider ` +
+        "(arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com); unset it to create one",
+    );
+  }
+  return value;
+}
+
+/** The ARN of a customer managed IAM policy, used as the permissions boundary of a host's role. */
+export function validatePermissionsBoundary(value: string): string {
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/.test(value)) {
+    throw new StackConfigError(
+      `${configKey("permissionsBoundary")} "${value}" is not an IAM policy ARN such as arn:aws:iam::<account>:policy/ci-identity/<name> (an output of the ci-identity stack)`,
+    );
+  }
+  return value;
+}
+
+/** A name prefix that previews own (pv-*, previews) is refused elsewhere: the CI preview role may change it. */
+export function validateNotPreviewPrefix(name: ConfigName, value: string): string {
+  if (isPreviewNamePrefix(value)) {
+    throw new StackConfigError(
+      `${configKey(name)} "${value}" is a preview's (pv-... or previews), which the CI preview role may change: choose another`,
     );
   }
   return value;

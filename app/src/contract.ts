@@ -24,6 +24,9 @@ export const ENV = {
   tableName: "TABLE_NAME",
   dynamodbEndpoint: "DYNAMODB_ENDPOINT",
   region: "AWS_REGION",
+  /** An access key, read by the AWS SDK's default credential chain: how a preview's own identity reaches it. */
+  accessKeyId: "AWS_ACCESS_KEY_ID",
+  secretAccessKey: "AWS_SECRET_ACCESS_KEY",
   logLevel: "LOG_LEVEL",
   /** Set: every activity route needs a bearer token from this OIDC issuer. Unset: the API is open. */
   authIssuer: "AUTH_ISSUER",

@@ -50,6 +50,21 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
     { "activity-api:namePrefix": "a--b" },
     'activity-api:namePrefix "a--b" is not allowed',
   ],
+  [
+    "a preview's name prefix on the test stack, which the CI preview role may change",
+    { "activity-api:namePrefix": "pv-test" },
+    'activity-api:namePrefix "pv-test" is a preview\'s (pv-... or previews), which the CI preview role may change',
+  ],
+  [
+    "the preview hosts' name prefix on the test stack",
+    { "activity-api:namePrefix": "previews" },
+    'activity-api:namePrefix "previews" is a preview\'s',
+  ],
+  [
+    "a permissions boundary that is no policy ARN",
+    { "activity-api:permissionsBoundary": "activity-test-boundary" },
+    'activity-api:permissionsBoundary "activity-test-boundary" is not an IAM policy ARN',
+  ],
   ["a bad region", { "aws:region": "Ireland" }, 'aws:region "Ireland" is not an AWS region code'],
   ["a missing region", { "aws:region": undefined }, "aws:region is required when target is ec2"],
   [
@@ -342,6 +357,7 @@ describe("readSettings", () => {
 
   it("tags a preview's resources with its branch, pull request and expiry", () => {
     const settings = settingsFor({
+      "activity-api:namePrefix": "pv-feature-add-login-1a2b3c4d",
       "activity-api:previewHostStack": "previews-aws",
       "activity-api:previewBranch": "feature/add-login",
       "activity-api:previewPullRequest": 42,
@@ -394,14 +410,16 @@ describe("readSettings", () => {
       previewDomain: undefined,
       previewPort: 10080,
     });
-    const preview = settingsFor({
+    const previewConfig = {
+      "activity-api:namePrefix": "pv-feature-x-1a2b3c4d",
       "activity-api:sshPublicKey": undefined,
       "activity-api:previewHostStack": "previews-aws",
       "activity-api:previewBranch": "feature/x",
       "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
       "activity-api:previewExpiresAt": "2026-11-28T10:00:00.000Z",
       "activity-api:previewKeep": "true",
-    });
+    };
+    const preview = settingsFor(previewConfig);
     expect(preview).toMatchObject({
       kind: "ec2Preview",
       hostStack: "previews-aws",
@@ -409,6 +427,20 @@ describe("readSettings", () => {
     });
     expect(preview).not.toHaveProperty("sshPublicKey");
     expect(preview).not.toHaveProperty("instanceType");
+  });
+
+  it("refuses an EC2 preview whose prefix is not a preview's: its identity's boundary covers no other name", () => {
+    expect(() =>
+      settingsFor({
+        "activity-api:namePrefix": "activity",
+        "activity-api:previewHostStack": "previews-aws",
+        "activity-api:previewBranch": "feature/x",
+        "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
+        "activity-api:previewExpiresAt": "2026-11-28T10:00:00.000Z",
+      }),
+    ).toThrow(
+      'activity-api:namePrefix "activity" must start with "pv-" on a preview: its identity may touch nothing else (npm run preview sets it)',
+    );
   });
 });
 
