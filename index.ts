@@ -17,6 +17,7 @@ import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
 import { PreviewBoundary } from "./components/preview-boundary.js";
 import { PreviewIdentity } from "./components/preview-identity.js";
+import { SshDockerHost } from "./components/ssh-docker-host.js";
 import {
   type AppStackOutputs,
   type CiIdentityOutputs,
@@ -36,6 +37,7 @@ import {
   type LocalPreviewHostSettings,
   type LocalPreviewSettings,
   loadSettings,
+  type SshAppSettings,
   type StackSettings,
 } from "./stack/settings.js";
 
@@ -192,6 +194,66 @@ function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOut
     release: app.release,
     proxyContainer: proxy.containerName,
     ...(settings.https && { httpsUrl: `https://${settings.https.domain}` }),
+  };
+}
+
+/**
+ * ssh: the image pushed to the stack's registry, and the proxy, the app and DynamoDB Local (its data on a volume)
+ * on a server with Docker that the stack reaches over SSH and does not create.
+ */
+function deployToSsh(settings: SshAppSettings, tag: string): Outputs<AppStackOutputs> {
+  const name = settings.namePrefix;
+  const image = new AppImage(name, {
+    tag,
+    baseImage: settings.baseImage,
+    registry: { kind: "registry", ...settings.registry, password: pulumi.secret(settings.registry.password) },
+  });
+  const host = new SshDockerHost(name, {
+    user: settings.sshUser,
+    address: settings.sshAddress,
+    port: settings.sshPort,
+    hostKey: settings.sshKnownHosts,
+    privateKeyPath: settings.sshPrivateKeyPath,
+    registryAuth: image.registryAuth,
+  });
+  const onHost = { providers: [host.provider] };
+  const proxy = new FrontProxy(name, { hostIp: settings.publishAddress }, onHost);
+  const database = new DynamoDbLocal(
+    name,
+    {
+      network: proxy.networkName,
+      // Named, so that the stack created again on the same server finds the data it kept.
+      volumeName: `${name}-dynamodb-data`,
+      keepData: settings.keepDataOnDestroy,
+    },
+    onHost,
+  );
+  const app = new AppContainer(
+    name,
+    {
+      image: image.imageRef,
+      release: tag,
+      pull: true,
+      appEnv: "development",
+      tableName: DEFAULT_TABLE_NAME,
+      dynamodbEndpoint: database.endpoint,
+      database: database.dataVolume,
+      network: proxy.networkName,
+      servingRelease,
+      readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
+      remoteEngine: { dockerHost: host.dockerHost, sshOpts: host.sshOpts },
+    },
+    onHost,
+  );
+  const apiHost = settings.publishAddress;
+  return {
+    apiUrl: `http://${apiHost.includes(":") ? `[${apiHost}]` : apiHost}:${HOST_PORT}`,
+    imageRef: image.imageRef,
+    tableName: DEFAULT_TABLE_NAME,
+    hostId: settings.sshHost,
+    release: app.release,
+    proxyContainer: proxy.containerName,
+    databaseVolume: database.dataVolume,
   };
 }
 
@@ -404,6 +466,8 @@ function deploy(settings: StackSettings, tag: string) {
       return deployToEc2(settings, tag);
     case "ecsApp":
       return deployToEcs(settings, tag);
+    case "sshApp":
+      return deployToSsh(settings, tag);
     case "localPreviewHost":
       return deployLocalPreviewHost(settings);
     case "ec2PreviewHost":

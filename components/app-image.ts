@@ -1,6 +1,6 @@
 /**
- * AppImage: builds app/Dockerfile with docker.Image and either pushes it to a new ECR repository (AWS stacks)
- * or keeps it in the local engine (dev). Its `imageRef` pins the image by digest, so that every environment
+ * AppImage: builds app/Dockerfile with docker.Image and pushes it to a new ECR repository (AWS stacks) or to a
+ * registry the stack names (ssh), or keeps it in the local engine (dev). Its `imageRef` pins the image by digest, so that every environment
  * runs exactly the bits that were built.
  */
 import { createHash } from "node:crypto";
@@ -26,6 +26,18 @@ export interface LocalRegistryArgs {
   repository?: string;
 }
 
+/** Any registry (GHCR, Docker Hub, a self-hosted one): pushed with these credentials, pulled with them too. */
+export interface RemoteRegistryArgs {
+  kind: "registry";
+  /** `host[:port][/namespace]`: the image is `<server>/<repository>:<tag>`. */
+  server: string;
+  username: string;
+  /** A secret: it stays one in the state and in the credentials the image exports. */
+  password: pulumi.Input<string>;
+  /** @default "activity-api" */
+  repository?: string;
+}
+
 export interface AppImageArgs {
   /**
    * Build context: the repository root, because the npm workspaces share one lockfile. Relative to the project
@@ -41,8 +53,11 @@ export interface AppImageArgs {
   baseImage?: string;
   /** Target platform. @default "linux/amd64", the EC2 host's, so that one image runs everywhere */
   platform?: string;
-  /** `ecr`: a new private repository (scan on push, immutable tags, lifecycle); `local`: build only. */
-  registry: EcrRegistryArgs | LocalRegistryArgs;
+  /**
+   * `ecr`: a new private repository (scan on push, immutable tags, lifecycle); `local`: build only; `registry`:
+   * pushed to a registry the stack does not manage.
+   */
+  registry: EcrRegistryArgs | LocalRegistryArgs | RemoteRegistryArgs;
 }
 
 /** Registry credentials a remote Docker engine needs to pull this image. */
@@ -97,7 +112,7 @@ export class AppImage extends pulumi.ComponentResource {
   public readonly imageName: pulumi.Output<string>;
   /** ECR only: the repository's ARN, for pull permissions. */
   public readonly repositoryArn: pulumi.Output<string> | undefined;
-  /** ECR only: short-lived credentials for a remote engine to pull with (secret). */
+  /** ECR (short-lived) and a named registry: credentials for a remote engine to pull with (secret). */
   public readonly registryAuth: pulumi.Output<RegistryAuth> | undefined;
 
   constructor(name: string, args: AppImageArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -138,6 +153,30 @@ export class AppImage extends pulumi.ComponentResource {
       );
       this.imageRef = local.imageId;
       this.imageName = image.imageName;
+    } else if (registry.kind === "registry") {
+      // The login address is the host part: a namespace (ghcr.io/owner) belongs to the image's name only.
+      const address = registry.server.split("/")[0] ?? registry.server;
+      const auth = pulumi.secret(
+        pulumi
+          .output(registry.password)
+          .apply((password) => ({ address, username: registry.username, password })),
+      );
+      const image = new docker.Image(
+        `${name}-image`,
+        {
+          imageName: `${registry.server}/${registry.repository ?? "activity-api"}:${tag}`,
+          build,
+          registry: {
+            server: address,
+            username: registry.username,
+            password: pulumi.secret(registry.password),
+          },
+        },
+        { parent: this },
+      );
+      this.imageRef = image.repoDigest;
+      this.imageName = image.imageName;
+      this.registryAuth = auth;
     } else {
       const repository = new awsx.ecr.Repository(
         `${name}-repo`,

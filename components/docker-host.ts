@@ -60,18 +60,32 @@ usermod -aG docker ${SSH_USER}
 `;
 }
 
+/** The first line of what the host check prints when it refuses the host; the rest of that line says why. */
+export const HOST_REFUSED_MARKER = "ssh host refused:";
+
 /**
- * Polls the host over the same SSH transport the Docker provider uses until cloud-init has finished and the
- * engine answers, or fails after READY_TIMEOUT_SECONDS. SSH_OPTS holds one ssh argument per line.
+ * Checks a Docker host over SSH, the transport the Docker provider then uses, until the engine answers or
+ * READY_TIMEOUT_SECONDS pass. SSH_OPTS holds one ssh argument per line; REMOTE_PREPARE runs on the host first
+ * (an EC2 host waits for cloud-init there). A host key other than the pinned one cannot get better by waiting: it
+ * fails at once, with one line that says so. A refused login is waited out (a new EC2 host installs the key at
+ * boot), and the last answer is in the timeout's line.
  */
-const WAIT_FOR_DOCKER = `set -u
+export const WAIT_FOR_DOCKER = `set -u
 mapfile -t ssh_opts <<< "$SSH_OPTS"
 deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
-until ssh "\${ssh_opts[@]}" -o BatchMode=yes -o ConnectTimeout=10 "$SSH_DESTINATION" \\
-    'cloud-init status --wait >/dev/null 2>&1; docker info --format "Docker {{.ServerVersion}} is ready"'; do
+refuse() { echo "${HOST_REFUSED_MARKER} $*" >&2; exit 1; }
+while :; do
+  if output=$(ssh "\${ssh_opts[@]}" -o BatchMode=yes -o ConnectTimeout=10 "$SSH_DESTINATION" \\
+      "\${REMOTE_PREPARE:-}"'docker info --format "Docker {{.ServerVersion}} is ready"' 2>&1); then
+    echo "$output"
+    exit 0
+  fi
+  case "$output" in
+    *"Host key verification failed"*)
+      refuse "$SSH_DESTINATION answered with a host key other than the pinned one; nothing on it was changed. If its key really changed, pin the new one (ssh-keyscan, and compare the fingerprint with the server's own)." ;;
+  esac
   if (( SECONDS >= deadline )); then
-    echo "Docker on $SSH_DESTINATION did not answer within $READY_TIMEOUT_SECONDS s" >&2
-    exit 1
+    refuse "Docker on $SSH_DESTINATION did not answer within $READY_TIMEOUT_SECONDS s; the last answer: $(tail -n 1 <<< "$output")"
   fi
   sleep 5
 done
@@ -331,6 +345,7 @@ export class DockerHost extends pulumi.ComponentResource {
           SSH_DESTINATION: destination,
           SSH_OPTS: options.join("\n"),
           READY_TIMEOUT_SECONDS: String(readyTimeoutSeconds),
+          REMOTE_PREPARE: "cloud-init status --wait >/dev/null 2>&1; ",
         },
         triggers: [instance.id],
       },

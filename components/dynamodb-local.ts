@@ -1,7 +1,7 @@
 /**
  * DynamoDbLocal: a local stack's database, the official DynamoDB Local image in a container reached by name,
  * its tables on a Docker volume that outlives the container (a restart, a crash, a Docker upgrade, a reboot) and
- * goes only with the stack (`pulumi destroy`). Either on a network it is given (dev: the proxy's, published on
+ * goes only with the stack (`pulumi destroy`), or stays after it when the stack keeps its data (`keepData`). Either on a network it is given (dev: the proxy's, published on
  * 127.0.0.1 for a developer's tools), or sealed: on an internal network of its own that only its app joins, with
  * no host port (a local preview, which no other preview may reach; docs/decisions/0001-sealed-local-previews.md).
  */
@@ -48,6 +48,13 @@ export interface DynamoDbLocalArgs {
   alias?: string;
   /** Memory limit in MiB, half of it the JVM's heap. @default 512 (CONTAINER_MEMORY_MIB.dynamodbLocal) */
   memoryMb?: number;
+  /**
+   * The data volume's name on the engine: the same stack created again finds its data under it (Docker's
+   * create answers with the existing volume of that name). @default a name Pulumi makes unique
+   */
+  volumeName?: string;
+  /** Keep the tables when the stack goes: `pulumi destroy` leaves the volume. @default false */
+  keepData?: boolean;
 }
 
 export class DynamoDbLocal extends pulumi.ComponentResource {
@@ -68,6 +75,7 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
       hostPort,
       alias = "dynamodb",
       memoryMb = CONTAINER_MEMORY_MIB.dynamodbLocal,
+      keepData = false,
     } = args;
 
     // Sealed: created first, and the volume waits for it, so that a network Docker cannot create (its address
@@ -83,7 +91,11 @@ export class DynamoDbLocal extends pulumi.ComponentResource {
       { parent: this },
     );
     // No option that a later change could alter: a replaced volume would be an empty one.
-    const data = new docker.Volume(`${name}-dynamodb-data`, {}, { parent: this, dependsOn: sealed });
+    const data = new docker.Volume(
+      `${name}-dynamodb-data`,
+      args.volumeName === undefined ? {} : { name: args.volumeName },
+      { parent: this, dependsOn: sealed, retainOnDelete: keepData },
+    );
     const container = new docker.Container(
       `${name}-dynamodb`,
       {

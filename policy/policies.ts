@@ -1094,6 +1094,45 @@ export const authIssuerHttps: ResourceValidationPolicy = {
 };
 
 /** Every policy of the pack, in the order of the rules above. */
+// ---------------------------------------------------------------------------------------------------------
+// Docker hosts the stack does not put behind a security group (target ssh).
+// ---------------------------------------------------------------------------------------------------------
+
+const DOCKER_CONTAINER = "docker:index/container:Container";
+const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
+
+/** A published port's host address that means every interface: Docker's default when none is given. */
+function isEveryInterface(ip: unknown): boolean {
+  return ip === undefined || ip === "" || ip === "0.0.0.0" || ip === "::" || ip === "[::]";
+}
+
+export const noWorldOpenDockerPort: StackValidationPolicy = {
+  name: "no-world-open-docker-port",
+  description:
+    "A container publishes a port on every interface only behind a security group of the stack; elsewhere it " +
+    "binds one address (target ssh: publishAddress). A stack that means it says so: this rule advisory in the pack's config.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    if (args.resources.some((resource) => resource.type === SECURITY_GROUP)) return;
+    for (const container of args.resources.filter((resource) => resource.type === DOCKER_CONTAINER)) {
+      const ports = known(() => container.props.ports as unknown[] | undefined);
+      if (ports === UNKNOWN || ports === undefined) continue;
+      for (const index of indexesOf(ports)) {
+        const port = known(() => (ports[index] as { ip?: unknown; external?: unknown }) ?? {});
+        if (port === UNKNOWN) continue;
+        const ip = known(() => port.ip);
+        if (ip === UNKNOWN || !isEveryInterface(ip)) continue;
+        report(
+          `container "${container.name}" publishes port ${show(known(() => port.external))} on every interface ` +
+            `(ip ${show(ip)}), and no security group of the stack is in front of it: bind it to one address ` +
+            "(publishAddress), or set this rule advisory in the pack's config if the server's own firewall is the gate.",
+          container.urn,
+        );
+      }
+    }
+  },
+};
+
 export const policies: Policies = [
   noPublicSsh,
   noPublicAllPorts,
@@ -1120,4 +1159,5 @@ export const policies: Policies = [
   lbHttpsTls12,
   logGroupRetention,
   authIssuerHttps,
+  noWorldOpenDockerPort,
 ];

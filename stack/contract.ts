@@ -8,11 +8,12 @@
 export const PROJECT = "activity-api";
 
 /**
- * Where a stack runs: the local Docker engine, an EC2 Docker host, or ECS Fargate; or `ci-identity`, the one
- * stack that runs no app but creates the CI pipelines' identities in AWS IAM (components/ci-identity.ts).
+ * Where a stack runs: the local Docker engine, an EC2 Docker host, ECS Fargate, or a server with Docker that the
+ * stack reaches over SSH and does not create; or `ci-identity`, the one stack that runs no app but creates the CI
+ * pipelines' identities in AWS IAM (components/ci-identity.ts).
  */
-export type Target = "local" | "ec2" | "ecs" | "ci-identity";
-export const TARGETS: readonly Target[] = ["local", "ec2", "ecs", "ci-identity"];
+export type Target = "local" | "ec2" | "ecs" | "ssh" | "ci-identity";
+export const TARGETS: readonly Target[] = ["local", "ec2", "ecs", "ssh", "ci-identity"];
 
 /** The targets with a Docker host, where previews run: one shared host per target. */
 export type PreviewTarget = Extract<Target, "local" | "ec2">;
@@ -72,6 +73,14 @@ export const CONFIG_NAMES = [
   "previewKeep",
   "readinessTimeoutSeconds",
   "publishTo",
+  "sshHost",
+  "sshPort",
+  "sshKnownHosts",
+  "publishAddress",
+  "keepDataOnDestroy",
+  "registryServer",
+  "registryUsername",
+  "registryPassword",
   "permissionsBoundary",
   "githubRepository",
   "stateBucket",
@@ -187,13 +196,16 @@ export interface AppStackOutputs {
   /** The image, pinned by digest. */
   imageRef: string;
   tableName: string;
-  /** The EC2 instance, `local-docker-engine`, or on ECS `<cluster>/<service>`. */
+  /** The EC2 instance, `local-docker-engine`, on ECS `<cluster>/<service>`, or the SSH target's `user@address`. */
   hostId: string;
   /** Docker targets: the release serving now, the tag of the container that last became healthy. */
   release?: string;
   /** Docker targets: the front proxy's container. */
   proxyContainer?: string;
-  /** dev: the Docker volume DynamoDB Local keeps its tables in; npm run dev:down removes it. */
+  /**
+   * dev and ssh: the Docker volume DynamoDB Local keeps its tables in; npm run dev:down removes dev's, and an ssh
+   * stack's outlives `pulumi destroy` unless keepDataOnDestroy is false.
+   */
   databaseVolume?: string;
   /** With a domain: the HTTPS address. */
   httpsUrl?: string;

@@ -20,6 +20,7 @@ import {
 import {
   ECS_NAME_PREFIX_MAX,
   isDocumentationRange,
+  isEveryInterface,
   isPublicRange,
   isWorldOpen,
   MAX_TASKS,
@@ -41,7 +42,11 @@ import {
   validateOidcProviderArn,
   validatePermissionsBoundary,
   validatePreviewDomain,
+  validatePublishAddress,
   validateRegion,
+  validateRegistryServer,
+  validateSshHost,
+  validateSshKnownHosts,
   validateSshPublicKey,
   validateStateBucket,
   validateTaskSize,
@@ -69,6 +74,9 @@ export const DEFAULTS = {
   authUserClaim: AUTH_USER_CLAIM.default,
   rateLimitMax: RATE_LIMIT.max.default,
   rateLimitWindowSeconds: RATE_LIMIT.windowSeconds.default,
+  sshPort: 22,
+  publishAddress: "127.0.0.1",
+  keepDataOnDestroy: true,
 } as const satisfies Partial<Record<ConfigName, string | number | boolean>>;
 
 /** How the deployer's Docker client reaches an EC2 host's engine over SSH. */
@@ -215,6 +223,40 @@ export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData, RunsRel
   kind: "ec2Preview";
 }
 
+/** How the program reaches a server with Docker over SSH: who, where, and the host key it must present. */
+export interface SshAccess {
+  /** `user@address`. */
+  sshHost: string;
+  sshUser: string;
+  sshAddress: string;
+  sshPort: number;
+  /** Private key file for ssh `-i`; undefined: ssh-agent and ssh's default identities. */
+  sshPrivateKeyPath: string | undefined;
+  /** The only host key accepted: `<type> <base64>`. */
+  sshKnownHosts: string;
+}
+
+/** A registry the image is pushed to and the host pulls from; the password is a Pulumi secret in the stack. */
+export interface RegistrySettings {
+  /** `host[:port][/namespace]`, the prefix of the image's name. */
+  server: string;
+  username: string;
+  password: string;
+}
+
+/**
+ * `target: ssh`: the proxy, the app and DynamoDB Local on a server with Docker that the stack does not create,
+ * the image pushed to any registry and pulled there by digest.
+ */
+export interface SshAppSettings extends StackBase, RunsReleases, SshAccess {
+  kind: "sshApp";
+  registry: RegistrySettings;
+  /** The host address the proxy's port is bound to: 127.0.0.1 (the host only) unless the stack says another. */
+  publishAddress: string;
+  /** `pulumi destroy` leaves DynamoDB Local's volume (the stack's data) on the server. */
+  keepDataOnDestroy: boolean;
+}
+
 /** `ci-identity`: the CI pipelines' roles in AWS IAM, trusted through GitHub's OIDC provider; no app. */
 export interface CiIdentitySettings extends StackBase, OnAws {
   kind: "ciIdentity";
@@ -229,6 +271,7 @@ export interface CiIdentitySettings extends StackBase, OnAws {
 }
 
 export type StackSettings =
+  | SshAppSettings
   | LocalAppSettings
   | Ec2AppSettings
   | EcsAppSettings
@@ -253,6 +296,8 @@ export interface SettingsSource {
   project: ConfigReader;
   /** The AWS provider's keys (`aws:region`). */
   aws: ConfigReader;
+  /** Whether a project key (`activity-api:<name>`) was set as a secret. @default none was */
+  isSecret?: (key: string) => boolean;
 }
 
 /** Typed reads of the project's keys, each failure a StackConfigError naming the key and the value. */
@@ -388,6 +433,27 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
   }
   // The stacks below run the app's container: its releases, and who may call it.
   const runsApp = { ...readReleases(config), access: readAccess(config, target, warn) };
+  if (target === "ssh") {
+    if (isHost || hostStack !== undefined) {
+      throw new StackConfigError(
+        `previews run on the preview hosts: ${configKey("target")} must be local or ec2 for a preview stack`,
+      );
+    }
+    if (https !== undefined) {
+      throw new StackConfigError(
+        `${configKey("domain")} is not supported on target ssh yet: the proxy serves HTTP on ${configKey("publishAddress")}`,
+      );
+    }
+    return {
+      kind: "sshApp",
+      ...base,
+      ...runsApp,
+      ...readSshAccess(config),
+      registry: readRegistry(config, source.isSecret ?? (() => false)),
+      publishAddress: readPublishAddress(config),
+      keepDataOnDestroy: config.boolean("keepDataOnDestroy"),
+    };
+  }
   if (hostStack !== undefined) {
     const preview = {
       ...base,
@@ -588,6 +654,19 @@ function refusePublicExposure(settings: StackSettings): void {
       }
       return;
     }
+    case "sshApp": {
+      // The proxy serves plain HTTP on the server's publishAddress; the server's firewall is not the stack's to see.
+      const address = settings.publishAddress;
+      if (
+        isEveryInterface(address) ||
+        isPublicRange(address.includes(":") ? `${address}/128` : `${address}/32`)
+      ) {
+        throw new StackConfigError(
+          `${configKey("publishAddress")} ${address} would serve the API over plain HTTP ${isEveryInterface(address) ? "on every interface of the server, its public ones included" : "on a public address"}: tokens would cross the Internet in clear text, and without auth anyone could use it; publish on a private address of the server, or on 127.0.0.1 and reach it through an SSH tunnel`,
+        );
+      }
+      return;
+    }
     case "localApp":
     case "localPreviewHost":
       // Published on loopback, or on purpose on a LAN (publishTo): never on the Internet.
@@ -596,6 +675,13 @@ function refusePublicExposure(settings: StackSettings): void {
     case "ec2Preview":
       // Reached only through its host's proxy, which its host stack checks.
       return;
+    case "ciIdentity":
+      // Runs no app.
+      return;
+    default: {
+      const unchecked: never = settings;
+      throw new Error(`no exposure rule for ${JSON.stringify(unchecked)}`);
+    }
   }
 }
 
@@ -647,6 +733,50 @@ function readCiIdentity(config: ProjectConfig, base: StackBase, region: string):
       validateNamePrefix(config.text("testNamePrefix") ?? DEFAULTS.namePrefix, "testNamePrefix"),
     ),
   };
+}
+
+/** The SSH target's login, port, key and pinned host key. */
+function readSshAccess(config: ProjectConfig): SshAccess {
+  const sshHost = config.required(
+    "sshHost",
+    "when target is ssh: the server's login as user@address (pulumi config set sshHost deploy@203.0.113.10)",
+  );
+  const { user, address } = validateSshHost(sshHost);
+  return {
+    sshHost,
+    sshUser: user,
+    sshAddress: address,
+    sshPort: config.integer("sshPort", 1, 65535) ?? DEFAULTS.sshPort,
+    sshPrivateKeyPath: config.text("sshPrivateKeyPath"),
+    sshKnownHosts: validateSshKnownHosts(
+      config.required(
+        "sshKnownHosts",
+        `when target is ssh, so that only that server is trusted: pulumi config set sshKnownHosts "$(ssh-keyscan -t ed25519 <address> 2>/dev/null)"`,
+      ),
+    ),
+  };
+}
+
+/** The registry of an ssh stack; its password only as a secret, so that it is never in a stack file in clear. */
+function readRegistry(config: ProjectConfig, isSecret: (key: string) => boolean): RegistrySettings {
+  const why = "when target is ssh: the image is pushed there and the server pulls it from there";
+  const server = validateRegistryServer(config.required("registryServer", why));
+  const username = config.required("registryUsername", why);
+  const password = config.required(
+    "registryPassword",
+    `${why} (pulumi config set --secret registryPassword, or pipe it in: ... | pulumi config set --secret registryPassword)`,
+  );
+  if (!isSecret(configKey("registryPassword"))) {
+    throw new StackConfigError(
+      `${configKey("registryPassword")} is set in plain text: set it again as a secret with pulumi config set --secret registryPassword (and rotate it, it was readable in the stack file)`,
+    );
+  }
+  return { server, username, password };
+}
+
+/** Where the SSH host publishes the proxy: the host only by default; every interface only when said. */
+function readPublishAddress(config: ProjectConfig): string {
+  return validatePublishAddress(config.text("publishAddress") ?? DEFAULTS.publishAddress);
 }
 
 function readHostAccess(config: ProjectConfig): HostAccess {
@@ -810,12 +940,23 @@ export function stackTags(settings: StackSettings): Record<string, string> {
   };
 }
 
+/**
+ * Whether the engine passed `key` as a secret. The SDK's own check (runtime/config.ts isConfigSecret) is
+ * exported at run time but marked internal, so its declaration is not published.
+ */
+function configIsSecret(key: string): boolean {
+  const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret?: (key: string) => boolean };
+  if (runtime.isConfigSecret === undefined) throw new Error("@pulumi/pulumi no longer has isConfigSecret");
+  return runtime.isConfigSecret(key);
+}
+
 /** The program's entry to configuration: the stack's config through pulumi.Config, errors as clean CLI errors. */
 export function loadSettings(): StackSettings {
   const source: SettingsSource = {
     stack: pulumi.getStack(),
     project: new pulumi.Config(PROJECT),
     aws: new pulumi.Config("aws"),
+    isSecret: (key) => configIsSecret(key),
   };
   try {
     return readSettings(source, (message) => pulumi.log.warn(message));

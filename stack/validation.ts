@@ -283,6 +283,69 @@ export function validateCertificateArn(value: string, region: string): string {
  */
 export const ECS_NAME_PREFIX_MAX = 32 - "-lb-".length - 7;
 
+/** `sshHost`: `user@address`, the login and the server an ssh stack deploys to. */
+export function validateSshHost(value: string): { user: string; address: string } {
+  const match = /^([a-z_][a-z0-9_.-]{0,31})@([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$/.exec(value);
+  if (match === null || match[1] === undefined || match[2] === undefined) {
+    throw new StackConfigError(
+      `${configKey("sshHost")} "${value}" is not user@address, e.g. deploy@203.0.113.10 or deploy@server.example.com`,
+    );
+  }
+  return { user: match[1], address: match[2].replace(/^\[|\]$/g, "") };
+}
+
+/**
+ * `sshKnownHosts`: the host's public key, as a known_hosts line (`ssh-keyscan` prints one) or as the host's own
+ * key file (`/etc/ssh/ssh_host_ed25519_key.pub`). Only the key type and the key are kept: the pin is on the key,
+ * whatever name the line gave the host. One line only, so that exactly one key is trusted.
+ */
+export function validateSshKnownHosts(value: string): string {
+  const lines = value.trim().split("\n");
+  const fields = lines[0]?.trim().split(/\s+/) ?? [];
+  const typeAt = fields.findIndex((field) => SSH_KEY_TYPE.test(field));
+  const key = fields[typeAt + 1];
+  if (
+    lines.length !== 1 ||
+    typeAt < 0 ||
+    typeAt > 1 ||
+    key === undefined ||
+    !/^[A-Za-z0-9+/]+={0,3}$/.test(key)
+  ) {
+    throw new StackConfigError(
+      `${configKey("sshKnownHosts")} is not one host key line; pin the host's key with: ` +
+        `pulumi config set sshKnownHosts "$(ssh-keyscan -t ed25519 <address> 2>/dev/null)" (and compare its fingerprint with the server's own)`,
+    );
+  }
+  return `${fields[typeAt]} ${key}`;
+}
+const SSH_KEY_TYPE =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
+
+/** `publishAddress`: one IPv4 or IPv6 address of the SSH host, which the proxy's port is bound to. */
+export function validatePublishAddress(value: string): string {
+  if (!ipaddr.isValid(value)) {
+    throw new StackConfigError(
+      `${configKey("publishAddress")} "${value}" is not an IP address: use an address of the host (default 127.0.0.1, the host itself)`,
+    );
+  }
+  return ipaddr.parse(value).toString();
+}
+
+/** An unspecified address (0.0.0.0, ::): a port bound there answers on every interface of the host. */
+export function isEveryInterface(address: string): boolean {
+  return ipaddr.parse(address).range() === "unspecified";
+}
+
+/** `registryServer`: a registry's host, with an optional port (ghcr.io, docker.io, registry.example.com:5000). */
+export function validateRegistryServer(value: string): string {
+  if (!/^[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[a-z0-9._/-]+)?$/.test(value) || value.includes("://")) {
+    throw new StackConfigError(
+      `${configKey("registryServer")} "${value}" is not a registry address such as ghcr.io/owner or registry.example.com:5000 (no scheme)`,
+    );
+  }
+  return value;
+}
+
 /** A GitHub repository, `owner/name`: GitHub's own character rules, so that a `sub` claim can match it. */
 export function validateGithubRepository(value: string): string {
   if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/.test(value) || /\/\.{1,2}$/.test(value)) {

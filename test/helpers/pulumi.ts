@@ -305,15 +305,19 @@ export interface ProgramRun {
   named(type: string, name: string): Registration;
 }
 
-/** Runs `declare` (which creates resources) under mocks for `stack`, with `config`; resolves once it settles. */
+/**
+ * Runs `declare` (which creates resources) under mocks for `stack`, with `config` (`secretKeys` set as secrets,
+ * `pulumi config set --secret`); resolves once it settles.
+ */
 export async function runDeclarations(
   stack: string,
   config: Record<string, string>,
   declare: () => Promise<Record<string, pulumi.Input<unknown>>>,
   stacks: StackOutputs = {},
+  secretKeys: string[] = [],
 ): Promise<ProgramRun> {
   const { registrations, invokes } = await installMocks(stack, stacks);
-  pulumi.runtime.setAllConfig(config);
+  pulumi.runtime.setAllConfig(config, secretKeys);
   const declared = await declare();
   const outputs: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(declared)) outputs[name] = await promiseOf(value);
@@ -337,6 +341,7 @@ export function runProgram(
   stack: string,
   overrides: Record<string, unknown> = {},
   stacks: StackOutputs = {},
+  secretKeys: string[] = [],
 ): Promise<ProgramRun> {
   vi.resetModules();
   return runDeclarations(
@@ -345,5 +350,6 @@ export function runProgram(
     // As the Node.js language host runs a program whose module exports a default function: its result.
     async () => (await import("../../index.js")).default(),
     stacks,
+    secretKeys,
   );
 }

@@ -23,6 +23,7 @@ import {
   noPublicAppPort,
   noPublicPortsButWeb,
   noPublicSsh,
+  noWorldOpenDockerPort,
   PREVIEW_PREFIX,
   policies,
   previewHostSealedMetadata,
@@ -96,6 +97,7 @@ describe("the pack", () => {
       ["lb-https-tls12", "mandatory"],
       ["log-group-retention", "mandatory"],
       ["auth-issuer-https", "mandatory"],
+      ["no-world-open-docker-port", "mandatory"],
     ]);
   });
 
@@ -706,6 +708,36 @@ describe("required-tags: project and stack, from tags or the provider's defaultT
 
   it("does not apply to resources outside the five types", async () => {
     expect(await check(requiredTags, TYPES.rolePolicy, { policy: "{}" })).toBeUndefined();
+  });
+});
+
+describe("no-world-open-docker-port: a port on every interface only behind a security group of the stack", () => {
+  const container = (name: string, ports: unknown) =>
+    stackResource("docker:index/container:Container", name, { ports });
+  const proxy = (ip: unknown) => container("proxy", [{ internal: 10001, external: 10001, ip }]);
+
+  it.each([["0.0.0.0"], ["::"], [undefined]])(
+    "refuses the ip %s with no security group in the stack",
+    async (ip) => {
+      const [violation, ...others] = (await checkStack(noWorldOpenDockerPort, [proxy(ip)])) ?? [];
+      expect(others).toEqual([]);
+      expect(violation?.message).toBe(
+        `container "proxy" publishes port 10001 on every interface (ip ${ip === undefined ? "unset" : JSON.stringify(ip)}), ` +
+          "and no security group of the stack is in front of it: bind it to one address (publishAddress), or set " +
+          "this rule advisory in the pack's config if the server's own firewall is the gate.",
+      );
+    },
+  );
+
+  it("accepts one address, a container with no port, and every interface behind a security group", async () => {
+    expect(await checkStack(noWorldOpenDockerPort, [proxy("127.0.0.1"), proxy("10.0.0.5")])).toEqual([]);
+    expect(await checkStack(noWorldOpenDockerPort, [container("app", undefined)])).toEqual([]);
+    const group = stackResource("aws:ec2/securityGroup:SecurityGroup", "host-sg", {});
+    expect(await checkStack(noWorldOpenDockerPort, [proxy("0.0.0.0"), group])).toEqual([]);
+  });
+
+  it("reports nothing for a port whose address is not known yet", async () => {
+    expect(await checkStack(noWorldOpenDockerPort, [proxy(unknownValue)])).toEqual([]);
   });
 });
 

@@ -759,3 +759,117 @@ describe("who may call the API, and how often", () => {
     for (const cidr of publicRanges) expect(isPublicRange(cidr), cidr).toBe(true);
   });
 });
+
+describe("target ssh", () => {
+  const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNzaHRhcmdldGhvc3RrZXlmb3J0ZXN0aW5nMDAwMDAw";
+  const values: Record<string, unknown> = {
+    "activity-api:target": "ssh",
+    "activity-api:sshHost": "deploy@203.0.113.10",
+    "activity-api:sshKnownHosts": `203.0.113.10 ${hostKey}`,
+    "activity-api:registryServer": "registry.example.com:5000",
+    "activity-api:registryUsername": "pusher",
+    "activity-api:registryPassword": "s3cret",
+  };
+  /** readSettings for an ssh stack; the registry password is a secret unless `plainPassword`. */
+  function sshSettings(
+    overrides: Record<string, unknown> = {},
+    { plainPassword = false, warn }: { plainPassword?: boolean; warn?: (message: string) => void } = {},
+  ) {
+    pulumi.runtime.setAllConfig(stackConfig("ssh", { ...values, ...overrides }));
+    const secret = plainPassword ? [] : ["activity-api:registryPassword"];
+    return readSettings(
+      {
+        stack: "ssh",
+        project: new pulumi.Config("activity-api"),
+        aws: new pulumi.Config("aws"),
+        isSecret: (key) => secret.includes(key),
+      },
+      warn,
+    );
+  }
+
+  it("reads the server, the pin, the registry and the defaults: port 22, the host only, data kept", () => {
+    expect(sshSettings()).toEqual({
+      kind: "sshApp",
+      stack: "ssh",
+      namePrefix: DEFAULTS.namePrefix,
+      imageTag: undefined,
+      baseImage: undefined,
+      readinessTimeoutSeconds: DEFAULTS.readinessTimeoutSeconds,
+      sshHost: "deploy@203.0.113.10",
+      sshUser: "deploy",
+      sshAddress: "203.0.113.10",
+      sshPort: 22,
+      sshPrivateKeyPath: undefined,
+      sshKnownHosts: hostKey,
+      registry: { server: "registry.example.com:5000", username: "pusher", password: "s3cret" },
+      publishAddress: "127.0.0.1",
+      keepDataOnDestroy: true,
+      access: { auth: undefined, rateLimit: { max: 1000, windowSeconds: 60 } },
+    });
+  });
+
+  it("takes the host's own key file as the pin too, and keeps only the key", () => {
+    const pinned = sshSettings({ "activity-api:sshKnownHosts": `${hostKey} root@server` });
+    expect(pinned.kind === "sshApp" && pinned.sshKnownHosts).toBe(hostKey);
+  });
+
+  const refused: Array<[string, Record<string, unknown>, string]> = [
+    [
+      "no sshHost",
+      { "activity-api:sshHost": undefined },
+      "activity-api:sshHost is required when target is ssh",
+    ],
+    ["an sshHost without a user", { "activity-api:sshHost": "203.0.113.10" }, "is not user@address"],
+    [
+      "no sshKnownHosts",
+      { "activity-api:sshKnownHosts": undefined },
+      "activity-api:sshKnownHosts is required when target is ssh, so that only that server is trusted",
+    ],
+    [
+      "an sshKnownHosts that is not a key",
+      { "activity-api:sshKnownHosts": "203.0.113.10 not-a-key" },
+      "activity-api:sshKnownHosts is not one host key line",
+    ],
+    [
+      "two keys in sshKnownHosts",
+      { "activity-api:sshKnownHosts": `a ${hostKey}\nb ${hostKey}` },
+      "activity-api:sshKnownHosts is not one host key line",
+    ],
+    ["a port out of range", { "activity-api:sshPort": 70000 }, "activity-api:sshPort"],
+    ["no registry", { "activity-api:registryServer": undefined }, "activity-api:registryServer is required"],
+    [
+      "a registry with a scheme",
+      { "activity-api:registryServer": "https://ghcr.io" },
+      "is not a registry address",
+    ],
+    ["a publishAddress that is not one", { "activity-api:publishAddress": "lan" }, "is not an IP address"],
+  ];
+  it.each(refused)("refuses %s with one line", (_case, overrides, message) => {
+    const error = errorOf(() => sshSettings(overrides));
+    expect(error.message).toContain(message);
+    expect(error.message).not.toContain("\n");
+  });
+
+  it("refuses a registry password in plain config, with the command that sets it as a secret", () => {
+    const error = errorOf(() => sshSettings({}, { plainPassword: true }));
+    expect(error.message).toBe(
+      "activity-api:registryPassword is set in plain text: set it again as a secret with pulumi config set --secret registryPassword (and rotate it, it was readable in the stack file)",
+    );
+  });
+
+  it.each([
+    ["0.0.0.0", "on every interface of the server, its public ones included"],
+    ["::", "on every interface of the server, its public ones included"],
+    ["93.184.216.34", "on a public address"],
+  ])("refuses publishAddress %s: plain HTTP would reach the Internet", (address, where) => {
+    expect(() => sshSettings({ "activity-api:publishAddress": address })).toThrow(
+      `activity-api:publishAddress ${address} would serve the API over plain HTTP ${where}`,
+    );
+  });
+
+  it("takes a private address of the server", () => {
+    const onLan = sshSettings({ "activity-api:publishAddress": "10.0.0.5" });
+    expect(onLan.kind === "sshApp" && onLan.publishAddress).toBe("10.0.0.5");
+  });
+});
