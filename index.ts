@@ -15,13 +15,16 @@ import { DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
 import { RoleGrant } from "./components/role-grant.js";
-import type {
-  AppStackOutputs,
-  Ec2PreviewHostOutputs,
-  LocalPreviewHostOutputs,
-  PreviewStackOutputs,
+import {
+  type AppStackOutputs,
+  type Ec2PreviewHostOutputs,
+  type LocalPreviewHostOutputs,
+  type PreviewStackOutputs,
+  pinOf,
+  type ReleaseRecord,
 } from "./stack/contract.js";
 import { readOwnOutput, stackReference } from "./stack/references.js";
+import { keptReleases, nextRecord, readRecord, resolvePin } from "./stack/releases.js";
 import {
   type Ec2AppSettings,
   type Ec2PreviewHostSettings,
@@ -33,6 +36,7 @@ import {
   loadSettings,
   type StackSettings,
 } from "./stack/settings.js";
+import { StackConfigError } from "./stack/validation.js";
 
 /** A stack's outputs as the program returns them: each value of the contract's type, or an Output of it. */
 type Outputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -49,10 +53,59 @@ async function servingRelease(): Promise<string | undefined> {
   return typeof release === "string" && release !== "" ? release : undefined;
 }
 
+/**
+ * The release an update deploys: its tag, the kept release it is pinned to (config `release`, resolved
+ * against the record), and the release record the stack's last update left.
+ */
+interface Release {
+  tag: string;
+  pinned: ReleaseRecord | undefined;
+  record: ReleaseRecord[];
+  /** The releases whose images the stack keeps. */
+  keep: number;
+}
+
+/** The stacks that serve the app, and so deploy a release. */
+type ServingSettings = Exclude<StackSettings, LocalPreviewHostSettings | Ec2PreviewHostSettings>;
+
+/**
+ * Reads the record, and resolves a pin against it before anything is declared: a release the stack does not
+ * keep stops the update with one line, and nothing changes.
+ */
+async function releaseOf(settings: ServingSettings): Promise<Release> {
+  const record = readRecord(await readOwnOutput("releases"));
+  const pinned = settings.release && resolvePin(settings.release, record, settings.stack);
+  const tag = pinned ? pinned.release : (settings.imageTag ?? contentTag("."));
+  return { tag, pinned, record, keep: settings.keepImages };
+}
+
+/** An image reference's digest: the part after `@`, or all of a local image id (`sha256:…`). */
+const digestOf = (imageRef: string) => imageRef.slice(imageRef.lastIndexOf("@") + 1);
+
+/**
+ * The `releases` and `pinnedRelease` outputs: the record once `serving` serves (known once its container
+ * passed the gate, so a refused release is never recorded), and the pin. `firstServed` is this run's clock.
+ */
+function releaseOutputs(
+  release: Release,
+  serving: pulumi.Input<string>,
+  imageRef: pulumi.Input<string>,
+): { releases: pulumi.Output<ReleaseRecord[]>; pinnedRelease?: string } {
+  const now = new Date().toISOString();
+  return {
+    releases: pulumi
+      .all([serving, imageRef])
+      .apply(([tag, ref]) =>
+        nextRecord(release.record, { release: tag, digest: digestOf(ref) }, now, release.keep),
+      ),
+    ...(release.pinned && { pinnedRelease: pinOf(release.pinned) }),
+  };
+}
+
 /** The regional table and the image in ECR, which every stack on AWS that builds the app has. */
 function tableAndImage(
   settings: Ec2AppSettings | Ec2PreviewSettings | EcsAppSettings,
-  tag: string,
+  { tag, pinned }: Release,
   options: pulumi.ComponentResourceOptions,
 ) {
   const name = settings.namePrefix;
@@ -61,6 +114,7 @@ function tableAndImage(
     name,
     {
       tag,
+      pinnedDigest: pinned?.digest,
       baseImage: settings.baseImage,
       registry: { kind: "ecr", keepImages: settings.keepImages, forceDelete: settings.forceDeleteImages },
     },
@@ -120,12 +174,27 @@ function appOnEc2(
   } as const;
 }
 
+/** A locally kept image's args: built unless pinned, with the other kept releases' images beside it. */
+function localImage(
+  settings: LocalAppSettings | LocalPreviewSettings,
+  { tag, pinned, record, keep }: Release,
+  registry: { kind: "local"; repository?: string },
+) {
+  return {
+    tag,
+    pinnedDigest: pinned?.digest,
+    baseImage: settings.baseImage,
+    registry: { ...registry, keptTags: keptReleases(record, tag, keep) },
+  };
+}
+
 /** dev: the proxy, the app and DynamoDB Local on the local engine; no AWS resource, no credentials. */
-function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStackOutputs> {
+function deployLocally(settings: LocalAppSettings, release: Release): Outputs<AppStackOutputs> {
   const name = settings.namePrefix;
+  const { tag } = release;
   const proxy = new FrontProxy(name, { ...settings.https, hostIp: PUBLISH_ADDRESSES[settings.publishTo] });
   const database = new DynamoDbLocal(name, { network: proxy.networkName });
-  const image = new AppImage(name, { tag, baseImage: settings.baseImage, registry: { kind: "local" } });
+  const image = new AppImage(name, localImage(settings, release, { kind: "local" }));
   const app = new AppContainer(name, {
     image: image.imageRef,
     release: tag,
@@ -143,6 +212,7 @@ function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStac
     tableName: DEFAULT_TABLE_NAME,
     hostId: "local-docker-engine",
     release: app.release,
+    ...releaseOutputs(release, app.release, image.imageRef),
     proxyContainer: proxy.containerName,
     databaseVolume: database.dataVolume,
     ...(settings.https && { httpsUrl: `https://${settings.https.domain}` }),
@@ -150,10 +220,10 @@ function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStac
 }
 
 /** test: the image in ECR, the proxy and the app on an EC2 Docker host, the regional table. */
-function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOutputs> {
+function deployToEc2(settings: Ec2AppSettings, release: Release): Outputs<AppStackOutputs> {
   const name = settings.namePrefix;
   const options = awsProvider(settings);
-  const tableImage = tableAndImage(settings, tag, options);
+  const tableImage = tableAndImage(settings, release, options);
   const { table, image } = tableImage;
   const host = ec2Host(
     settings,
@@ -166,7 +236,7 @@ function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOut
   const app = new AppContainer(
     name,
     {
-      ...appOnEc2(settings, tag, tableImage),
+      ...appOnEc2(settings, release.tag, tableImage),
       network: proxy.networkName,
       remoteEngine: { dockerHost: host.dockerHost, sshOpts: host.sshOpts },
     },
@@ -178,15 +248,16 @@ function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOut
     tableName: table.name,
     hostId: host.instanceId,
     release: app.release,
+    ...releaseOutputs(release, app.release, image.imageRef),
     proxyContainer: proxy.containerName,
     ...(settings.https && { httpsUrl: `https://${settings.https.domain}` }),
   };
 }
 
 /** prod: the image in ECR, on ECS Fargate behind a load balancer, autoscaled; the regional table. */
-function deployToEcs(settings: EcsAppSettings, tag: string): Outputs<AppStackOutputs> {
+function deployToEcs(settings: EcsAppSettings, release: Release): Outputs<AppStackOutputs> {
   const options = awsProvider(settings);
-  const { table, image, repositoryArn } = tableAndImage(settings, tag, options);
+  const { table, image, repositoryArn } = tableAndImage(settings, release, options);
   const service = new FargateService(
     settings.namePrefix,
     {
@@ -213,6 +284,8 @@ function deployToEcs(settings: EcsAppSettings, tag: string): Outputs<AppStackOut
     tableName: table.name,
     // No host: the service, whose tasks come and go.
     hostId: pulumi.interpolate`${service.clusterName}/${service.serviceName}`,
+    release: release.tag,
+    ...releaseOutputs(release, release.tag, image.imageRef),
   };
 }
 
@@ -289,15 +362,15 @@ function previewUrl(
  * the host's network, with a table of its own in the host's DynamoDB Local. Nothing of another preview is
  * touched.
  */
-function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Outputs<PreviewStackOutputs> {
+function deployLocalPreview(settings: LocalPreviewSettings, release: Release): Outputs<PreviewStackOutputs> {
   const label = settings.namePrefix;
+  const { tag } = release;
   const fromHost = hostOutputs<LocalPreviewHostOutputs>(settings.hostStack);
   const tableName = `${DEFAULT_TABLE_NAME}-${label}`;
-  const image = new AppImage(label, {
-    tag,
-    baseImage: settings.baseImage,
-    registry: { kind: "local", repository: `activity-api-${label}` },
-  });
+  const image = new AppImage(
+    label,
+    localImage(settings, release, { kind: "local", repository: `activity-api-${label}` }),
+  );
   const app = new AppContainer(label, {
     image: image.imageRef,
     release: tag,
@@ -310,18 +383,24 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
     servingRelease,
     readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
   });
-  return { apiUrl: previewUrl(label, fromHost), imageRef: image.imageRef, release: app.release, tableName };
+  return {
+    apiUrl: previewUrl(label, fromHost),
+    imageRef: image.imageRef,
+    release: app.release,
+    ...releaseOutputs(release, app.release, image.imageRef),
+    tableName,
+  };
 }
 
 /**
  * One branch's preview on the EC2 preview host: its own table and repository, its own grant on the host's role,
  * and the app's container under the alias `preview-<label>` on the host's network.
  */
-function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<PreviewStackOutputs> {
+function deployEc2Preview(settings: Ec2PreviewSettings, release: Release): Outputs<PreviewStackOutputs> {
   const label = settings.namePrefix;
   const fromHost = hostOutputs<Ec2PreviewHostOutputs>(settings.hostStack);
   const options = awsProvider(settings);
-  const tableImage = tableAndImage(settings, tag, options);
+  const tableImage = tableAndImage(settings, release, options);
   const { table, image, repositoryArn } = tableImage;
   new RoleGrant(label, { role: fromHost("roleName"), tableArn: table.arn, repositoryArn }, options);
   const onHost = hostDockerProvider(`${label}-host-docker`, {
@@ -332,7 +411,7 @@ function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<Pr
   const app = new AppContainer(
     label,
     {
-      ...appOnEc2(settings, tag, tableImage),
+      ...appOnEc2(settings, release.tag, tableImage),
       network: fromHost("networkName"),
       alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
       remoteEngine: { dockerHost: fromHost("dockerHost"), sshOpts: fromHost("sshOpts") },
@@ -343,32 +422,46 @@ function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<Pr
     apiUrl: previewUrl(label, fromHost),
     imageRef: image.imageRef,
     release: app.release,
+    ...releaseOutputs(release, app.release, image.imageRef),
     tableName: table.name,
   };
 }
 
 /** Composes what the stack is; each kind's outputs are the contract's (stack/contract.ts). */
-function deploy(settings: StackSettings, tag: string) {
+async function deploy(settings: StackSettings) {
   switch (settings.kind) {
-    case "localApp":
-      return deployLocally(settings, tag);
-    case "ec2App":
-      return deployToEc2(settings, tag);
-    case "ecsApp":
-      return deployToEcs(settings, tag);
     case "localPreviewHost":
       return deployLocalPreviewHost(settings);
     case "ec2PreviewHost":
       return deployEc2PreviewHost(settings);
+  }
+  const release = await releaseOf(settings);
+  switch (settings.kind) {
+    case "localApp":
+      return deployLocally(settings, release);
+    case "ec2App":
+      return deployToEc2(settings, release);
+    case "ecsApp":
+      return deployToEcs(settings, release);
     case "localPreview":
-      return deployLocalPreview(settings, tag);
+      return deployLocalPreview(settings, release);
     case "ec2Preview":
-      return deployEc2Preview(settings, tag);
+      return deployEc2Preview(settings, release);
   }
 }
 
-/** The program, as the Node.js language host runs it: reads the stack's settings, deploys, returns outputs. */
-export default function program() {
+/**
+ * The program, as the Node.js language host runs it: reads the stack's settings and its release record,
+ * deploys, returns outputs. Async, because the record (its last update's outputs) is read before anything is
+ * declared.
+ */
+export default async function program() {
   const settings = loadSettings();
-  return deploy(settings, settings.imageTag ?? contentTag("."));
+  try {
+    return await deploy(settings);
+  } catch (error) {
+    // RunError prints its message without a stack trace: the message is the whole story.
+    if (error instanceof StackConfigError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
 }

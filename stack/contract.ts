@@ -69,6 +69,7 @@ export const CONFIG_NAMES = [
   "previewKeep",
   "readinessTimeoutSeconds",
   "publishTo",
+  "release",
 ] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 
@@ -142,7 +143,7 @@ export interface AppStackOutputs {
   tableName: string;
   /** The EC2 instance, `local-docker-engine`, or on ECS `<cluster>/<service>`. */
   hostId: string;
-  /** Docker targets: the release serving now, the tag of the container that last became healthy. */
+  /** The release serving now: on Docker targets the tag of the container that last became healthy. */
   release?: string;
   /** Docker targets: the front proxy's container. */
   proxyContainer?: string;
@@ -150,6 +151,10 @@ export interface AppStackOutputs {
   databaseVolume?: string;
   /** With a domain: the HTTPS address. */
   httpsUrl?: string;
+  /** The releases whose images the stack keeps, newest first (see ReleaseRecord). */
+  releases?: ReleaseRecord[];
+  /** Set while config `release` pins the stack: the pinned release as `<tag>@<digest>`. */
+  pinnedRelease?: string;
 }
 
 /** What every preview host exports: each preview answers at `http://<label>.<previewDomain>:<previewPort>`. */
@@ -192,7 +197,46 @@ export interface PreviewStackOutputs {
   imageRef: string;
   release: string;
   tableName: string;
+  releases: ReleaseRecord[];
+  pinnedRelease?: string;
 }
+
+// Releases by name: what a stack keeps and serves, recorded by the program in its outputs and read by
+// `npm run release` (cli/release/).
+
+/**
+ * One release the stack has served: its tag, the digest its image had in the stack's registry (a local
+ * engine's image id, or a registry's manifest digest), and when the stack first served it.
+ */
+export interface ReleaseRecord {
+  release: string;
+  digest: string;
+  /** ISO 8601. */
+  firstServed: string;
+}
+
+/** A digest as Docker writes it. */
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** A Docker tag, never "latest" (a tag names one release for good). */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** What config `release` names: a tag, a digest, or both (`<tag>@<digest>`, what rollback writes). */
+export type ReleasePin = { tag: string; digest?: string } | { tag?: undefined; digest: string };
+
+/** Config `release` read as a pin, or undefined when it is neither a tag, a digest, nor `<tag>@<digest>`. */
+export function parseReleasePin(value: string): ReleasePin | undefined {
+  const [tag, digest, ...rest] = value.split("@");
+  if (rest.length > 0 || tag === undefined) return undefined;
+  if (digest === undefined) {
+    if (DIGEST.test(tag)) return { digest: tag };
+    return TAG.test(tag) && tag !== "latest" ? { tag } : undefined;
+  }
+  return TAG.test(tag) && tag !== "latest" && DIGEST.test(digest) ? { tag, digest } : undefined;
+}
+
+/** A record's entry as config `release` names it exactly. */
+export const pinOf = (record: Pick<ReleaseRecord, "release" | "digest">): string =>
+  `${record.release}@${record.digest}`;
 
 // The release watch (cli/release-watch.ts): the program runs it to gate each new release, and reads what it
 // printed when it refused one.

@@ -12,6 +12,8 @@ import {
   currentTargetName,
   PREVIEW_HOST_STACKS,
   PROJECT,
+  parseReleasePin,
+  type ReleasePin,
   TARGETS,
   type Target,
 } from "./contract.js";
@@ -44,7 +46,7 @@ export const DEFAULTS = {
   hostAccess: "ssm",
   deletionProtection: true,
   forceDeleteImages: false,
-  keepImages: 10,
+  keepImages: 5,
   minTasks: 2,
   maxTasks: 4,
   taskCpu: 256,
@@ -106,6 +108,13 @@ interface Reachable {
 interface AppData {
   deletionProtection: boolean;
   forceDeleteImages: boolean;
+}
+
+/** A stack that serves the app: the releases it keeps, and the one it is pinned to. */
+interface ServesReleases {
+  /** Config `release`: deploy this kept release's image, without building; undefined: build the working tree. */
+  release: ReleasePin | undefined;
+  /** The releases whose images the stack keeps (the serving one always among them). */
   keepImages: number;
 }
 
@@ -130,14 +139,14 @@ interface PublishesLocally {
 }
 
 /** `dev`: the app on the local Docker engine, DynamoDB Local beside it; no AWS at all. */
-export interface LocalAppSettings extends StackBase, PublishesLocally, RunsReleases {
+export interface LocalAppSettings extends StackBase, PublishesLocally, RunsReleases, ServesReleases {
   kind: "localApp";
   /** HTTPS for a domain; undefined: HTTP on 10001 only. */
   https: HttpsSettings | undefined;
 }
 
 /** `test`: the image in ECR, the app on an EC2 Docker host, the regional table. */
-export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsReleases {
+export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsReleases, ServesReleases {
   kind: "ec2App";
   https: HttpsSettings | undefined;
   /** Who may reach 80 and 443 when `https` is set (empty otherwise). */
@@ -145,7 +154,7 @@ export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsRelease
 }
 
 /** `prod`: the image on ECS Fargate behind an Application Load Balancer, autoscaled; the regional table. */
-export interface EcsAppSettings extends StackBase, OnAws, Reachable, AppData {
+export interface EcsAppSettings extends StackBase, OnAws, Reachable, AppData, ServesReleases {
   kind: "ecsApp";
   /** Tasks that always run, spread over the region's availability zones; at least 2. */
   minTasks: number;
@@ -185,12 +194,12 @@ interface PreviewBase extends StackBase {
 }
 
 /** A branch preview on the local preview host: its container and a table in the host's DynamoDB Local. */
-export interface LocalPreviewSettings extends PreviewBase, RunsReleases {
+export interface LocalPreviewSettings extends PreviewBase, RunsReleases, ServesReleases {
   kind: "localPreview";
 }
 
 /** A branch preview on the EC2 preview host: its container, its own table and repository. */
-export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData, RunsReleases {
+export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData, RunsReleases, ServesReleases {
   kind: "ec2Preview";
 }
 
@@ -313,6 +322,7 @@ export function readSettings(
     );
   }
   const aws = () => readRegion(source.aws, target);
+  const served = readServed(config, isHost);
   const publishTo = readPublishTo(config, target === "local" && hostStack === undefined, hostStack);
 
   if (target === "ecs") {
@@ -334,6 +344,7 @@ export function readSettings(
       region,
       allowedCidrs: readAllowedCidrs(config, target, warn),
       ...readAppData(config),
+      ...served,
       ...readEcs(config, base.namePrefix, region),
     };
   }
@@ -347,6 +358,7 @@ export function readSettings(
     const preview = {
       ...base,
       ...releases,
+      ...served,
       hostStack: readHostStack(hostStack),
       metadata: readMetadata(config),
     };
@@ -354,12 +366,13 @@ export function readSettings(
     // A preview runs on the host stack's host: no host, so no key or instance of its own.
     return { kind: "ec2Preview", ...preview, region: aws(), ...readAppData(config) };
   }
-  if (target === "local") return { kind: "localApp", ...base, ...releases, https, publishTo };
+  if (target === "local") return { kind: "localApp", ...base, ...releases, ...served, https, publishTo };
   const host = readEc2Host(config, aws(), warn);
   return {
     kind: "ec2App",
     ...base,
     ...releases,
+    ...served,
     ...host,
     ...readAppData(config),
     https,
@@ -448,6 +461,25 @@ function readAppData(config: ProjectConfig): AppData {
   return {
     deletionProtection: config.boolean("deletionProtection"),
     forceDeleteImages: config.boolean("forceDeleteImages"),
+  };
+}
+
+/** `release` and `keepImages`, which a preview host (it serves no app) refuses rather than ignores. */
+function readServed(config: ProjectConfig, isHost: boolean): ServesReleases {
+  const release = config.text("release");
+  if (isHost && release !== undefined) {
+    throw new StackConfigError(
+      `${configKey("release")} is for a stack that serves the app; a preview host serves none: set it on a preview`,
+    );
+  }
+  const pin = release === undefined ? undefined : parseReleasePin(release);
+  if (release !== undefined && pin === undefined) {
+    throw new StackConfigError(
+      `${configKey("release")} "${release}" is not a release: use a tag such as 0.1.0-d6c1d784addc, a digest sha256:<64 hex>, or <tag>@<digest>`,
+    );
+  }
+  return {
+    release: pin,
     keepImages: config.integer("keepImages", 1, 1000) ?? DEFAULTS.keepImages,
   };
 }
@@ -581,7 +613,10 @@ function readEcs(
   config: ProjectConfig,
   namePrefix: string,
   region: string,
-): Omit<EcsAppSettings, keyof StackBase | keyof OnAws | keyof Reachable | keyof AppData | "kind"> {
+): Omit<
+  EcsAppSettings,
+  keyof StackBase | keyof OnAws | keyof Reachable | keyof AppData | keyof ServesReleases | "kind"
+> {
   if (namePrefix.length > ECS_NAME_PREFIX_MAX) {
     throw new StackConfigError(
       `${configKey("namePrefix")} "${namePrefix}" is too long for target ecs: at most ${ECS_NAME_PREFIX_MAX} characters, as load balancer names have at most 32`,
