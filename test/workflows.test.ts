@@ -50,6 +50,7 @@ const REQUIRED_PULUMI_VERSION = (() => {
 
 interface Step {
   uses?: string;
+  run?: string;
   with?: Record<string, unknown>;
 }
 interface Workflow {
@@ -211,5 +212,16 @@ describe("GitHub Actions workflows", () => {
       "jobs.deploy.steps[1] pulumi-version: ^3",
       "jobs.deploy.steps[2] pulumi-version: 3.200.0",
     ]);
+  });
+});
+
+describe("the deploy workflow and a pinned stack", () => {
+  it("checks for a pin before its pulumi up, so that a stack pinned by a rollback is never deployed over", () => {
+    const workflow = parse(readFileSync(new URL("deploy-test.yml", directory), "utf8")) as Workflow;
+    const steps = workflow.jobs?.deploy?.steps ?? [];
+    const check = steps.findIndex((step) => step.run === "npm run release -- check --stack test");
+    const up = steps.findIndex((step) => step.with?.command === "up");
+    expect(check).toBeGreaterThan(-1);
+    expect(up).toBeGreaterThan(check);
   });
 });
