@@ -464,7 +464,7 @@ function readAppData(config: ProjectConfig): AppData {
   };
 }
 
-/** `release` and `keepImages`, which a preview host (it serves no app) refuses rather than ignores. */
+/** `release` (which a preview host refuses rather than ignores: it serves no app) and `keepImages`. */
 function readServed(config: ProjectConfig, isHost: boolean): ServesReleases {
   const release = config.text("release");
   if (isHost && release !== undefined) {
