@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HOST_PORT } from "../../app/src/contract.js";
+import { HOST_PORT, READY_PATH } from "../../app/src/contract.js";
 import { tail } from "../helpers/run.js";
 import {
   copyProject,
@@ -116,7 +116,10 @@ describe("releases by name on the dev stack", () => {
 
   it("rolls back to the previous release with no failed request and no image built, and pins the stack there", async () => {
     const [r1, r2] = shipped as [string, string];
-    const client = probe(`${API}/activity/1`);
+    // The client reads /ready through the proxy (the app answers it once its table does): /activity/1 would
+    // meet the app's rate limit (1000 requests a minute per caller by default; health routes are exempt) within
+    // ten seconds at the client's pace, and a 429 is the limit at work, not an outage.
+    const client = probe(`${API}${READY_PATH}`);
     const dockerEvents = recordDockerEvents();
     const rollback = await release("rollback", "--stack", "dev");
     const seen = await client.stop();
