@@ -10,13 +10,16 @@ import { awsProvider } from "./aws/provider.js";
 import { ActivityTable } from "./components/activity-table.js";
 import { AppContainer } from "./components/app-container.js";
 import { AppImage, contentTag } from "./components/app-image.js";
+import { CiIdentity } from "./components/ci-identity.js";
 import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
 import { DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
-import { RoleGrant } from "./components/role-grant.js";
+import { PreviewBoundary } from "./components/preview-boundary.js";
+import { PreviewIdentity } from "./components/preview-identity.js";
 import {
   type AppStackOutputs,
+  type CiIdentityOutputs,
   type Ec2PreviewHostOutputs,
   type LocalPreviewHostOutputs,
   type PreviewStackOutputs,
@@ -26,6 +29,7 @@ import {
 import { readOwnOutput, stackReference } from "./stack/references.js";
 import { keptReleases, nextRecord, readRecord, resolvePin } from "./stack/releases.js";
 import {
+  type CiIdentitySettings,
   type Ec2AppSettings,
   type Ec2PreviewHostSettings,
   type Ec2PreviewSettings,
@@ -66,7 +70,10 @@ interface Release {
 }
 
 /** The stacks that serve the app, and so deploy a release. */
-type ServingSettings = Exclude<StackSettings, LocalPreviewHostSettings | Ec2PreviewHostSettings>;
+type ServingSettings = Exclude<
+  StackSettings,
+  LocalPreviewHostSettings | Ec2PreviewHostSettings | CiIdentitySettings
+>;
 
 /**
  * Reads the record, and resolves a pin against it before anything is declared: a release the stack does not
@@ -144,6 +151,7 @@ function ec2Host(
       access: settings.hostAccess,
       sshPublicKey: settings.sshPublicKey,
       sshPrivateKeyPath: settings.sshPrivateKeyPath,
+      permissionsBoundary: settings.permissionsBoundary,
       ...(app && {
         app: { tableArn: app.table.arn, repositoryArn: app.repositoryArn },
         registryAuth: app.image.registryAuth,
@@ -171,6 +179,7 @@ function appOnEc2(
     region: settings.region,
     servingRelease,
     readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
+    access: settings.access,
   } as const;
 }
 
@@ -205,6 +214,7 @@ function deployLocally(settings: LocalAppSettings, release: Release): Outputs<Ap
     network: proxy.networkName,
     servingRelease,
     readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
+    access: settings.access,
   });
   return {
     apiUrl: `http://localhost:${HOST_PORT}`,
@@ -267,6 +277,7 @@ function deployToEcs(settings: EcsAppSettings, release: Release): Outputs<AppSta
       tableArn: table.arn,
       region: settings.region,
       appEnv: "production",
+      access: settings.access,
       allowedCidrs: settings.allowedCidrs,
       minTasks: settings.minTasks,
       maxTasks: settings.maxTasks,
@@ -316,10 +327,14 @@ function deployLocalPreviewHost(settings: LocalPreviewHostSettings): Outputs<Loc
   };
 }
 
-/** The EC2 preview host: an EC2 Docker host and its proxy; each preview grants itself on the host's role. */
+/**
+ * The EC2 preview host: an EC2 Docker host whose containers reach no instance credentials, its proxy, and the
+ * permissions boundary each preview's own identity is created under.
+ */
 function deployEc2PreviewHost(settings: Ec2PreviewHostSettings): Outputs<Ec2PreviewHostOutputs> {
   const options = awsProvider(settings);
   const host = ec2Host(settings, { appPort: settings.previewPort, httpsCidrs: [] }, options);
+  const boundary = new PreviewBoundary(settings.namePrefix, { region: settings.region }, options);
   const previewDomain = settings.previewDomain ?? pulumi.interpolate`${host.publicIp}.sslip.io`;
   const proxy = new FrontProxy(
     settings.namePrefix,
@@ -339,7 +354,7 @@ function deployEc2PreviewHost(settings: Ec2PreviewHostSettings): Outputs<Ec2Prev
     publicIp: host.publicIp,
     dockerHost: host.dockerHost,
     sshOpts: host.sshOpts,
-    roleName: host.roleName,
+    previewBoundaryArn: boundary.arn,
   };
 }
 
@@ -382,6 +397,7 @@ function deployLocalPreview(settings: LocalPreviewSettings, release: Release): O
     alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
     servingRelease,
     readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
+    access: settings.access,
   });
   return {
     apiUrl: previewUrl(label, fromHost),
@@ -393,16 +409,21 @@ function deployLocalPreview(settings: LocalPreviewSettings, release: Release): O
 }
 
 /**
- * One branch's preview on the EC2 preview host: its own table and repository, its own grant on the host's role,
- * and the app's container under the alias `preview-<label>` on the host's network.
+ * One branch's preview on the EC2 preview host: its own table and repository, its own identity (the only
+ * credentials its container holds), and the app's container under the alias `preview-<label>` on the host's
+ * network.
  */
 function deployEc2Preview(settings: Ec2PreviewSettings, release: Release): Outputs<PreviewStackOutputs> {
   const label = settings.namePrefix;
   const fromHost = hostOutputs<Ec2PreviewHostOutputs>(settings.hostStack);
   const options = awsProvider(settings);
   const tableImage = tableAndImage(settings, release, options);
-  const { table, image, repositoryArn } = tableImage;
-  new RoleGrant(label, { role: fromHost("roleName"), tableArn: table.arn, repositoryArn }, options);
+  const { table, image } = tableImage;
+  const identity = new PreviewIdentity(
+    label,
+    { tableArn: table.arn, permissionsBoundary: fromHost("previewBoundaryArn") },
+    options,
+  );
   const onHost = hostDockerProvider(`${label}-host-docker`, {
     dockerHost: fromHost("dockerHost"),
     sshOpts: fromHost("sshOpts"),
@@ -412,6 +433,7 @@ function deployEc2Preview(settings: Ec2PreviewSettings, release: Release): Outpu
     label,
     {
       ...appOnEc2(settings, release.tag, tableImage),
+      awsCredentials: identity.credentials,
       network: fromHost("networkName"),
       alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
       remoteEngine: { dockerHost: fromHost("dockerHost"), sshOpts: fromHost("sshOpts") },
@@ -427,6 +449,29 @@ function deployEc2Preview(settings: Ec2PreviewSettings, release: Release): Outpu
   };
 }
 
+/** ci-identity: the CI pipelines' roles and their boundaries (and GitHub's OIDC provider unless it exists). */
+function deployCiIdentity(settings: CiIdentitySettings): Outputs<CiIdentityOutputs> {
+  const identity = new CiIdentity(
+    settings.namePrefix,
+    {
+      repository: settings.githubRepository,
+      region: settings.region,
+      stateBucket: settings.stateBucket,
+      oidcProviderArn: settings.oidcProviderArn,
+      testNamePrefix: settings.testNamePrefix,
+    },
+    awsProvider(settings),
+  );
+  return {
+    previewRoleArn: identity.previewRoleArn,
+    testDeployRoleArn: identity.testDeployRoleArn,
+    pruneRoleArn: identity.pruneRoleArn,
+    previewBoundaryArn: identity.previewBoundaryArn,
+    testBoundaryArn: identity.testBoundaryArn,
+    oidcProviderArn: identity.oidcProviderArn,
+  };
+}
+
 /** Composes what the stack is; each kind's outputs are the contract's (stack/contract.ts). */
 async function deploy(settings: StackSettings) {
   switch (settings.kind) {
@@ -434,6 +479,8 @@ async function deploy(settings: StackSettings) {
       return deployLocalPreviewHost(settings);
     case "ec2PreviewHost":
       return deployEc2PreviewHost(settings);
+    case "ciIdentity":
+      return deployCiIdentity(settings);
   }
   const release = await releaseOf(settings);
   switch (settings.kind) {

@@ -13,7 +13,7 @@ import { CONTAINER_MEMORY_MIB, parseRefusal, type RefusalReport, WATCH_ENV } fro
 import { APP_ALIAS } from "./front-proxy.js";
 
 /** The label that names a container's release (its image tag). */
-const RELEASE_LABEL = "activity.release";
+export const RELEASE_LABEL = "activity.release";
 /** The label that names the data its table lives in (DynamoDbLocal.dataVolume). */
 const DATA_LABEL = "activity.data";
 
@@ -42,8 +42,19 @@ export interface AppContainerArgs {
   tableName: pulumi.Input<string>;
   /** AWS_REGION (AWS stacks). @default unset */
   region?: pulumi.Input<string>;
+  /**
+   * Who may call the API (AUTH_*), and how often (RATE_LIMIT_*). @default unset: an open API with the app's
+   * default rate limits
+   */
+  access?: ApiAccess;
   /** DYNAMODB_ENDPOINT, for DynamoDB Local in dev only. @default unset: the regional endpoint */
   dynamodbEndpoint?: pulumi.Input<string>;
+  /**
+   * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the identity of a tenant of a shared host, whose containers
+   * reach no instance role (PreviewIdentity). The secret stays a Pulumi secret, in the container's environment
+   * only. @default unset: the SDK's default chain (the instance role of a single-tenant host)
+   */
+  awsCredentials?: { accessKeyId: pulumi.Input<string>; secretAccessKey: pulumi.Input<string> };
   /**
    * With DynamoDB Local: the volume its tables live in (DynamoDbLocal.dataVolume), labelled on the container. A
    * development app creates its table when it starts, so new data (a first volume, or another) replaces the
@@ -74,6 +85,37 @@ export interface AppContainerArgs {
   remoteEngine?: { dockerHost: pulumi.Input<string>; sshOpts: pulumi.Input<string[]> };
 }
 
+/** Who may call the API and how often, as the stack config says. */
+export interface ApiAccess {
+  /** Bearer tokens from this OIDC issuer, for this audience; undefined: an open API. */
+  auth: { issuer: string; audience: string; userClaim: string } | undefined;
+  /** Requests one caller may make per window. */
+  rateLimit: { max: number; windowSeconds: number };
+}
+
+/**
+ * The app's environment for `access`, behind one proxy that appends the client's address to X-Forwarded-For
+ * (the FrontProxy, or the ECS load balancer): the app trusts that one hop, so that its rate limits key on the
+ * real client and it sends HSTS on answers the proxy received over HTTPS.
+ */
+export function accessEnvironment(access: ApiAccess | undefined): [string, string][] {
+  const environment: [string, string][] = [[ENV.trustedProxyHops, "1"]];
+  if (access === undefined) return environment;
+  environment.push(
+    [ENV.rateLimitMax, String(access.rateLimit.max)],
+    [ENV.rateLimitWindowSeconds, String(access.rateLimit.windowSeconds)],
+  );
+  const { auth } = access;
+  if (auth !== undefined) {
+    environment.push(
+      [ENV.authIssuer, auth.issuer],
+      [ENV.authAudience, auth.audience],
+      [ENV.authUserClaim, auth.userClaim],
+    );
+  }
+  return environment;
+}
+
 /** The docker CLI's command line for the gate: docker itself, or ssh to the remote host, then docker. */
 export function dockerCommand(remote: { dockerHost: string; sshOpts: string[] } | undefined): string[] {
   if (remote === undefined) return ["docker"];
@@ -81,9 +123,12 @@ export function dockerCommand(remote: { dockerHost: string; sshOpts: string[] } 
   return ["ssh", ...remote.sshOpts, destination, "docker"];
 }
 
-/** The container's environment: only what the app reads, and DYNAMODB_ENDPOINT only when one is given. */
+/** The container's environment: only what the app (and its AWS SDK) reads, each optional one only when given. */
 function appEnvironment(
-  args: Pick<AppContainerArgs, "appEnv" | "tableName" | "region" | "dynamodbEndpoint">,
+  args: Pick<
+    AppContainerArgs,
+    "appEnv" | "tableName" | "region" | "dynamodbEndpoint" | "awsCredentials" | "access"
+  >,
 ) {
   const pairs: [string, pulumi.Input<string> | undefined][] = [
     [ENV.appEnv, args.appEnv],
@@ -91,6 +136,9 @@ function appEnvironment(
     [ENV.tableName, args.tableName],
     [ENV.region, args.region],
     [ENV.dynamodbEndpoint, args.dynamodbEndpoint],
+    [ENV.accessKeyId, args.awsCredentials?.accessKeyId],
+    [ENV.secretAccessKey, args.awsCredentials?.secretAccessKey],
+    ...accessEnvironment(args.access),
   ];
   return pairs
     .filter((pair): pair is [string, pulumi.Input<string>] => pair[1] !== undefined)

@@ -24,13 +24,41 @@ import { RoleGrant, type RoleGrantArgs } from "./role-grant.js";
 export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 const SSH_USER = "ec2-user";
 
-/** Installs and starts Docker at first boot; ec2-user joins the docker group so that SSH sessions can use it. */
-const USER_DATA = `#!/bin/bash
+/** The instance metadata service's address, where the instance role's credentials are served. */
+export const INSTANCE_METADATA_ADDRESS = "169.254.169.254";
+
+/**
+ * The rule that drops what containers send to the metadata service. DOCKER-USER is the chain of the FORWARD
+ * path that Docker creates and never flushes, where containers' traffic passes before Docker's own rules; the
+ * host's own processes (the SSM agent) do not pass there.
+ */
+export const DROP_CONTAINER_METADATA_RULE = `DOCKER-USER -d ${INSTANCE_METADATA_ADDRESS}/32 -j DROP`;
+
+/**
+ * Installs the rule above as a drop-in of docker.service, so that it is back after every restart of Docker and
+ * every reboot (iptables rules live in memory only), and in place before the first container starts. Checked
+ * first (-C) so that a restart adds no second copy.
+ */
+const DROP_CONTAINER_METADATA_UNIT = `mkdir -p /etc/systemd/system/docker.service.d
+cat > /etc/systemd/system/docker.service.d/no-container-metadata.conf <<'UNIT'
+[Service]
+ExecStartPost=/bin/sh -c 'iptables -C ${DROP_CONTAINER_METADATA_RULE} 2>/dev/null || iptables -I ${DROP_CONTAINER_METADATA_RULE}'
+UNIT
+systemctl daemon-reload
+`;
+
+/**
+ * Installs and starts Docker at first boot; ec2-user joins the docker group so that SSH sessions can use it.
+ * A shared host also drops its containers' traffic to the metadata service.
+ */
+function userData(shared: boolean): string {
+  return `#!/bin/bash
 set -euxo pipefail
 dnf install -y docker
-systemctl enable --now docker
+${shared ? DROP_CONTAINER_METADATA_UNIT : ""}systemctl enable --now docker
 usermod -aG docker ${SSH_USER}
 `;
+}
 
 /**
  * Polls the host over the same SSH transport the Docker provider uses until cloud-init has finished and the
@@ -67,8 +95,16 @@ export interface DockerHostArgs {
   /** Private key file for ssh `-i`. @default unset: ssh-agent and ssh's default identities */
   sshPrivateKeyPath?: string;
   /**
-   * The app the host serves: its role may use that app's table and pull from its repository (RoleGrant).
-   * @default unset: the role grants no app (a preview host, whose previews grant themselves)
+   * The permissions boundary of the instance role: the CI pipeline that deploys the host may create only
+   * roles that carry its own (components/ci-identity.ts). @default unset: no boundary
+   */
+  permissionsBoundary?: pulumi.Input<string>;
+  /**
+   * The one app the host serves: its role may use that app's table and pull from its repository (RoleGrant),
+   * and its container reaches the role's credentials through the metadata service (IMDSv2, hop limit 2).
+   * @default unset: a host shared by tenants that must not reach each other (previews): the role grants no
+   * app, and no container reaches the metadata service (hop limit 1, and a DOCKER-USER rule dropping
+   * container traffic to it); each tenant brings its own credentials.
    */
   app?: Omit<RoleGrantArgs, "role">;
   /** Credentials the host's engine pulls images with. @default none (public images only) */
@@ -153,7 +189,6 @@ export class DockerHost extends pulumi.ComponentResource {
   public readonly instanceId: pulumi.Output<string>;
   public readonly publicIp: pulumi.Output<string>;
   public readonly securityGroupId: pulumi.Output<string>;
-  public readonly roleName: pulumi.Output<string>;
   /** A Docker provider bound to the host's engine; resources on it wait for Docker to be ready. */
   public readonly provider: docker.Provider;
   /** Where Docker answers over SSH, `ssh://ec2-user@<instance id or IP>`, and the ssh options it needs. */
@@ -171,6 +206,7 @@ export class DockerHost extends pulumi.ComponentResource {
       access = { mode: "ssm" },
       sshPublicKey,
       sshPrivateKeyPath,
+      permissionsBoundary,
       app,
       registryAuth,
       rootVolumeGb = 20,
@@ -205,15 +241,22 @@ export class DockerHost extends pulumi.ComponentResource {
       {
         description: "Instance role of the activity API host",
         assumeRolePolicy: JSON.stringify(serviceTrustPolicy("ec2.amazonaws.com")),
+        permissionsBoundary,
       },
       { parent: this },
     );
     const policies = [
-      new aws.iam.RolePolicyAttachment(
-        `${name}-host-ssm`,
-        { role: role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
-        { parent: this },
-      ),
+      // What the SSM agent needs to open the Session Manager tunnel that ssm access goes through (its
+      // ssm:GetParameter* on "*" included); with plain SSH nothing on the host uses SSM, so the role has none.
+      ...(access.mode === "ssm"
+        ? [
+            new aws.iam.RolePolicyAttachment(
+              `${name}-host-ssm`,
+              { role: role.name, policyArn: aws.iam.ManagedPolicy.AmazonSSMManagedInstanceCore },
+              { parent: this },
+            ),
+          ]
+        : []),
       ...(app === undefined
         ? []
         : [new RoleGrant(`${name}-host`, { role: role.id, ...app }, { parent: this })]),
@@ -252,10 +295,16 @@ export class DockerHost extends pulumi.ComponentResource {
         vpcSecurityGroupIds: [securityGroup.id],
         iamInstanceProfile: profile.name,
         keyName: keyPair.keyName,
-        userData: USER_DATA,
+        userData: userData(app === undefined),
         userDataReplaceOnChange: true,
-        // IMDSv2 only; two hops so that a container on Docker's bridge network still reaches the role's credentials.
-        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 },
+        // IMDSv2 only. A container on Docker's bridge network is one hop further than the host: with two hops
+        // the single app reaches its role's credentials; with one, the token a container asks for never
+        // reaches it, so a shared host's tenants cannot take the host's role.
+        metadataOptions: {
+          httpEndpoint: "enabled",
+          httpTokens: "required",
+          httpPutResponseHopLimit: app === undefined ? 1 : 2,
+        },
         rootBlockDevice: {
           volumeType: "gp3",
           volumeSize: rootVolumeGb,
@@ -298,13 +347,11 @@ export class DockerHost extends pulumi.ComponentResource {
     this.instanceId = instance.id;
     this.publicIp = instance.publicIp;
     this.securityGroupId = securityGroup.id;
-    this.roleName = role.name;
     this.registerOutputs({
       dockerHost: this.dockerHost,
       instanceId: this.instanceId,
       publicIp: this.publicIp,
       securityGroupId: this.securityGroupId,
-      roleName: this.roleName,
     });
   }
 }

@@ -15,6 +15,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_PORT, APP_UID, type AppEnv, ENV, HOST_PORT, READY_PATH } from "../app/src/contract.js";
 import { appDataPolicy, imagePullPolicy, logWritePolicy, serviceTrustPolicy } from "../aws/iam-policies.js";
+import { type ApiAccess, accessEnvironment } from "./app-container.js";
 
 /** The container's name in the task definition; the load balancer's target is this container's APP_PORT. */
 export const CONTAINER_NAME = "api";
@@ -52,6 +53,11 @@ export interface FargateServiceArgs {
   region: string;
   /** APP_ENV. Never development, which would make the app look for DynamoDB Local. @default "production" */
   appEnv?: Exclude<AppEnv, "development">;
+  /**
+   * Who may call the API (AUTH_*), and how often (RATE_LIMIT_*). @default unset: an open API with the app's
+   * default rate limits
+   */
+  access?: ApiAccess;
   /** CIDRs that may reach the load balancer's listeners; nothing else reaches anything. */
   allowedCidrs: string[];
   /** Tasks that always run, spread over availability zones; at least 2. @default 2 */
@@ -66,7 +72,10 @@ export interface FargateServiceArgs {
   memory?: number;
   /** Days CloudWatch Logs keeps the tasks' logs. @default 30 */
   logRetentionDays?: number;
-  /** An ACM certificate in `region`: the load balancer then also serves HTTPS on 443. @default unset: HTTP only */
+  /**
+   * An ACM certificate in `region`: the load balancer then serves HTTPS on 443, and its HTTP listener only
+   * redirects there. @default unset: HTTP only
+   */
   certificateArn?: pulumi.Input<string>;
   /** Refuse to delete the load balancer (its DNS name is what clients know). @default true */
   deletionProtection?: boolean;
@@ -120,12 +129,14 @@ export function containerDefinition(args: {
   tableName: string;
   region: string;
   logGroupName: string;
+  access?: ApiAccess;
 }) {
   const environment: [string, string][] = [
     [ENV.appEnv, args.appEnv],
     [ENV.port, String(APP_PORT)],
     [ENV.tableName, args.tableName],
     [ENV.region, args.region],
+    ...accessEnvironment(args.access),
   ];
   return {
     name: CONTAINER_NAME,
@@ -173,7 +184,7 @@ function listenerIngress(allowedCidrs: string[], ports: number[]) {
 }
 
 export class FargateService extends pulumi.ComponentResource {
-  /** Where the API answers: `http://<load balancer>:10001`. */
+  /** Where the API answers: `http://<load balancer>:10001`, or with a certificate `https://<load balancer>`. */
   public readonly url: pulumi.Output<string>;
   public readonly loadBalancerDnsName: pulumi.Output<string>;
   public readonly clusterName: pulumi.Output<string>;
@@ -187,6 +198,7 @@ export class FargateService extends pulumi.ComponentResource {
     const {
       region,
       appEnv = "production",
+      access,
       allowedCidrs,
       minTasks = 2,
       maxTasks = 4,
@@ -360,10 +372,23 @@ export class FargateService extends pulumi.ComponentResource {
       child,
     );
     const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
+    // With a certificate, plain HTTP serves nothing: it only redirects, and the app's HSTS keeps a client that
+    // followed the redirect on HTTPS, so its later requests never carry a token in clear text.
+    const redirectToHttps = [
+      {
+        type: "redirect",
+        redirect: { protocol: "HTTPS", port: String(HTTPS_PORT), statusCode: "HTTP_301" },
+      },
+    ];
     const listeners = [
       new aws.lb.Listener(
         `${name}-http`,
-        { loadBalancerArn: loadBalancer.arn, port: listenerPort, protocol: "HTTP", defaultActions: forward },
+        {
+          loadBalancerArn: loadBalancer.arn,
+          port: listenerPort,
+          protocol: "HTTP",
+          defaultActions: certificateArn === undefined ? forward : redirectToHttps,
+        },
         child,
       ),
       ...(certificateArn === undefined
@@ -400,7 +425,7 @@ export class FargateService extends pulumi.ComponentResource {
         containerDefinitions: pulumi
           .all([args.image, args.tableName, logGroup.name])
           .apply(([image, tableName, logGroupName]) =>
-            JSON.stringify([containerDefinition({ image, appEnv, tableName, region, logGroupName })]),
+            JSON.stringify([containerDefinition({ image, appEnv, tableName, region, logGroupName, access })]),
           ),
       },
       child,
@@ -488,7 +513,10 @@ export class FargateService extends pulumi.ComponentResource {
     );
 
     this.loadBalancerDnsName = loadBalancer.dnsName;
-    this.url = pulumi.interpolate`http://${loadBalancer.dnsName}:${listenerPort}`;
+    this.url =
+      certificateArn === undefined
+        ? pulumi.interpolate`http://${loadBalancer.dnsName}:${listenerPort}`
+        : pulumi.interpolate`https://${loadBalancer.dnsName}`;
     this.clusterName = cluster.name;
     this.serviceName = service.name;
     this.logGroupName = logGroup.name;

@@ -1,7 +1,7 @@
 /**
- * RoleGrant: lets an EC2 host's instance role serve one app: item actions on its table (and the table's
- * indexes) and pulls from its image repository, nothing more. The test stack's host grants its own app; each
- * preview grants itself on the shared preview host's role, and takes its grant away when it is destroyed.
+ * RoleGrant: lets a single-tenant EC2 host's instance role serve its one app: item actions on its table (and
+ * the table's indexes) and pulls from its image repository, nothing more. A shared host's role grants no app:
+ * each of its tenants holds an identity of its own (PreviewIdentity).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

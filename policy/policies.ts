@@ -256,9 +256,30 @@ export const noPublicPortsButWeb: ResourceValidationPolicy = {
 // EC2 instances (rule 3).
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * The stack of the EC2 preview host. stack/contract.ts owns the name (PREVIEW_HOST_STACKS.ec2); like
+ * APP_HOST_PORT, a test keeps the two equal. Previews run on that stack's host only (a preview's host stack
+ * must be one of PREVIEW_HOST_STACKS), so an instance tagged with it is one whose containers are previews.
+ */
+export const EC2_PREVIEW_HOST_STACK = "previews-aws";
+
+/**
+ * Whether an instance runs previews, from its `stack` tag (required-tags makes every instance carry one);
+ * UNKNOWN while its tags are.
+ */
+function runsPreviews(instance: { tags?: unknown; tagsAll?: unknown }): Known<boolean> {
+  const stacks = [known(() => instance.tagsAll), known(() => instance.tags)].map((tags) =>
+    tags === UNKNOWN ? UNKNOWN : (tags as Record<string, unknown> | undefined)?.stack,
+  );
+  if (stacks.includes(EC2_PREVIEW_HOST_STACK)) return true;
+  return stacks.includes(UNKNOWN) ? UNKNOWN : false;
+}
+
 export const ec2InstanceMetadataV2: ResourceValidationPolicy = {
   name: "ec2-instance-metadata-v2",
-  description: "EC2 instances serve metadata through IMDSv2 only, with room for one hop from a container.",
+  description:
+    "EC2 instances serve metadata through IMDSv2 only; a single-tenant host leaves room for one hop from " +
+    "its app's container.",
   enforcementLevel: "mandatory",
   validateResource: validateResourceOfType(aws.ec2.Instance, (instance, _args, report) => {
     const tokens = known(() => instance.metadataOptions?.httpTokens);
@@ -268,12 +289,43 @@ export const ec2InstanceMetadataV2: ResourceValidationPolicy = {
           "credentials need an IMDSv2 session token, which a request forged through the app cannot get.",
       );
     }
+    // A preview host must give containers no credentials at all: preview-host-sealed-metadata's rule.
+    if (runsPreviews(instance) !== false) return;
     const hopLimit = known(() => instance.metadataOptions?.httpPutResponseHopLimit);
     if (hopLimit !== UNKNOWN && (hopLimit === undefined || hopLimit < 2)) {
       report(
         `metadataOptions.httpPutResponseHopLimit is ${show(hopLimit)}; set it to 2 or more, because a ` +
           "container on Docker's bridge network is one hop further from IMDS: with a limit of 1 it gets no " +
           "IMDSv2 token, so no role credentials.",
+      );
+    }
+  }),
+};
+
+export const previewHostSealedMetadata: ResourceValidationPolicy = {
+  name: "preview-host-sealed-metadata",
+  description:
+    `An instance of the preview host stack (${EC2_PREVIEW_HOST_STACK}) gives its containers no way to the ` +
+    "instance's credentials: IMDSv2 tokens required, and a hop limit of 1.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.ec2.Instance, (instance, _args, report) => {
+    if (runsPreviews(instance) !== true) return;
+    const why =
+      "so that no preview's container can take the instance role's credentials (each preview holds an " +
+      "identity of its own).";
+    const tokens = known(() => instance.metadataOptions?.httpTokens);
+    if (tokens !== UNKNOWN && tokens !== "required") {
+      report(
+        `metadataOptions.httpTokens is ${show(tokens)} on a host that runs previews; set it to "required", ` +
+          `since IMDSv1 answers any process that reaches the address, ${why}`,
+      );
+    }
+    const hopLimit = known(() => instance.metadataOptions?.httpPutResponseHopLimit);
+    if (hopLimit !== UNKNOWN && hopLimit !== 1) {
+      report(
+        `metadataOptions.httpPutResponseHopLimit is ${show(hopLimit)} on a host that runs previews; set it ` +
+          `to 1 (unset takes the account's or the AMI's default, which may be 2), so that the IMDSv2 token ` +
+          `never reaches a container on Docker's bridge network, one hop further, ${why}`,
       );
     }
   }),
@@ -318,8 +370,11 @@ export const ec2RootVolumeGp3: ResourceValidationPolicy = {
 // IAM policy documents (rule 4). @pulumi/awsguard has no rule on policy documents.
 // ---------------------------------------------------------------------------------------------------------
 
-/** A table, or an index of a named table (`index/*` included); no wildcard in the table's name. */
-const DYNAMODB_TABLE_OR_INDEX_ARN = /^arn:[^:]+:dynamodb:[^:]*:[^:]*:table\/[^/*?]+(\/index\/[^/]+)?$/;
+/**
+ * A table, or an index of a named table (`index/*` included). A table's name is literal, or a literal name
+ * prefix then one `*` (`table/pv-*`: every preview's table, as the previews' permissions boundary caps them).
+ */
+const DYNAMODB_TABLE_OR_INDEX_ARN = /^arn:[^:]+:dynamodb:[^:]*:[^:]*:table\/[^/*?]+\*?(\/index\/[^/]+)?$/;
 
 /** The known strings of an IAM field that takes a string or a list of strings. */
 function stringsOf(field: unknown): string[] {
@@ -364,7 +419,8 @@ function statementFindings(statement: Record<string, unknown>, label: string): s
     for (const where of notTables) {
       findings.push(
         `${label} allows ${dynamodb.join(", ")} on ${where}; grant DynamoDB actions on table and index ` +
-          "ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name>, and <table ARN>/index/<name>).",
+          "ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name> or table/<name prefix>*, and " +
+          "<table ARN>/index/<name>).",
       );
     }
   }
@@ -424,6 +480,186 @@ export const iamLeastPrivilege: ResourceValidationPolicy = {
       checkPolicyDocument(() => props.policy, report),
     ),
   ],
+};
+
+/**
+ * What every preview's prefix, and so its identity's name, starts with. stack/contract.ts owns the value
+ * (PREVIEW_RESOURCE_PREFIX); a test keeps the two equal.
+ */
+export const PREVIEW_PREFIX = "pv-";
+
+/**
+ * The identity a policy document is attached to, when it is a preview's: named exactly its preview's prefix
+ * (PreviewIdentity). Undefined for any other identity, UNKNOWN while the name is.
+ */
+function previewIdentity(read: () => unknown): Known<string | undefined> {
+  const name = known(read);
+  if (name === UNKNOWN) return UNKNOWN;
+  return typeof name === "string" && name.startsWith(PREVIEW_PREFIX) ? name : undefined;
+}
+
+/**
+ * The names an ARN may give its resource: the whole resource part (an S3 bucket's `<bucket>/<key>`), and what
+ * follows its type (`table/<name>/index/x` gives `<name>/index/x`); none for what is no ARN (`*`).
+ */
+function resourceNamesOf(arn: string): string[] {
+  const resource = arn.split(":").slice(5).join(":");
+  if (!arn.startsWith("arn:") || resource === "") return [];
+  const separator = resource.search(/[/:]/);
+  return separator === -1 ? [resource] : [resource, resource.slice(separator + 1)];
+}
+
+/** The resources of a document's Allow statements that are not the preview `prefix`'s own. */
+function foreignResources(document: unknown, prefix: string): string[] {
+  const statement = (document as Record<string, unknown> | null)?.Statement;
+  const statements = (Array.isArray(statement) ? statement : [statement]).filter(
+    (item): item is Record<string, unknown> => typeof item === "object" && item !== null,
+  );
+  return statements
+    .filter((item) => item.Effect === "Allow")
+    .flatMap((item) => [
+      ...stringsOf(item.Resource).filter(
+        (resource) =>
+          !resourceNamesOf(resource).some((name) => name === prefix || name.startsWith(`${prefix}-`)),
+      ),
+      ...(item.NotResource === undefined ? [] : ["NotResource"]),
+    ]);
+}
+
+/** Checks the inline policy of a preview's identity: every resource it allows is the preview's own. */
+function checkPreviewPolicy(identity: () => unknown, policy: () => unknown, report: ReportViolation): void {
+  const prefix = previewIdentity(identity);
+  if (prefix === UNKNOWN || prefix === undefined) return;
+  // A JSON string, or a document object that Pulumi serialises; unknown parts of it are left unjudged.
+  const document = settle(policy);
+  let parsed: unknown = document;
+  if (typeof document === "string") {
+    try {
+      parsed = JSON.parse(document);
+    } catch {
+      return; // iam-least-privilege reports a policy that is not JSON.
+    }
+  }
+  if (typeof parsed !== "object" || parsed === null) return;
+  for (const resource of foreignResources(parsed, prefix)) {
+    report(
+      `the policy of preview identity "${prefix}" allows ${resource === "NotResource" ? "NotResource" : `Resource ${JSON.stringify(resource)}`}, ` +
+        `which is not the preview's own; a preview's identity may name only resources whose name starts with ` +
+        `"${prefix}-", so that no preview's container reaches another's data.`,
+    );
+  }
+}
+
+export const previewIdentityOwnResources: ResourceValidationPolicy = {
+  name: "preview-identity-own-resources",
+  description:
+    `A preview's identity (an IAM user or role named with the previews' prefix "${PREVIEW_PREFIX}") has a ` +
+    "permissions boundary, no attached managed policy, and inline policies that name only its own resources.",
+  enforcementLevel: "mandatory",
+  validateResource: [
+    validateResourceOfType(aws.iam.User, (user, _args, report) => {
+      const prefix = previewIdentity(() => user.name);
+      const boundary = known(() => user.permissionsBoundary);
+      if (
+        typeof prefix !== "string" ||
+        boundary === UNKNOWN ||
+        (typeof boundary === "string" && boundary !== "")
+      ) {
+        return;
+      }
+      report(
+        `preview identity "${prefix}" has no permissionsBoundary; create it under the previews' boundary ` +
+          "(PreviewBoundary), which caps whatever its own policy says.",
+      );
+    }),
+    validateResourceOfType(aws.iam.UserPolicy, (props, _args, report) =>
+      checkPreviewPolicy(
+        () => props.user,
+        () => props.policy,
+        report,
+      ),
+    ),
+    validateResourceOfType(aws.iam.RolePolicy, (props, _args, report) =>
+      checkPreviewPolicy(
+        () => props.role,
+        () => props.policy,
+        report,
+      ),
+    ),
+    validateResourceOfType(aws.iam.UserPolicyAttachment, (props, _args, report) => {
+      const prefix = previewIdentity(() => props.user);
+      if (typeof prefix !== "string") return;
+      report(
+        `preview identity "${prefix}" has managed policy ${show(known(() => props.policyArn))} attached; ` +
+          "give it only an inline policy that names its own resources.",
+      );
+    }),
+    validateResourceOfType(aws.iam.RolePolicyAttachment, (props, _args, report) => {
+      const prefix = previewIdentity(() => props.role);
+      if (typeof prefix !== "string") return;
+      report(
+        `preview identity "${prefix}" has managed policy ${show(known(() => props.policyArn))} attached; ` +
+          "give it only an inline policy that names its own resources.",
+      );
+    }),
+  ],
+};
+
+/** GitHub Actions' OIDC issuer, whose tokens any repository's workflows can get. */
+const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
+const GITHUB_SUBJECT = /^repo:[A-Za-z0-9-]+\/[A-Za-z0-9._-]+:[^*?]+$/;
+
+/** The findings on one statement of a role's trust policy that trusts GitHub's OIDC provider. */
+function githubTrustFindings(statement: Record<string, unknown>, label: string): string[] {
+  const principal = statement.Principal as Record<string, unknown> | undefined;
+  const federated = stringsOf(principal?.Federated);
+  if (statement.Effect !== "Allow" || !federated.some((arn) => arn.endsWith(`/${GITHUB_OIDC_HOST}`)))
+    return [];
+  const condition = (statement.Condition ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const equals = condition.StringEquals ?? {};
+  const findings: string[] = [];
+  if (stringsOf(equals[`${GITHUB_OIDC_HOST}:aud`]).join() !== "sts.amazonaws.com") {
+    findings.push(
+      `${label} trusts GitHub Actions without StringEquals ${GITHUB_OIDC_HOST}:aud "sts.amazonaws.com".`,
+    );
+  }
+  const subjects = stringsOf(equals[`${GITHUB_OIDC_HOST}:sub`]);
+  const bad = subjects.filter((subject) => !GITHUB_SUBJECT.test(subject));
+  if (subjects.length === 0 || bad.length > 0) {
+    findings.push(
+      `${label} trusts GitHub Actions ${subjects.length === 0 ? "without" : `with ${bad.map((subject) => JSON.stringify(subject)).join(", ")} as`} ` +
+        `a StringEquals ${GITHUB_OIDC_HOST}:sub: any repository's workflows could assume the role; name the ` +
+        "exact subject, e.g. repo:owner/name:environment:test.",
+    );
+  }
+  return findings;
+}
+
+export const iamGithubTrustPinned: ResourceValidationPolicy = {
+  name: "iam-github-trust-pinned",
+  description:
+    "A role that trusts GitHub Actions' OIDC provider names, with StringEquals, the audience sts.amazonaws.com " +
+    "and the exact subject (repo:owner/name:...) it trusts, without wildcards.",
+  enforcementLevel: "mandatory",
+  validateResource: validateResourceOfType(aws.iam.Role, (props, _args, report) => {
+    const policy = settle(() => props.assumeRolePolicy);
+    let document: unknown = policy;
+    if (typeof policy === "string") {
+      try {
+        document = JSON.parse(policy);
+      } catch {
+        return;
+      }
+    }
+    if (typeof document !== "object" || document === null) return;
+    const statement = (document as Record<string, unknown>).Statement;
+    const statements = Array.isArray(statement) ? statement : [statement];
+    statements.forEach((item, index) => {
+      if (typeof item !== "object" || item === null) return;
+      const label = `assumeRolePolicy Statement${Array.isArray(statement) ? `[${index}]` : ""}`;
+      for (const finding of githubTrustFindings(item as Record<string, unknown>, label)) report(finding);
+    });
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -805,6 +1041,58 @@ export const logGroupRetention: ResourceValidationPolicy = {
   }),
 };
 
+// ---------------------------------------------------------------------------------------------------------
+// The app's environment, on a Docker host or in an ECS task.
+// ---------------------------------------------------------------------------------------------------------
+
+/** The variable that names the app's token issuer (ENV.authIssuer in app/src/contract.ts; a test keeps them equal). */
+export const AUTH_ISSUER_ENV = "AUTH_ISSUER";
+
+/** Whether an issuer URL is fetched over plain HTTP from a host other than loopback. */
+function isPlainRemoteIssuer(issuer: string): boolean {
+  const url = URL.parse(issuer);
+  if (url === null || url.protocol !== "http:") return false;
+  return !(
+    url.hostname === "localhost" ||
+    url.hostname === "[::1]" ||
+    /^127(\.[0-9]{1,3}){3}$/.test(url.hostname)
+  );
+}
+
+const plainIssuerMessage = (where: string, issuer: string) =>
+  `${where} sets ${AUTH_ISSUER_ENV}=${issuer}: the app would fetch the keys that prove every token over plain ` +
+  "HTTP, where anyone on the path can replace them; use the issuer's https:// URL.";
+
+export const authIssuerHttps: ResourceValidationPolicy = {
+  name: "auth-issuer-https",
+  description: `The app's ${AUTH_ISSUER_ENV} is an https:// URL (http:// only for an issuer on loopback).`,
+  enforcementLevel: "mandatory",
+  validateResource: [
+    (args, report) => {
+      if (args.type !== "docker:index/container:Container") return;
+      const envs = known(() => args.props.envs as unknown);
+      if (!Array.isArray(envs)) return;
+      for (const index of indexesOf(envs)) {
+        const pair = known(() => envs[index] as unknown);
+        if (typeof pair !== "string" || !pair.startsWith(`${AUTH_ISSUER_ENV}=`)) continue;
+        const issuer = pair.slice(AUTH_ISSUER_ENV.length + 1);
+        if (isPlainRemoteIssuer(issuer)) report(plainIssuerMessage(`envs[${index}]`, issuer));
+      }
+    },
+    validateResourceOfType(aws.ecs.TaskDefinition, (task, _args, report) => {
+      (containersOf(() => task.containerDefinitions) ?? []).forEach((container, index) => {
+        const environment = Array.isArray(container.environment) ? container.environment : [];
+        for (const variable of environment as { name?: unknown; value?: unknown }[]) {
+          if (variable.name !== AUTH_ISSUER_ENV || typeof variable.value !== "string") continue;
+          if (isPlainRemoteIssuer(variable.value)) {
+            report(plainIssuerMessage(containerLabel(container, index), variable.value));
+          }
+        }
+      });
+    }),
+  ],
+};
+
 /** Every policy of the pack, in the order of the rules above. */
 export const policies: Policies = [
   noPublicSsh,
@@ -812,9 +1100,12 @@ export const policies: Policies = [
   noPublicAppPort,
   noPublicPortsButWeb,
   ec2InstanceMetadataV2,
+  previewHostSealedMetadata,
   ec2EncryptedVolumes,
   ec2RootVolumeGp3,
   iamLeastPrivilege,
+  previewIdentityOwnResources,
+  iamGithubTrustPinned,
   ecrRepositorySettings,
   ecrRepositoryLifecyclePolicy,
   dynamodbTableProtection,
@@ -828,4 +1119,5 @@ export const policies: Policies = [
   lbTargetGroupReadiness,
   lbHttpsTls12,
   logGroupRetention,
+  authIssuerHttps,
 ];

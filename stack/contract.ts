@@ -7,9 +7,12 @@
 /** The Pulumi project, and so the namespace of every config key of the program. */
 export const PROJECT = "activity-api";
 
-/** Where a stack runs: the local Docker engine, an EC2 Docker host, or ECS Fargate. */
-export type Target = "local" | "ec2" | "ecs";
-export const TARGETS: readonly Target[] = ["local", "ec2", "ecs"];
+/**
+ * Where a stack runs: the local Docker engine, an EC2 Docker host, or ECS Fargate; or `ci-identity`, the one
+ * stack that runs no app but creates the CI pipelines' identities in AWS IAM (components/ci-identity.ts).
+ */
+export type Target = "local" | "ec2" | "ecs" | "ci-identity";
+export const TARGETS: readonly Target[] = ["local", "ec2", "ecs", "ci-identity"];
 
 /** The targets with a Docker host, where previews run: one shared host per target. */
 export type PreviewTarget = Extract<Target, "local" | "ec2">;
@@ -69,6 +72,16 @@ export const CONFIG_NAMES = [
   "previewKeep",
   "readinessTimeoutSeconds",
   "publishTo",
+  "permissionsBoundary",
+  "githubRepository",
+  "stateBucket",
+  "oidcProviderArn",
+  "testNamePrefix",
+  "authIssuer",
+  "authAudience",
+  "authUserClaim",
+  "rateLimitMax",
+  "rateLimitWindowSeconds",
   "release",
 ] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
@@ -92,6 +105,38 @@ export const PREVIEW_STACK_PREFIX = "preview-";
 
 /** The `namePrefix` of every preview host: one host per target, so a fixed one. */
 export const PREVIEW_HOST_NAME_PREFIX = "previews";
+
+/**
+ * Whether a `namePrefix` is one the previews own: the CI preview role may change every resource whose name
+ * starts like this, so no other stack may take such a prefix.
+ */
+export function isPreviewNamePrefix(value: string): boolean {
+  return value === PREVIEW_HOST_NAME_PREFIX || value.startsWith(PREVIEW_RESOURCE_PREFIX);
+}
+
+/**
+ * The key prefixes, in the state bucket, of the Pulumi backends the CI pipelines use
+ * (`s3://<stateBucket>/<prefix>`): previews (their host included) and the test stack each have their own, and
+ * each pipeline's role may read and write its own only.
+ */
+export const STATE_PREFIXES = { previews: "previews", test: "test" } as const;
+
+/**
+ * What every preview's `namePrefix` starts with (`pv-<slug>-<hash8>`), so that a policy can name every
+ * preview's resources at once by this prefix, and nothing else's.
+ */
+export const PREVIEW_RESOURCE_PREFIX = "pv-";
+
+/**
+ * The managed policy every preview's identity is created under as its permissions boundary: the most any
+ * preview may ever be granted (item actions on tables named with PREVIEW_RESOURCE_PREFIX). Its name is fixed,
+ * so that its ARN is known before the host stack that creates it: an identity that may create preview users
+ * can be required to attach exactly this boundary.
+ */
+export const PREVIEW_BOUNDARY_POLICY = {
+  path: "/activity-api/",
+  name: "activity-api-preview-boundary",
+} as const;
 
 /**
  * `namePrefix`, the prefix of every resource name: 2 to 32 of a-z, 0-9 and single dashes, from a letter to a
@@ -175,7 +220,7 @@ export interface LocalPreviewHostOutputs extends PreviewHostBaseOutputs {
   databaseVolume: string;
 }
 
-/** An EC2 preview host: its instance, how Docker reaches it, and the role previews grant themselves on. */
+/** An EC2 preview host: its instance, how Docker reaches it, and the boundary of every preview's identity. */
 export interface Ec2PreviewHostOutputs extends PreviewHostBaseOutputs {
   region: string;
   instanceType: string;
@@ -184,8 +229,8 @@ export interface Ec2PreviewHostOutputs extends PreviewHostBaseOutputs {
   dockerHost: string;
   /** The SSH options Docker's client must pass to reach it. */
   sshOpts: string[];
-  /** The host's instance role. */
-  roleName: string;
+  /** The permissions boundary of every preview's identity (PREVIEW_BOUNDARY_POLICY). */
+  previewBoundaryArn: string;
 }
 
 export type PreviewHostOutputs = LocalPreviewHostOutputs | Ec2PreviewHostOutputs;
@@ -237,6 +282,21 @@ export function parseReleasePin(value: string): ReleasePin | undefined {
 /** A record's entry as config `release` names it exactly. */
 export const pinOf = (record: Pick<ReleaseRecord, "release" | "digest">): string =>
   `${record.release}@${record.digest}`;
+
+/** The outputs of the ci-identity stack: what docs/github-actions.md's variables and two stacks' config take. */
+export interface CiIdentityOutputs {
+  /** vars.AWS_PREVIEW_ROLE_ARN of preview.yml */
+  previewRoleArn: string;
+  /** vars.AWS_TEST_DEPLOY_ROLE_ARN of deploy-test.yml (a variable of the Environment test) */
+  testDeployRoleArn: string;
+  /** vars.AWS_PRUNE_ROLE_ARN of prune.yml */
+  pruneRoleArn: string;
+  /** vars.PREVIEW_PERMISSIONS_BOUNDARY: npm run preview sets it as the preview host's permissionsBoundary */
+  previewBoundaryArn: string;
+  /** The test stack's permissionsBoundary (Pulumi.test.yaml) */
+  testBoundaryArn: string;
+  oidcProviderArn: string;
+}
 
 // The release watch (cli/release-watch.ts): the program runs it to gate each new release, and reads what it
 // printed when it refused one.

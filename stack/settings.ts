@@ -4,13 +4,15 @@
  * stack is (`kind`), so that the program composes each kind without casts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { READINESS_TIMEOUT_SECONDS } from "../components/app-container.js";
+import { AUTH_USER_CLAIM, RATE_LIMIT } from "../app/src/contract.js";
+import { type ApiAccess, READINESS_TIMEOUT_SECONDS } from "../components/app-container.js";
 import type { PublishTo, TlsIssuer } from "../components/front-proxy.js";
 import {
   type ConfigName,
   configKey,
   currentTargetName,
   PREVIEW_HOST_STACKS,
+  PREVIEW_RESOURCE_PREFIX,
   PROJECT,
   parseReleasePin,
   type ReleasePin,
@@ -20,21 +22,30 @@ import {
 import {
   ECS_NAME_PREFIX_MAX,
   isDocumentationRange,
+  isPublicRange,
   isWorldOpen,
   MAX_TASKS,
   MIN_TASKS,
   StackConfigError,
+  validateAuthAudience,
+  validateAuthIssuer,
+  validateAuthUserClaim,
   validateBaseImage,
   validateCertificateArn,
   validateCidr,
   validateDomain,
+  validateGithubRepository,
   validateImageTag,
   validateInstanceType,
   validateLogRetentionDays,
   validateNamePrefix,
+  validateNotPreviewPrefix,
+  validateOidcProviderArn,
+  validatePermissionsBoundary,
   validatePreviewDomain,
   validateRegion,
   validateSshPublicKey,
+  validateStateBucket,
   validateTaskSize,
 } from "./validation.js";
 
@@ -57,6 +68,9 @@ export const DEFAULTS = {
   previewKeep: false,
   readinessTimeoutSeconds: READINESS_TIMEOUT_SECONDS.default,
   publishTo: "loopback",
+  authUserClaim: AUTH_USER_CLAIM.default,
+  rateLimitMax: RATE_LIMIT.max.default,
+  rateLimitWindowSeconds: RATE_LIMIT.windowSeconds.default,
 } as const satisfies Partial<Record<ConfigName, string | number | boolean>>;
 
 /** How the deployer's Docker client reaches an EC2 host's engine over SSH. */
@@ -124,12 +138,19 @@ interface Ec2Host extends OnAws, Reachable {
   hostAccess: HostAccess;
   sshPublicKey: string;
   sshPrivateKeyPath: string | undefined;
+  /** The permissions boundary of the host's instance role (the ci-identity stack's); undefined: none. */
+  permissionsBoundary: string | undefined;
 }
 
 /** A stack that runs the app's container on a Docker host, and so rolls releases out there. */
 interface RunsReleases {
   /** Seconds a new release that runs may take to answer /ready before the update refuses it. */
   readinessTimeoutSeconds: number;
+}
+
+/** A stack that runs the app: who may call it (authIssuer, ...), and how often (rateLimit*). */
+interface ServesApi {
+  access: ApiAccess;
 }
 
 /** A stack on this machine's Docker engine that publishes ports: who may reach them. */
@@ -139,14 +160,19 @@ interface PublishesLocally {
 }
 
 /** `dev`: the app on the local Docker engine, DynamoDB Local beside it; no AWS at all. */
-export interface LocalAppSettings extends StackBase, PublishesLocally, RunsReleases, ServesReleases {
+export interface LocalAppSettings
+  extends StackBase,
+    PublishesLocally,
+    RunsReleases,
+    ServesApi,
+    ServesReleases {
   kind: "localApp";
   /** HTTPS for a domain; undefined: HTTP on 10001 only. */
   https: HttpsSettings | undefined;
 }
 
 /** `test`: the image in ECR, the app on an EC2 Docker host, the regional table. */
-export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsReleases, ServesReleases {
+export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsReleases, ServesApi, ServesReleases {
   kind: "ec2App";
   https: HttpsSettings | undefined;
   /** Who may reach 80 and 443 when `https` is set (empty otherwise). */
@@ -154,7 +180,7 @@ export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsRelease
 }
 
 /** `prod`: the image on ECS Fargate behind an Application Load Balancer, autoscaled; the regional table. */
-export interface EcsAppSettings extends StackBase, OnAws, Reachable, AppData, ServesReleases {
+export interface EcsAppSettings extends StackBase, OnAws, Reachable, AppData, ServesApi, ServesReleases {
   kind: "ecsApp";
   /** Tasks that always run, spread over the region's availability zones; at least 2. */
   minTasks: number;
@@ -181,7 +207,7 @@ export interface LocalPreviewHostSettings extends PreviewHostBase, PublishesLoca
   kind: "localPreviewHost";
 }
 
-/** The EC2 preview host: an EC2 Docker host and its proxy; each preview grants itself on its role. */
+/** The EC2 preview host: an EC2 Docker host and its proxy; each preview brings its own identity. */
 export interface Ec2PreviewHostSettings extends PreviewHostBase, Ec2Host {
   kind: "ec2PreviewHost";
 }
@@ -194,13 +220,32 @@ interface PreviewBase extends StackBase {
 }
 
 /** A branch preview on the local preview host: its container and a table in the host's DynamoDB Local. */
-export interface LocalPreviewSettings extends PreviewBase, RunsReleases, ServesReleases {
+export interface LocalPreviewSettings extends PreviewBase, RunsReleases, ServesApi, ServesReleases {
   kind: "localPreview";
 }
 
 /** A branch preview on the EC2 preview host: its container, its own table and repository. */
-export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData, RunsReleases, ServesReleases {
+export interface Ec2PreviewSettings
+  extends PreviewBase,
+    OnAws,
+    AppData,
+    RunsReleases,
+    ServesApi,
+    ServesReleases {
   kind: "ec2Preview";
+}
+
+/** `ci-identity`: the CI pipelines' roles in AWS IAM, trusted through GitHub's OIDC provider; no app. */
+export interface CiIdentitySettings extends StackBase, OnAws {
+  kind: "ciIdentity";
+  /** `owner/name`: the only repository whose workflows may assume the roles. */
+  githubRepository: string;
+  /** The S3 bucket of the pipelines' Pulumi backends. */
+  stateBucket: string;
+  /** The account's existing GitHub OIDC provider; undefined: the stack creates it. */
+  oidcProviderArn: string | undefined;
+  /** The test stack's namePrefix, which bounds what the test-deploy role may change. */
+  testNamePrefix: string;
 }
 
 export type StackSettings =
@@ -210,7 +255,8 @@ export type StackSettings =
   | LocalPreviewHostSettings
   | Ec2PreviewHostSettings
   | LocalPreviewSettings
-  | Ec2PreviewSettings;
+  | Ec2PreviewSettings
+  | CiIdentitySettings;
 
 /** The part of `pulumi.Config` the settings are read through; tests may pass their own. */
 export interface ConfigReader {
@@ -295,6 +341,12 @@ export function readSettings(
   source: SettingsSource,
   warn: (message: string) => void = () => {},
 ): StackSettings {
+  const settings = readStackSettings(source, warn);
+  refusePublicExposure(settings);
+  return settings;
+}
+
+function readStackSettings(source: SettingsSource, warn: (message: string) => void): StackSettings {
   const config = new ProjectConfig(source.project);
   const target = readTarget(config, warn);
   const base: StackBase = {
@@ -303,6 +355,7 @@ export function readSettings(
     imageTag: optional(config.text("imageTag"), validateImageTag),
     baseImage: optional(config.text("baseImage"), validateBaseImage),
   };
+  if (target === "ci-identity") return readCiIdentity(config, base, readRegion(source.aws, target));
   const isHost = config.boolean("previewHost");
   const hostStack = config.text("previewHostStack");
   if (isHost && hostStack !== undefined) {
@@ -315,6 +368,7 @@ export function readSettings(
       `${configKey("previewBranch")} is set but ${configKey("previewHostStack")} is not: a preview runs on a preview host (npm run preview sets both)`,
     );
   }
+  if (!isHost && hostStack === undefined) validateNotPreviewPrefix("namePrefix", base.namePrefix);
   const https = readHttps(config);
   if ((isHost || hostStack !== undefined) && https !== undefined) {
     throw new StackConfigError(
@@ -346,6 +400,7 @@ export function readSettings(
       ...readAppData(config),
       ...served,
       ...readEcs(config, base.namePrefix, region),
+      access: readAccess(config, target, warn),
     };
   }
   if (isHost) {
@@ -353,25 +408,32 @@ export function readSettings(
     if (target === "local") return { kind: "localPreviewHost", ...host, publishTo };
     return { kind: "ec2PreviewHost", ...host, ...readEc2Host(config, aws(), warn) };
   }
-  const releases = readReleases(config);
+  // The stacks below run the app's container: its releases, and who may call it.
+  const runsApp = { ...readReleases(config), access: readAccess(config, target, warn) };
   if (hostStack !== undefined) {
     const preview = {
       ...base,
-      ...releases,
+      ...runsApp,
       ...served,
       hostStack: readHostStack(hostStack),
       metadata: readMetadata(config),
     };
     if (target === "local") return { kind: "localPreview", ...preview };
+    // A preview's identity may touch only names under the previews' prefix (PreviewBoundary).
+    if (!base.namePrefix.startsWith(PREVIEW_RESOURCE_PREFIX)) {
+      throw new StackConfigError(
+        `${configKey("namePrefix")} "${base.namePrefix}" must start with "${PREVIEW_RESOURCE_PREFIX}" on a preview: its identity may touch nothing else (npm run preview sets it)`,
+      );
+    }
     // A preview runs on the host stack's host: no host, so no key or instance of its own.
     return { kind: "ec2Preview", ...preview, region: aws(), ...readAppData(config) };
   }
-  if (target === "local") return { kind: "localApp", ...base, ...releases, ...served, https, publishTo };
+  if (target === "local") return { kind: "localApp", ...base, ...runsApp, ...served, https, publishTo };
   const host = readEc2Host(config, aws(), warn);
   return {
     kind: "ec2App",
     ...base,
-    ...releases,
+    ...runsApp,
     ...served,
     ...host,
     ...readAppData(config),
@@ -457,6 +519,110 @@ function readReleases(config: ProjectConfig): RunsReleases {
   };
 }
 
+/**
+ * Who may call the app, and how often. authIssuer turns bearer tokens on; its audience is required with it,
+ * and the other auth keys mean nothing without it, so they are refused rather than ignored.
+ */
+function readAccess(config: ProjectConfig, target: Target, warn: (message: string) => void): ApiAccess {
+  const { max, windowSeconds } = RATE_LIMIT;
+  const rateLimit = {
+    max: config.integer("rateLimitMax", max.min, max.max) ?? DEFAULTS.rateLimitMax,
+    windowSeconds:
+      config.integer("rateLimitWindowSeconds", windowSeconds.min, windowSeconds.max) ??
+      DEFAULTS.rateLimitWindowSeconds,
+  };
+  const issuer = config.text("authIssuer");
+  const audience = config.text("authAudience");
+  const userClaim = config.text("authUserClaim");
+  if (issuer === undefined) {
+    const orphan =
+      audience !== undefined ? "authAudience" : userClaim !== undefined ? "authUserClaim" : undefined;
+    if (orphan !== undefined) {
+      throw new StackConfigError(
+        `${configKey(orphan)} is set but ${configKey("authIssuer")} is not: set authIssuer to require tokens, or unset ${orphan}`,
+      );
+    }
+    return { auth: undefined, rateLimit };
+  }
+  if (audience === undefined) {
+    throw new StackConfigError(
+      `${configKey("authAudience")} is required when authIssuer is set: the API's audience at the issuer (with Amazon Cognito, the app client id)`,
+    );
+  }
+  const auth = {
+    issuer: validateAuthIssuer(issuer, target === "local"),
+    audience: validateAuthAudience(audience),
+    userClaim: validateAuthUserClaim(userClaim ?? DEFAULTS.authUserClaim),
+  };
+  // Valid (the app accepts a loopback issuer over http), but a container's loopback is its own.
+  if (auth.issuer.startsWith("http:")) {
+    warn(
+      `${configKey("authIssuer")} ${issuer} is on loopback, which inside the app's container is the container itself: token routes will answer 503 (issuer_unavailable); a local issuer serves npm start (docs/api.md), a stack needs one it can reach over https://`,
+    );
+  }
+  return {
+    auth,
+    rateLimit,
+  };
+}
+
+/**
+ * Refuses a stack that lets a public address reach the API without auth, or over plain HTTP, where a bearer
+ * token would cross the Internet in clear text. Local stacks publish on loopback or a LAN, never to the
+ * Internet. On ec2 the proxy serves plain HTTP on 10001 to allowedCidrs, and with a domain HTTPS on 443 (80
+ * only redirects) to httpsCidrs. On ecs the load balancer forwards plain HTTP, unless it has a certificate:
+ * then its HTTP listener only redirects to HTTPS. A preview host serves plain HTTP only.
+ */
+function refusePublicExposure(settings: StackSettings): void {
+  const publicRange = (cidrs: string[]) => cidrs.find(isPublicRange);
+  const withoutAuth = (key: ConfigName, cidr: string) =>
+    new StackConfigError(
+      `${configKey(key)} holds the public range ${cidr}, but ${configKey("authIssuer")} is not set: anyone there could read and change every activity; set authIssuer and authAudience (docs/api.md#connecting-an-identity-provider), or list only private ranges`,
+    );
+  switch (settings.kind) {
+    case "ec2App": {
+      const plain = publicRange(settings.allowedCidrs);
+      if (plain !== undefined) {
+        throw new StackConfigError(
+          `${configKey("allowedCidrs")} holds the public range ${plain}, which would reach the API over plain HTTP on port 10001: list only private ranges there, and let public clients in over HTTPS (domain and httpsCidrs, with authIssuer set)`,
+        );
+      }
+      const overHttps = publicRange(settings.httpsCidrs);
+      if (overHttps !== undefined && settings.access.auth === undefined)
+        throw withoutAuth("httpsCidrs", overHttps);
+      return;
+    }
+    case "ecsApp": {
+      const open = publicRange(settings.allowedCidrs);
+      if (open === undefined) return;
+      if (settings.access.auth === undefined) throw withoutAuth("allowedCidrs", open);
+      if (settings.certificateArn === undefined) {
+        throw new StackConfigError(
+          `${configKey("allowedCidrs")} holds the public range ${open}, which would send bearer tokens to the load balancer over plain HTTP: set ${configKey("certificateArn")} (HTTP then redirects to HTTPS), or list only private ranges`,
+        );
+      }
+      return;
+    }
+    case "ec2PreviewHost": {
+      const open = publicRange(settings.allowedCidrs);
+      if (open !== undefined) {
+        throw new StackConfigError(
+          `${configKey("allowedCidrs")} holds the public range ${open}, but previews answer over plain HTTP only: with auth their tokens would cross the Internet in clear text, without it anyone could use them; list only private ranges (a VPN or the VPC)`,
+        );
+      }
+      return;
+    }
+    case "localApp":
+    case "localPreviewHost":
+      // Published on loopback, or on purpose on a LAN (publishTo): never on the Internet.
+      return;
+    case "localPreview":
+    case "ec2Preview":
+      // Reached only through its host's proxy, which its host stack checks.
+      return;
+  }
+}
+
 function readAppData(config: ProjectConfig): AppData {
   return {
     deletionProtection: config.boolean("deletionProtection"),
@@ -498,6 +664,31 @@ function readEc2Host(config: ProjectConfig, region: string, warn: (message: stri
       ),
     ),
     sshPrivateKeyPath: config.text("sshPrivateKeyPath"),
+    permissionsBoundary: optional(config.text("permissionsBoundary"), validatePermissionsBoundary),
+  };
+}
+
+/** The ci-identity stack: the repository the roles trust, the state bucket, and the OIDC provider if it exists. */
+function readCiIdentity(config: ProjectConfig, base: StackBase, region: string): CiIdentitySettings {
+  const why = "for the ci-identity stack";
+  return {
+    kind: "ciIdentity",
+    ...base,
+    region,
+    githubRepository: validateGithubRepository(
+      config.required(
+        "githubRepository",
+        `${why}: the repository whose workflows assume the roles, owner/name`,
+      ),
+    ),
+    stateBucket: validateStateBucket(
+      config.required("stateBucket", `${why}: the S3 bucket of the pipelines' Pulumi state`),
+    ),
+    oidcProviderArn: optional(config.text("oidcProviderArn"), validateOidcProviderArn),
+    testNamePrefix: validateNotPreviewPrefix(
+      "testNamePrefix",
+      validateNamePrefix(config.text("testNamePrefix") ?? DEFAULTS.namePrefix, "testNamePrefix"),
+    ),
   };
 }
 
@@ -615,7 +806,13 @@ function readEcs(
   region: string,
 ): Omit<
   EcsAppSettings,
-  keyof StackBase | keyof OnAws | keyof Reachable | keyof AppData | keyof ServesReleases | "kind"
+  | keyof StackBase
+  | keyof OnAws
+  | keyof Reachable
+  | keyof AppData
+  | keyof ServesApi
+  | keyof ServesReleases
+  | "kind"
 > {
   if (namePrefix.length > ECS_NAME_PREFIX_MAX) {
     throw new StackConfigError(

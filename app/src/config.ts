@@ -4,7 +4,18 @@
  */
 import { Ajv } from "ajv";
 import Type from "typebox";
-import { APP_ENVS, APP_PORT, type AppEnv, DEFAULT_TABLE_NAME, ENV } from "./contract.js";
+import {
+  APP_ENVS,
+  APP_PORT,
+  type AppEnv,
+  AUTH_AUDIENCE,
+  AUTH_ISSUER,
+  AUTH_USER_CLAIM,
+  DEFAULT_TABLE_NAME,
+  ENV,
+  isLoopback,
+  RATE_LIMIT,
+} from "./contract.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -44,8 +55,7 @@ const envSchema = Type.Object({
   [ENV.logLevel]: Type.Enum(LOG_LEVELS, { default: "info", description: `one of ${LOG_LEVELS.join(", ")}` }),
   [ENV.authIssuer]: Type.Optional(
     Type.String({
-      pattern: "^https?://[^\\s?#]+$",
-      maxLength: 512,
+      ...AUTH_ISSUER,
       description:
         "the issuer URL exactly as its tokens' iss claim gives it, with no query or fragment, such as " +
         "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123",
@@ -53,25 +63,24 @@ const envSchema = Type.Object({
   ),
   [ENV.authAudience]: Type.Optional(
     Type.String({
-      pattern: "^[\\x21-\\x7E]{1,512}$",
+      ...AUTH_AUDIENCE,
       description: "the API's audience (or Cognito app client id): 1 to 512 visible ASCII characters",
     }),
   ),
   [ENV.authUserClaim]: Type.String({
-    pattern: "^[A-Za-z0-9_:.-]{1,64}$",
-    default: "sub",
+    ...AUTH_USER_CLAIM,
     description: "a claim name such as sub or username",
   }),
   [ENV.rateLimitMax]: Type.Integer({
-    minimum: 1,
-    maximum: 1_000_000,
-    default: 1000,
+    minimum: RATE_LIMIT.max.min,
+    maximum: RATE_LIMIT.max.max,
+    default: RATE_LIMIT.max.default,
     description: "the requests one caller may make per window: an integer from 1 to 1000000",
   }),
   [ENV.rateLimitWindowSeconds]: Type.Integer({
-    minimum: 1,
-    maximum: 3600,
-    default: 60,
+    minimum: RATE_LIMIT.windowSeconds.min,
+    maximum: RATE_LIMIT.windowSeconds.max,
+    default: RATE_LIMIT.windowSeconds.default,
     description: "the rate limit's window in seconds: an integer from 1 to 3600",
   }),
   [ENV.trustedProxyHops]: Type.Integer({
@@ -169,11 +178,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     trustedProxyHops: data[ENV.trustedProxyHops] as unknown as number,
   };
-}
-
-/** Host names that never leave the machine: the only ones an issuer may be reached at over plain HTTP. */
-export function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127(\.[0-9]{1,3}){3}$/.test(hostname);
 }
 
 function authConfig(data: Record<string, string>): AuthConfig | undefined {

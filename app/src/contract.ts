@@ -24,6 +24,9 @@ export const ENV = {
   tableName: "TABLE_NAME",
   dynamodbEndpoint: "DYNAMODB_ENDPOINT",
   region: "AWS_REGION",
+  /** An access key, read by the AWS SDK's default credential chain: how a preview's own identity reaches it. */
+  accessKeyId: "AWS_ACCESS_KEY_ID",
+  secretAccessKey: "AWS_SECRET_ACCESS_KEY",
   logLevel: "LOG_LEVEL",
   /** Set: every activity route needs a bearer token from this OIDC issuer. Unset: the API is open. */
   authIssuer: "AUTH_ISSUER",
@@ -38,6 +41,23 @@ export const ENV = {
 } as const;
 
 export const DEFAULT_TABLE_NAME = "activities";
+
+/** AUTH_ISSUER: a URL with no query or fragment, exactly as its tokens' `iss` gives it. */
+export const AUTH_ISSUER = { pattern: "^https?://[^\\s?#]+$", maxLength: 512 } as const;
+/** AUTH_AUDIENCE: visible ASCII, as audiences and Cognito app client ids are. */
+export const AUTH_AUDIENCE = { pattern: "^[\\x21-\\x7E]{1,512}$" } as const;
+/** AUTH_USER_CLAIM: the claim that names the caller unless another is set, and what a claim name may be. */
+export const AUTH_USER_CLAIM = { default: "sub", pattern: "^[A-Za-z0-9_:.-]{1,64}$" } as const;
+/** RATE_LIMIT_MAX and RATE_LIMIT_WINDOW_SECONDS: their defaults and bounds. */
+export const RATE_LIMIT = {
+  max: { default: 1000, min: 1, max: 1_000_000 },
+  windowSeconds: { default: 60, min: 1, max: 3600 },
+} as const;
+
+/** Host names that never leave the machine: the only ones an issuer may be reached at over plain HTTP. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127(\.[0-9]{1,3}){3}$/.test(hostname);
+}
 
 /** The activity table: `id` is the partition key; a GSI serves "a user's activities, newest first". */
 export const ACTIVITY_TABLE = {

@@ -22,7 +22,14 @@ export type HostOutputs = Pick<PreviewHostOutputs, "previewDomain"> &
   Partial<
     Pick<
       Ec2PreviewHostOutputs,
-      "previewPort" | "networkName" | "region" | "instanceType" | "publicIp" | "dockerHost" | "sshOpts"
+      | "previewPort"
+      | "networkName"
+      | "region"
+      | "instanceType"
+      | "publicIp"
+      | "dockerHost"
+      | "sshOpts"
+      | "previewBoundaryArn"
     >
   >;
 
@@ -45,6 +52,7 @@ export function readHostOutputs(outputs: Readonly<Record<string, unknown>>): Hos
     instanceType: text("instanceType"),
     publicIp: text("publicIp"),
     dockerHost: text("dockerHost"),
+    previewBoundaryArn: text("previewBoundaryArn"),
     sshOpts:
       Array.isArray(outputs.sshOpts) && outputs.sshOpts.every((option) => typeof option === "string")
         ? (outputs.sshOpts as string[])
@@ -142,5 +150,19 @@ function holds(current: ConfigMap, wanted: ConfigMap): boolean {
   return Object.entries(wanted).every(
     ([path, { value, secret }]) =>
       current[path]?.value === value && (current[path]?.secret ?? false) === (secret ?? false),
+  );
+}
+
+/**
+ * Refuses, before anything is created, to add a preview to an EC2 host deployed before previews held their
+ * own identity: such a host exports no permissions boundary for the preview's user, and its containers still
+ * reach the instance role (docs/decisions/0002-sealed-ec2-previews.md).
+ */
+export function checkHostSealed(host: HostState, target: PreviewTarget): void {
+  if (target !== "ec2" || host.outputs === undefined || host.outputs.previewBoundaryArn !== undefined) return;
+  throw new Error(
+    `${host.stackName} was deployed before previews were sealed off from each other (it exports no ` +
+      `previewBoundaryArn); update it first with pulumi up --stack ${host.stackName}, which replaces its ` +
+      "instance (each preview on it comes back with its next up)",
   );
 }

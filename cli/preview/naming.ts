@@ -4,7 +4,12 @@
  * as a tag value; and names the stack of each target's shared preview host.
  */
 import { createHash } from "node:crypto";
-import { NAME_PREFIX, PREVIEW_STACK_PREFIX, type PreviewTarget } from "../../stack/contract.js";
+import {
+  NAME_PREFIX,
+  PREVIEW_RESOURCE_PREFIX,
+  PREVIEW_STACK_PREFIX,
+  type PreviewTarget,
+} from "../../stack/contract.js";
 
 /** Where a command's previews run when it names no target: an EC2 Docker host on AWS. */
 export const DEFAULT_TARGET: PreviewTarget = "ec2";
@@ -52,6 +57,9 @@ export const AWS_NAME_LIMITS: readonly NameLimit[] = [
   // IAM CreateRole: RoleName 1..64 of [\w+=,.@-]
   // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
   { resource: "IAM role name", min: 1, max: 64, pattern: /^[\w+=,.@-]+$/ },
+  // IAM CreateUser: UserName 1..64 of [\w+=,.@-]; a preview's user is named exactly its prefix
+  // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html
+  { resource: "IAM user name", min: 1, max: 64, pattern: /^[\w+=,.@-]+$/ },
   // IAM CreateInstanceProfile: InstanceProfileName 1..128 of [\w+=,.@-]
   // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateInstanceProfile.html
   { resource: "IAM instance profile name", min: 1, max: 128, pattern: /^[\w+=,.@-]+$/ },
@@ -95,7 +103,6 @@ export const AWS_TAG = {
 // which still makes a clash between two live previews (a handful at a time) a one-in-a-billion event.
 const STACK_HASH_LENGTH = 12;
 const PREFIX_HASH_LENGTH = 8;
-const PREFIX_LEAD = "pv-";
 // The stack name may be 100 characters; 48 of slug keeps `pulumi stack ls` and the PR comment readable.
 const STACK_SLUG_MAX = 48;
 
@@ -104,7 +111,7 @@ const PREFIX_MAX = Math.min(
   NAME_PREFIX.max,
   ...AWS_NAME_LIMITS.map((limit) => limit.max - LONGEST_CHILD_SUFFIX.length - AUTONAME_SUFFIX.length),
 );
-const PREFIX_SLUG_MAX = PREFIX_MAX - PREFIX_LEAD.length - 1 - PREFIX_HASH_LENGTH;
+const PREFIX_SLUG_MAX = PREFIX_MAX - PREVIEW_RESOURCE_PREFIX.length - 1 - PREFIX_HASH_LENGTH;
 
 /** The label must fit a Pulumi stack tag (bytes) and an AWS tag value (characters); bytes are stricter. */
 const LABEL_MAX_BYTES = Math.min(PULUMI_STACK_TAG.valueMaxBytes, AWS_TAG.valueMax);
@@ -153,7 +160,7 @@ export function previewNames(branch: string, target: PreviewTarget = DEFAULT_TAR
     branch,
     target,
     stackName: joinName(stackLead, stackSlug, hash.slice(0, STACK_HASH_LENGTH)),
-    resourcePrefix: joinName(PREFIX_LEAD, prefixSlug, hash.slice(0, PREFIX_HASH_LENGTH)),
+    resourcePrefix: joinName(PREVIEW_RESOURCE_PREFIX, prefixSlug, hash.slice(0, PREFIX_HASH_LENGTH)),
     branchLabel: labelOf(branch, hash),
   };
 }

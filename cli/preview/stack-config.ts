@@ -28,6 +28,8 @@ const KEYS_THE_CLI_SETS: readonly ConfigName[] = [
   "previewCreatedAt",
   "previewExpiresAt",
   "previewKeep",
+  // The test host's boundary is the test pipeline's; the preview host gets the previews' (or none).
+  "permissionsBoundary",
 ];
 
 /**
@@ -83,6 +85,10 @@ export interface HostStackOptions {
   readonly instanceType: string;
   /** ec2: the domain previews are served under; unset lets the program choose (`<publicIp>.sslip.io`). */
   readonly previewDomain: string | undefined;
+  /** ec2: the host's own deploy key (the preview pipeline's); unset: the test stack's sshPublicKey. */
+  readonly sshPublicKey?: string | undefined;
+  /** ec2: the permissions boundary of the host's instance role (the ci-identity stack's previewBoundaryArn). */
+  readonly permissionsBoundary?: string | undefined;
 }
 
 /**
@@ -102,6 +108,10 @@ export function hostStackConfig(target: PreviewTarget, options: HostStackOptions
   values[configKey("deletionProtection")] = "false";
   values[configKey("forceDeleteImages")] = "true";
   if (options.previewDomain !== undefined) values[configKey("previewDomain")] = options.previewDomain;
+  if (options.sshPublicKey !== undefined) values[configKey("sshPublicKey")] = options.sshPublicKey;
+  if (options.permissionsBoundary !== undefined) {
+    values[configKey("permissionsBoundary")] = options.permissionsBoundary;
+  }
   return withValues(copyTestConfig(options.testStackYaml ?? ""), values);
 }
 

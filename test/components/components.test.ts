@@ -17,7 +17,7 @@ import {
   READINESS_TIMEOUT_SECONDS,
 } from "../../components/app-container.js";
 import { AppImage, contentTag, ecrRepositoryArn } from "../../components/app-image.js";
-import { DockerHost } from "../../components/docker-host.js";
+import { DockerHost, DROP_CONTAINER_METADATA_RULE } from "../../components/docker-host.js";
 import { DynamoDbLocal } from "../../components/dynamodb-local.js";
 import { FargateService, type FargateServiceArgs, VERIFY_ROLLOUT } from "../../components/fargate-service.js";
 import { parseRefusal, REFUSAL_MARKER, WATCH_ENV } from "../../stack/contract.js";
@@ -90,13 +90,38 @@ describe("DockerHost", () => {
     }
   });
 
-  it("grants no app on a preview host's role: each preview grants itself", async () => {
-    const { app: _, ...previewHostArgs } = hostArgs;
-    const run = await declare(() => ({ host: new DockerHost("edge", previewHostArgs).instanceId }));
+  it("lets the one app of a single-tenant host reach its role through IMDSv2, one hop from its container", async () => {
+    const run = await declare(() => ({ host: new DockerHost("edge", hostArgs).instanceId }));
+    const instance = run.named("aws:ec2/instance:Instance", "edge-host");
+    expect(instance.inputs.metadataOptions).toEqual({
+      httpEndpoint: "enabled",
+      httpTokens: "required",
+      httpPutResponseHopLimit: 2,
+    });
+    // Unchanged since before previews were sealed: a new user data would replace the test stack's host.
+    expect(instance.inputs.userData).toBe(
+      "#!/bin/bash\nset -euxo pipefail\ndnf install -y docker\nsystemctl enable --now docker\n" +
+        "usermod -aG docker ec2-user\n",
+    );
+  });
+
+  it("seals a shared host: no app on its role, and no container reaches the metadata service", async () => {
+    const { app: _, ...sharedHostArgs } = hostArgs;
+    const run = await declare(() => ({ host: new DockerHost("edge", sharedHostArgs).instanceId }));
     expect(run.ofType("aws:iam/rolePolicy:RolePolicy")).toEqual([]);
     expect(run.ofType("activity:iam:RoleGrant")).toEqual([]);
+    // Reached over plain SSH (hostArgs' access), the host uses no SSM: its role holds nothing at all.
+    expect(run.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
     const docker = run.named("pulumi:providers:docker", "edge-host-docker");
     expect(docker.inputs.registryAuth).toBeUndefined();
+    const instance = run.named("aws:ec2/instance:Instance", "edge-host");
+    expect(instance.inputs.metadataOptions).toEqual({
+      httpEndpoint: "enabled",
+      httpTokens: "required",
+      httpPutResponseHopLimit: 1,
+    });
+    expect(String(instance.inputs.userData)).toContain(`iptables -I ${DROP_CONTAINER_METADATA_RULE}`);
+    expect(DROP_CONTAINER_METADATA_RULE).toBe("DOCKER-USER -d 169.254.169.254/32 -j DROP");
   });
 
   it("refuses an empty allowedCidrs before creating anything", async () => {
@@ -183,7 +208,14 @@ describe("AppContainer", () => {
       memorySwap: 256,
       labels: [{ label: "activity.release", value: "2.0.0-abc" }],
       networksAdvanced: [{ name: "backend", aliases: ["preview-login"] }],
-      envs: ["APP_ENV=production", "PORT=4567", "TABLE_NAME=t", "AWS_REGION=us-east-2"],
+      // Behind the proxy: the app trusts its one X-Forwarded-For hop. No access given: the app's own limits.
+      envs: [
+        "APP_ENV=production",
+        "PORT=4567",
+        "TABLE_NAME=t",
+        "AWS_REGION=us-east-2",
+        "TRUSTED_PROXY_HOPS=1",
+      ],
     });
     expect(container.inputs.ports).toBeUndefined();
     expect(container.options).toMatchObject({

@@ -77,6 +77,31 @@ describe("the prod stack on the real engine", () => {
   });
 });
 
+describe("the ci-identity stack on the real engine", () => {
+  it("refuses it in one line without the repository, then runs it until it needs AWS", async () => {
+    const stack = ["--stack", "ci-identity"];
+    expect((await copy.run("pulumi", "stack", "select", "ci-identity", "--create")).code).toBe(0);
+    const refused = await copy.run("pulumi", "preview", ...stack);
+    expect(refused.code).not.toBe(0);
+    expect(`${refused.stdout}\n${refused.stderr}`).toMatch(
+      /activity-api:githubRepository is required for the ci-identity stack: the repository whose workflows assume the roles, owner\/name/,
+    );
+    // docs/github-actions.md, "Creating the identities".
+    for (const [key, value] of [
+      ["githubRepository", "octo-org/activity-stack"],
+      ["stateBucket", "octo-pulumi-state"],
+    ]) {
+      const step = await copy.run("pulumi", "config", "set", ...stack, String(key), String(value));
+      expect(step.code, step.stderr).toBe(0);
+    }
+    const preview = await copy.run("pulumi", "preview", ...stack, "--policy-pack", "policy");
+    const output = `${preview.stdout}\n${preview.stderr}`;
+    expect(output).not.toMatch(CONFIG_REFUSED);
+    expect(output).toMatch(/pulumi:providers:aws\s+activity-aws/);
+    expect(output).toMatch(NEEDS_AWS);
+  });
+});
+
 describe("npm run preview --target ec2 (the default) on the real CLI and a file backend", () => {
   const preview = (...args: string[]) => copy.run("npm", "run", "--silent", "preview", "--", ...args);
 

@@ -300,6 +300,16 @@ async function readOnceServing(url: string) {
   }
 }
 
+/** `count` GET /activity/1 from this one address, 50 at a time. */
+async function burst(count: number) {
+  const answers = [];
+  for (let sent = 0; sent < count; sent += 50) {
+    const batch = Array.from({ length: Math.min(50, count - sent) }, () => send(`${API}/activity/1`));
+    answers.push(...(await Promise.all(batch)));
+  }
+  return answers;
+}
+
 /** The volume DynamoDB Local keeps its tables in, as dev:up first created it: no update may replace it. */
 let databaseVolume: string;
 
@@ -382,6 +392,21 @@ describe("the dev stack on the real engine", () => {
     }
     // The same volume throughout: the database's container was restarted, not recreated.
     expect(await stackOutput("databaseVolume")).toBe(databaseVolume);
+  });
+
+  it("limits each caller's rate by default, and takes a stack's own limit", async () => {
+    // The default (1,000 a minute per caller): a burst from this one address meets 429 with Retry-After.
+    const limited = (await burst(1100)).find((answer) => answer.status === 429);
+    expect(limited, "no 429 after 1,100 requests from one caller").toBeDefined();
+    expect(limited?.headers["retry-after"]).toMatch(/^\d+$/);
+    // The rollouts below are read by a client that never pauses (about 300 requests a second from this one
+    // address): far above any one caller's limit. They measure releases, not the limiter.
+    const set = await copy.run("pulumi", "config", "set", "--stack", "dev", "rateLimitMax", "1000000");
+    expect(set.code, tail(set)).toBe(0);
+    const up = await copy.run("pulumi", "up", "--stack", "dev", "--yes", "--skip-preview");
+    expect(up.code, tail(up)).toBe(0);
+    const refused = (await burst(1100)).filter((answer) => answer.status !== 200);
+    expect(refused.map((answer) => answer.status)).toEqual([]);
   });
 
   it("rolls out a one-line app change with no failed request, and says where the time goes against the floor", async () => {

@@ -20,7 +20,7 @@ export const AWS_HOST: StackOutputs = {
     publicIp: "198.51.100.20",
     dockerHost: "ssh://ec2-user@i-0previews",
     sshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
-    roleName: "previews-host-role-5e6f7a8",
+    previewBoundaryArn: "arn:aws:iam::123456789012:policy/activity-api/activity-api-preview-boundary",
   },
 };
 export const LOCAL_HOST: StackOutputs = {

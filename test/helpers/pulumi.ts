@@ -31,6 +31,12 @@ export interface RegistrationOptions {
   protect: boolean;
   retainOnDelete: boolean;
 }
+/** The values docs/github-actions.md tells a user to set before the first `pulumi up --stack ci-identity`. */
+export const CI_IDENTITY_USER_VALUES: Record<string, unknown> = {
+  "activity-api:githubRepository": "octo-org/activity-stack",
+  "activity-api:stateBucket": "octo-pulumi-state",
+};
+
 /** The values docs/prod-ecs.md tells a user to set before the first `pulumi up --stack prod`: no SSH key. */
 export const PROD_USER_VALUES: Record<string, unknown> = {
   "activity-api:allowedCidrs": USER_VALUES["activity-api:allowedCidrs"],
@@ -102,7 +108,20 @@ function computedState(
       return { publicIp: "198.51.100.20", arn: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0abc` };
     case "aws:iam/role:Role":
     case "aws:iam/instanceProfile:InstanceProfile":
-      return { name: `${name}-5e6f7a8`, arn: `arn:aws:iam::${ACCOUNT}:role/${name}-5e6f7a8` };
+      return {
+        name: `${name}-5e6f7a8`,
+        arn: `arn:aws:iam::${ACCOUNT}:role${inputs.path ?? "/"}${name}-5e6f7a8`,
+      };
+    case "aws:iam/policy:Policy": {
+      const policyName = inputs.name ?? `${name}-1a2b3c4`;
+      return { name: policyName, arn: `arn:aws:iam::${ACCOUNT}:policy${inputs.path ?? "/"}${policyName}` };
+    }
+    case "aws:iam/user:User":
+      return { arn: `arn:aws:iam::${ACCOUNT}:user/${inputs.name}` };
+    case "aws:iam/accessKey:AccessKey":
+      return { secret: `secret-of-${name}` };
+    case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+      return { arn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${String(inputs.url).replace("https://", "")}` };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: `${name}-9a8b7c6` };
     case "pulumi:pulumi:StackReference":
@@ -155,6 +174,15 @@ function callResult(
       return { ids: ["subnet-0a", "subnet-0b"] };
     case "aws:ec2/getSubnet:getSubnet":
       return { id: args.id, vpcId: "vpc-0default" };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return {
+        accountId: ACCOUNT,
+        arn: `arn:aws:iam::${ACCOUNT}:user/deployer`,
+        id: ACCOUNT,
+        userId: "AIDA",
+      };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" };
     case "aws:ssm/getParameter:getParameter":
       return { name: args.name, value: "ami-0123456789abcdef0", type: "String" };
     default:

@@ -12,6 +12,7 @@ import {
   APP_HOST_PORT,
   dynamodbOnDemand,
   dynamodbTableProtection,
+  EC2_PREVIEW_HOST_STACK,
   ec2EncryptedVolumes,
   ec2InstanceMetadataV2,
   ec2RootVolumeGp3,
@@ -22,9 +23,13 @@ import {
   noPublicAppPort,
   noPublicPortsButWeb,
   noPublicSsh,
+  PREVIEW_PREFIX,
   policies,
+  previewHostSealedMetadata,
+  previewIdentityOwnResources,
   requiredTags,
 } from "../../policy/policies.js";
+import { PREVIEW_HOST_STACKS, PREVIEW_RESOURCE_PREFIX } from "../../stack/contract.js";
 import { check, checkStack, stackResource } from "../helpers/policy.js";
 
 /** The engine's value for "unknown during preview"; the props proxy throws when a policy reads it. */
@@ -36,6 +41,9 @@ const TYPES = {
   securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
   instance: "aws:ec2/instance:Instance",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  user: "aws:iam/user:User",
+  userPolicy: "aws:iam/userPolicy:UserPolicy",
+  userPolicyAttachment: "aws:iam/userPolicyAttachment:UserPolicyAttachment",
   policy: "aws:iam/policy:Policy",
   role: "aws:iam/role:Role",
   repository: "aws:ecr/repository:Repository",
@@ -68,9 +76,12 @@ describe("the pack", () => {
       ["no-public-app-port", "advisory"],
       ["no-public-ports-but-web", "mandatory"],
       ["ec2-instance-metadata-v2", "mandatory"],
+      ["preview-host-sealed-metadata", "mandatory"],
       ["ec2-encrypted-volumes", "mandatory"],
       ["ec2-root-volume-gp3", "advisory"],
       ["iam-least-privilege", "mandatory"],
+      ["preview-identity-own-resources", "mandatory"],
+      ["iam-github-trust-pinned", "mandatory"],
       ["ecr-repository-settings", "mandatory"],
       ["ecr-repository-lifecycle-policy", "mandatory"],
       ["dynamodb-table-protection", "mandatory"],
@@ -84,11 +95,17 @@ describe("the pack", () => {
       ["lb-target-group-readiness", "mandatory"],
       ["lb-https-tls12", "mandatory"],
       ["log-group-retention", "mandatory"],
+      ["auth-issuer-https", "mandatory"],
     ]);
   });
 
   it("watches the host port that app/src/contract.ts publishes the API on", () => {
     expect(APP_HOST_PORT).toBe(HOST_PORT);
+  });
+
+  it("knows the preview host's stack and the previews' prefix as stack/contract.ts names them", () => {
+    expect(EC2_PREVIEW_HOST_STACK).toBe(PREVIEW_HOST_STACKS.ec2);
+    expect(PREVIEW_PREFIX).toBe(PREVIEW_RESOURCE_PREFIX);
   });
 });
 
@@ -317,6 +334,55 @@ describe("ec2-instance-metadata-v2: IMDSv2 only, with a hop limit a container ca
   });
 });
 
+describe("preview-host-sealed-metadata: a host that runs previews gives containers no instance credentials", () => {
+  const previewHost = (metadataOptions: unknown) => ({
+    metadataOptions,
+    tagsAll: { project: "activity-api", stack: "previews-aws" },
+  });
+  const WHY =
+    "so that no preview's container can take the instance role's credentials (each preview holds an identity " +
+    "of its own).";
+
+  it("accepts the preview host's options, and leaves a single-tenant host to ec2-instance-metadata-v2", async () => {
+    const sealed = previewHost({
+      httpEndpoint: "enabled",
+      httpTokens: "required",
+      httpPutResponseHopLimit: 1,
+    });
+    expect(await check(previewHostSealedMetadata, TYPES.instance, sealed)).toEqual([]);
+    expect(await check(ec2InstanceMetadataV2, TYPES.instance, sealed)).toEqual([]);
+    const testHost = { ...GOOD_INSTANCE, tagsAll: { project: "activity-api", stack: "test" } };
+    expect(await check(previewHostSealedMetadata, TYPES.instance, testHost)).toEqual([]);
+  });
+
+  it("flags a hop limit above 1 and optional tokens on an instance of the preview host stack", async () => {
+    const open = previewHost({ httpTokens: "optional", httpPutResponseHopLimit: 2 });
+    expect(await check(previewHostSealedMetadata, TYPES.instance, open)).toEqual([
+      'metadataOptions.httpTokens is "optional" on a host that runs previews; set it to "required", since ' +
+        `IMDSv1 answers any process that reaches the address, ${WHY}`,
+      "metadataOptions.httpPutResponseHopLimit is 2 on a host that runs previews; set it to 1 (unset takes " +
+        "the account's or the AMI's default, which may be 2), so that the IMDSv2 token never reaches a " +
+        `container on Docker's bridge network, one hop further, ${WHY}`,
+    ]);
+  });
+
+  it("flags a hop limit left unset, and finds the stack in tags as well as in tagsAll", async () => {
+    const props = { metadataOptions: { httpTokens: "required" }, tags: { stack: "previews-aws" } };
+    const messages = await check(previewHostSealedMetadata, TYPES.instance, props);
+    expect(messages?.map((message) => message.split(";")[0])).toEqual([
+      "metadataOptions.httpPutResponseHopLimit is unset on a host that runs previews",
+    ]);
+  });
+
+  it("judges nothing while the tags or the options are unknown", async () => {
+    const hop3 = { httpTokens: "required", httpPutResponseHopLimit: 3 };
+    expect(
+      await check(previewHostSealedMetadata, TYPES.instance, { metadataOptions: hop3, tagsAll: UNKNOWN }),
+    ).toEqual([]);
+    expect(await check(previewHostSealedMetadata, TYPES.instance, previewHost(UNKNOWN))).toEqual([]);
+  });
+});
+
 describe("ec2-encrypted-volumes: the root volume and every EBS volume are encrypted", () => {
   const FIX = "set it to true (the account's default EBS encryption is not visible to this check).";
 
@@ -377,8 +443,8 @@ const TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/activity-table-
 const EVERY_TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/*";
 const REPOSITORY_ARN = "arn:aws:ecr:eu-west-1:123456789012:repository/activity-repo-1a2b3c4";
 const TABLES_ONLY =
-  "grant DynamoDB actions on table and index ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name>, and " +
-  "<table ARN>/index/<name>).";
+  "grant DynamoDB actions on table and index ARNs only (arn:aws:dynamodb:<region>:<account>:table/<name> or " +
+  "table/<name prefix>*, and <table ARN>/index/<name>).";
 const statement = (Action: unknown, Resource: unknown) => ({ Effect: "Allow", Action, Resource });
 const documentOf = (...Statement: unknown[]) => JSON.stringify({ Version: "2012-10-17", Statement });
 
@@ -404,6 +470,18 @@ describe("iam-least-privilege: no wildcard grants, DynamoDB on tables only, ECR 
       `policy statement "Admin" allows Action "iam:*"; ${fix}`,
       `policy Statement[2] allows Action "dynamodb:*"; ${fix}`,
     ]);
+  });
+
+  it("accepts DynamoDB actions on the tables of one name prefix, as the previews' boundary grants them", async () => {
+    const previewTables = "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-*";
+    const policy = JSON.stringify(appDataPolicy(previewTables));
+    expect(await check(iamLeastPrivilege, TYPES.policy, { policy })).toEqual([]);
+  });
+
+  it("accepts DynamoDB actions on the tables of a name prefix (a CI pipeline's), and their indexes", async () => {
+    const prefixed = "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-*";
+    const policy = documentOf(statement("dynamodb:DeleteTable", [prefixed, `${prefixed}/index/*`]));
+    expect(await check(iamLeastPrivilege, TYPES.rolePolicy, { policy })).toEqual([]);
   });
 
   it("flags DynamoDB actions on *, on every table, or through NotResource", async () => {
@@ -628,5 +706,90 @@ describe("required-tags: project and stack, from tags or the provider's defaultT
 
   it("does not apply to resources outside the five types", async () => {
     expect(await check(requiredTags, TYPES.rolePolicy, { policy: "{}" })).toBeUndefined();
+  });
+});
+
+describe("preview-identity-own-resources: a preview's identity reaches its own resources only", () => {
+  const PREFIX = "pv-feature-a-951d42dc";
+  const OWN_TABLE = `arn:aws:dynamodb:eu-west-1:123456789012:table/${PREFIX}-table-4f2a9c1`;
+  const OTHER_TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-feature-b-0c1d2e3f-table-1a2b3c4";
+  const BOUNDARY = "arn:aws:iam::123456789012:policy/activity-api/activity-api-preview-boundary";
+  const userPolicy = (user: string, tableArn: string) => ({
+    user,
+    policy: JSON.stringify(appDataPolicy(tableArn)),
+  });
+  const FIX = `which is not the preview's own; a preview's identity may name only resources whose name starts with "${PREFIX}-", so that no preview's container reaches another's data.`;
+
+  it("accepts the identity PreviewIdentity creates", async () => {
+    const user = { name: PREFIX, permissionsBoundary: BOUNDARY };
+    expect(await check(previewIdentityOwnResources, TYPES.user, user)).toEqual([]);
+    expect(await check(previewIdentityOwnResources, TYPES.userPolicy, userPolicy(PREFIX, OWN_TABLE))).toEqual(
+      [],
+    );
+  });
+
+  it("flags a preview's policy on another preview's table, and on every SSM parameter", async () => {
+    expect(
+      await check(previewIdentityOwnResources, TYPES.userPolicy, userPolicy(PREFIX, OTHER_TABLE)),
+    ).toEqual([
+      `the policy of preview identity "${PREFIX}" allows Resource ${JSON.stringify(OTHER_TABLE)}, ${FIX}`,
+      `the policy of preview identity "${PREFIX}" allows Resource ${JSON.stringify(`${OTHER_TABLE}/index/*`)}, ${FIX}`,
+    ]);
+    const ssm = {
+      user: PREFIX,
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: ["ssm:GetParameter"], Resource: "*" }],
+      }),
+    };
+    expect(await check(previewIdentityOwnResources, TYPES.userPolicy, ssm)).toEqual([
+      `the policy of preview identity "${PREFIX}" allows Resource "*", ${FIX}`,
+    ]);
+  });
+
+  it("reads a policy given as a document object too, and names an S3 bucket's own objects its own", async () => {
+    const document = {
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`arn:aws:s3:::${PREFIX}-uploads/*`] },
+        { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: [OTHER_TABLE, UNKNOWN] },
+      ],
+    };
+    expect(
+      await check(previewIdentityOwnResources, TYPES.userPolicy, { user: PREFIX, policy: document }),
+    ).toEqual([
+      `the policy of preview identity "${PREFIX}" allows Resource ${JSON.stringify(OTHER_TABLE)}, ${FIX}`,
+    ]);
+  });
+
+  it("flags a prefix that only starts like its own, and a preview role's policy too", async () => {
+    const lookalike = `arn:aws:dynamodb:eu-west-1:123456789012:table/${PREFIX}0-table`;
+    const role = { role: PREFIX, policy: JSON.stringify(appDataPolicy(lookalike)) };
+    expect((await check(previewIdentityOwnResources, TYPES.rolePolicy, role))?.length).toBe(2);
+  });
+
+  it("flags a preview user without a boundary, and any managed policy attached to one", async () => {
+    expect(await check(previewIdentityOwnResources, TYPES.user, { name: PREFIX })).toEqual([
+      `preview identity "${PREFIX}" has no permissionsBoundary; create it under the previews' boundary ` +
+        "(PreviewBoundary), which caps whatever its own policy says.",
+    ]);
+    const attachment = { user: PREFIX, policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" };
+    expect(await check(previewIdentityOwnResources, TYPES.userPolicyAttachment, attachment)).toEqual([
+      `preview identity "${PREFIX}" has managed policy "arn:aws:iam::aws:policy/AdministratorAccess" ` +
+        "attached; give it only an inline policy that names its own resources.",
+    ]);
+  });
+
+  it("leaves other identities to iam-least-privilege, and judges nothing unknown", async () => {
+    expect(
+      await check(previewIdentityOwnResources, TYPES.userPolicy, userPolicy("deployer", OTHER_TABLE)),
+    ).toEqual([]);
+    expect(await check(previewIdentityOwnResources, TYPES.user, { name: "deployer" })).toEqual([]);
+    expect(
+      await check(previewIdentityOwnResources, TYPES.userPolicy, { user: UNKNOWN, policy: UNKNOWN }),
+    ).toEqual([]);
+    expect(
+      await check(previewIdentityOwnResources, TYPES.userPolicy, { user: PREFIX, policy: UNKNOWN }),
+    ).toEqual([]);
   });
 });

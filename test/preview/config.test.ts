@@ -72,6 +72,30 @@ describe("hostStackConfig", () => {
     });
     expect(withDomain.config[configKey("previewDomain")]).toEqual(plain("p.example.com"));
   });
+
+  it("gives the AWS host the preview pipeline's own key and boundary, never the test stack's boundary", () => {
+    const testBoundary = "arn:aws:iam::123456789012:policy/ci-identity/activity-test-boundary";
+    const withTestBoundary = `${testStackYaml}  activity-api:permissionsBoundary: ${testBoundary}\n`;
+    const bare = hostStackConfig("ec2", {
+      testStackYaml: withTestBoundary,
+      instanceType: "t3.small",
+      previewDomain: undefined,
+    });
+    expect(bare.config[configKey("permissionsBoundary")]).toBeUndefined();
+    const own = hostStackConfig("ec2", {
+      testStackYaml: withTestBoundary,
+      instanceType: "t3.small",
+      previewDomain: undefined,
+      sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPreviewKeyOnly preview@ci",
+      permissionsBoundary: "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary",
+    });
+    expect(own.config[configKey("sshPublicKey")]).toEqual(
+      plain("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPreviewKeyOnly preview@ci"),
+    );
+    expect(own.config[configKey("permissionsBoundary")]).toEqual(
+      plain("arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary"),
+    );
+  });
 });
 
 describe("previewStackConfig", () => {

@@ -4,7 +4,9 @@
  * shapes pass the policy pack, fit AWS's name and tag limits and touch nothing of the test stack or of another
  * preview; the local shapes need no AWS at all.
  */
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc.js";
 import { beforeAll, describe, expect, it } from "vitest";
+import { appDataPolicy } from "../../aws/iam-policies.js";
 import { AUTONAME_SUFFIX, AWS_NAME_LIMITS, AWS_TAG, previewNames } from "../../cli/preview/naming.js";
 import { caddyfile } from "../../components/front-proxy.js";
 import { policies } from "../../policy/policies.js";
@@ -46,8 +48,55 @@ describe("the AWS preview host (previews-aws)", () => {
     expect(proxy.inputs.ports).toEqual([{ internal: 10001, external: 10080, ip: "0.0.0.0" }]);
   });
 
-  it("grants its role nothing: each preview grants itself its table and repository", () => {
+  it("grants its role nothing but what Session Manager needs: no preview's table or repository", () => {
     expect(host.ofType("aws:iam/rolePolicy:RolePolicy")).toEqual([]);
+    expect(
+      host.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((grant) => grant.inputs.policyArn),
+    ).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+  });
+
+  it("gives no container a way to the instance's credentials: IMDSv2 at one hop, and DOCKER-USER drops it", () => {
+    const instance = host.named("aws:ec2/instance:Instance", "previews-host");
+    expect(instance.inputs.metadataOptions).toEqual({
+      httpEndpoint: "enabled",
+      httpTokens: "required",
+      httpPutResponseHopLimit: 1,
+    });
+    const userData = String(instance.inputs.userData);
+    // Installed as a drop-in of docker.service, so that every start of Docker (and every boot) adds it again.
+    expect(userData).toContain("/etc/systemd/system/docker.service.d/no-container-metadata.conf");
+    expect(userData).toContain(
+      "ExecStartPost=/bin/sh -c 'iptables -C DOCKER-USER -d 169.254.169.254/32 -j DROP 2>/dev/null || " +
+        "iptables -I DOCKER-USER -d 169.254.169.254/32 -j DROP'",
+    );
+    expect(userData.indexOf("daemon-reload")).toBeLessThan(userData.indexOf("enable --now docker"));
+  });
+
+  it("creates the boundary every preview's identity is capped by: item actions on preview tables only", () => {
+    const boundary = host.named("aws:iam/policy:Policy", "previews-preview-boundary");
+    expect(boundary.inputs).toMatchObject({
+      name: "activity-api-preview-boundary",
+      path: "/activity-api/",
+    });
+    expect(JSON.parse(String(boundary.inputs.policy))).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+          ],
+          Resource: [
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-*",
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-*/index/*",
+          ],
+        },
+      ],
+    });
   });
 
   it("opens only the previews' port, and only to allowedCidrs", () => {
@@ -71,13 +120,36 @@ describe("the AWS preview host (previews-aws)", () => {
       publicIp: "198.51.100.20",
       dockerHost: "ssh://ec2-user@previews-host-id",
       sshOpts: expect.arrayContaining(["StrictHostKeyChecking=accept-new"]),
-      roleName: "previews-host-role-5e6f7a8",
+      previewBoundaryArn: "arn:aws:iam::123456789012:policy/activity-api/activity-api-preview-boundary",
     });
   });
 
   it("passes the policy pack", async () => {
     const findings = await analyze(policies, host.registrations);
     expect(findings.filter((finding) => finding.enforcementLevel === "mandatory")).toEqual([]);
+  });
+
+  it("fails the policy pack with its instance's metadata a container could reach", async () => {
+    const opened = host.registrations.map((registration) =>
+      registration.type === "aws:ec2/instance:Instance"
+        ? {
+            ...registration,
+            inputs: {
+              ...registration.inputs,
+              metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 2 },
+            },
+          }
+        : registration,
+    );
+    const findings = await analyze(policies, opened);
+    expect(
+      findings
+        .filter((finding) => finding.policy === "preview-host-sealed-metadata")
+        .map((finding) => [finding.resource, finding.message.split(";")[0]]),
+    ).toEqual([
+      ["previews-host", 'metadataOptions.httpTokens is "optional" on a host that runs previews'],
+      ["previews-host", "metadataOptions.httpPutResponseHopLimit is 2 on a host that runs previews"],
+    ]);
   });
 });
 
@@ -101,29 +173,67 @@ describe.each(BRANCHES)("the AWS preview of %s", (branch) => {
     expect(preview.outputs.apiUrl).toBe(`http://${label}.198.51.100.20.sslip.io:10080`);
   });
 
-  it("has its own table and repository, both removable, and grants the host's role those two only", () => {
+  it("has its own table and repository, both removable, and grants no role anything", () => {
     const table = preview.named("aws:dynamodb/table:Table", `${label}-table`);
     expect(table.inputs.deletionProtectionEnabled).toBe(false);
     expect(preview.named("awsx:ecr:Repository", `${label}-repo`).inputs.forceDelete).toBe(true);
-    const grants = preview.ofType("aws:iam/rolePolicy:RolePolicy");
-    expect(grants.map((grant) => grant.inputs.role)).toEqual([
-      "previews-host-role-5e6f7a8",
-      "previews-host-role-5e6f7a8",
-    ]);
-    const resources = grants.flatMap((grant) =>
-      (
-        JSON.parse(String(grant.inputs.policy)) as { Statement: Array<{ Resource: string | string[] }> }
-      ).Statement.flatMap((statement) => [statement.Resource].flat()),
-    );
+    expect(preview.ofType("aws:iam/rolePolicy:RolePolicy")).toEqual([]);
+    expect(preview.ofType("aws:iam/role:Role")).toEqual([]);
+  });
+
+  it("holds one identity of its own: a user named its prefix, under the previews' boundary", () => {
+    const user = preview.named("aws:iam/user:User", `${label}-user`);
+    expect(user.inputs).toMatchObject({
+      name: label,
+      permissionsBoundary: "arn:aws:iam::123456789012:policy/activity-api/activity-api-preview-boundary",
+    });
+    const userName = AWS_NAME_LIMITS.find((limit) => limit.resource === "IAM user name");
+    expect(label.length).toBeLessThanOrEqual(userName?.max ?? 0);
+    expect(label).toMatch(userName?.pattern ?? /^$/);
+    expect(preview.named("aws:iam/accessKey:AccessKey", `${label}-key`).inputs.user).toBe(label);
+    expect(preview.ofType("aws:iam/userPolicyAttachment:UserPolicyAttachment")).toEqual([]);
+  });
+
+  it("lets that identity reach its own table and indexes, and nothing else: no other preview, no SSM, no STS", () => {
+    const [policy, ...others] = preview.ofType("aws:iam/userPolicy:UserPolicy");
+    expect(others).toEqual([]);
+    expect(policy?.inputs.user).toBe(label);
+    const statements = (
+      JSON.parse(String(policy?.inputs.policy)) as {
+        Statement: Array<{ Effect: string; Action: string[]; Resource: string[] }>;
+      }
+    ).Statement;
     const tableArn = `arn:aws:dynamodb:eu-west-1:123456789012:table/${label}-table-4f2a9c1`;
-    expect(resources.sort()).toEqual(
-      [
-        tableArn,
-        `${tableArn}/index/*`,
-        "*",
-        `arn:aws:ecr:eu-west-1:123456789012:repository/${label}-repo-7d3e0b2`,
-      ].sort(),
-    );
+    expect(statements).toEqual([
+      {
+        Effect: "Allow",
+        Action: [
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:Query",
+        ],
+        Resource: [tableArn, `${tableArn}/index/*`],
+      },
+    ]);
+    const actions = statements.flatMap((statement) => statement.Action.map((action) => action.toLowerCase()));
+    expect(actions.filter((action) => /^(ssm|sts|iam|ecr|kms|secretsmanager):/.test(action))).toEqual([]);
+  });
+
+  it("hands its container that identity's key, as a secret, and the container nothing else of AWS", () => {
+    const app = preview.named("docker:index/container:Container", `${label}-app-${preview.outputs.release}`);
+    // The environment reaches the engine as a secret (encrypted in the state), as the key's secret makes it.
+    const secret = app.inputs.envs as Record<string, unknown>;
+    expect(secret[specialSigKey]).toBe(specialSecretSig);
+    const envs = secret.value as string[];
+    expect(envs).toContain(`AWS_ACCESS_KEY_ID=${label}-key-id`);
+    expect(envs).toContain(`AWS_SECRET_ACCESS_KEY=secret-of-${label}-key`);
+    expect(envs.filter((env) => env.startsWith("AWS_")).map((env) => env.split("=")[0])).toEqual([
+      "AWS_REGION",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+    ]);
   });
 
   it("gives every auto-named AWS resource a physical name within AWS's limits", () => {
@@ -159,6 +269,24 @@ describe.each(BRANCHES)("the AWS preview of %s", (branch) => {
   it("passes the policy pack", async () => {
     const findings = await analyze(policies, preview.registrations);
     expect(findings.filter((finding) => finding.enforcementLevel === "mandatory")).toEqual([]);
+  });
+
+  it("fails the policy pack when its identity's policy names another preview's table", async () => {
+    const other = "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-other-0a1b2c3d-table-4f2a9c1";
+    const widened = preview.registrations.map((registration) =>
+      registration.type === "aws:iam/userPolicy:UserPolicy"
+        ? {
+            ...registration,
+            inputs: { ...registration.inputs, policy: JSON.stringify(appDataPolicy(other)) },
+          }
+        : registration,
+    );
+    const findings = await analyze(policies, widened);
+    expect(
+      findings
+        .filter((finding) => finding.policy === "preview-identity-own-resources")
+        .map((finding) => finding.resource),
+    ).toEqual([`${label}-data-policy`, `${label}-data-policy`]);
   });
 });
 
@@ -219,6 +347,9 @@ describe("the local preview host and a local preview", () => {
       "PORT=4567",
       `TABLE_NAME=activities-${label}`,
       "DYNAMODB_ENDPOINT=http://dynamodb:8000",
+      "TRUSTED_PROXY_HOPS=1",
+      "RATE_LIMIT_MAX=1000",
+      "RATE_LIMIT_WINDOW_SECONDS=60",
     ]);
     // The host's data volume: a new one replaces the app on its next up, which creates its table there.
     expect(app.inputs.labels).toContainEqual({

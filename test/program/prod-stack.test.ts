@@ -134,6 +134,10 @@ describe("the prod stack (Pulumi.prod.yaml and the values README asks for)", () 
       { name: "PORT", value: String(APP_PORT) },
       { name: "TABLE_NAME", value: "activity-table-4f2a9c1" },
       { name: "AWS_REGION", value: "eu-west-1" },
+      // Behind the load balancer, which appends the client to X-Forwarded-For; the stack's default limits.
+      { name: "TRUSTED_PROXY_HOPS", value: "1" },
+      { name: "RATE_LIMIT_MAX", value: "1000" },
+      { name: "RATE_LIMIT_WINDOW_SECONDS", value: "60" },
     ]);
     expect(prod.outputs.tableName).toBe("activity-table-4f2a9c1");
   });
@@ -401,8 +405,13 @@ describe("the prod stack with a certificate", () => {
       protocol: "HTTPS",
       certificateArn: CERTIFICATE,
       sslPolicy: TLS_POLICY,
-      defaultActions: run.named(TYPES.listener, "activity-http").inputs.defaultActions,
+      defaultActions: [{ type: "forward", targetGroupArn: expect.any(String) }],
     });
+    // Plain HTTP serves nothing: it only redirects to HTTPS.
+    expect(run.named(TYPES.listener, "activity-http").inputs.defaultActions).toEqual([
+      { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+    ]);
+    expect(run.outputs.apiUrl).toMatch(/^https:\/\/[^:/]+$/);
     const ingress = rulesOf(run, TYPES.ingressRule, "activity-lb-sg").map((rule) => [
       rule.inputs.fromPort,
       rule.inputs.cidrIpv4 ?? rule.inputs.cidrIpv6,
@@ -412,6 +421,38 @@ describe("the prod stack with a certificate", () => {
       [HOST_PORT, "2001:db8::/64"],
       [443, "198.51.100.7/32"],
       [443, "2001:db8::/64"],
+    ]);
+  });
+
+  it("serves the public with tokens over HTTPS only: the task gets the issuer, the listeners the world", async () => {
+    const run = await runProgram("prod", {
+      ...PROD_USER_VALUES,
+      "activity-api:certificateArn": CERTIFICATE,
+      "activity-api:allowedCidrs": ["0.0.0.0/0", "::/0"],
+      "activity-api:authIssuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123",
+      "activity-api:authAudience": "4r8ctm2lb6s0ecgk3jfq8h0v1b",
+    });
+    const [container] = containers(run);
+    expect(container?.environment).toEqual(
+      expect.arrayContaining([
+        { name: "AUTH_ISSUER", value: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123" },
+        { name: "AUTH_AUDIENCE", value: "4r8ctm2lb6s0ecgk3jfq8h0v1b" },
+        { name: "AUTH_USER_CLAIM", value: "sub" },
+        { name: "TRUSTED_PROXY_HOPS", value: "1" },
+      ]),
+    );
+    expect(run.named(TYPES.listener, "activity-http").inputs.defaultActions).toEqual([
+      { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+    ]);
+    const ingress = rulesOf(run, TYPES.ingressRule, "activity-lb-sg").map((rule) => [
+      rule.inputs.fromPort,
+      rule.inputs.cidrIpv4 ?? rule.inputs.cidrIpv6,
+    ]);
+    expect(ingress).toEqual([
+      [HOST_PORT, "0.0.0.0/0"],
+      [HOST_PORT, "::/0"],
+      [443, "0.0.0.0/0"],
+      [443, "::/0"],
     ]);
   });
 });

@@ -78,6 +78,10 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
       PORT: String(APP_PORT),
       TABLE_NAME: "activities",
       DYNAMODB_ENDPOINT: "http://dynamodb:8000",
+      // Behind the proxy, which appends the client to X-Forwarded-For; no authIssuer: open, as on a laptop.
+      TRUSTED_PROXY_HOPS: "1",
+      RATE_LIMIT_MAX: "1000",
+      RATE_LIMIT_WINDOW_SECONDS: "60",
     });
     // The proxy owns the host port; the app publishes none, so that two releases can run side by side.
     expect(app.inputs.ports).toBeUndefined();
@@ -155,6 +159,24 @@ describe("the dev stack (Pulumi.dev.yaml)", () => {
       { internal: 8000, external: 8000, ip: "127.0.0.1" },
     ]);
   });
+
+  it("passes the stack's issuer, audience, user claim and rate limits to the app's container", async () => {
+    const run = await runProgram("dev", {
+      "activity-api:authIssuer": "http://127.0.0.1:9000",
+      "activity-api:authAudience": "activity-api",
+      "activity-api:authUserClaim": "username",
+      "activity-api:rateLimitMax": 50,
+      "activity-api:rateLimitWindowSeconds": 10,
+    });
+    expect(env(appContainer(run))).toMatchObject({
+      AUTH_ISSUER: "http://127.0.0.1:9000",
+      AUTH_AUDIENCE: "activity-api",
+      AUTH_USER_CLAIM: "username",
+      RATE_LIMIT_MAX: "50",
+      RATE_LIMIT_WINDOW_SECONDS: "10",
+      TRUSTED_PROXY_HOPS: "1",
+    });
+  });
 });
 
 describe("the test stack (Pulumi.test.yaml and the values README asks for)", () => {
@@ -171,6 +193,9 @@ describe("the test stack (Pulumi.test.yaml and the values README asks for)", () 
       PORT: String(APP_PORT),
       TABLE_NAME: "activity-table-4f2a9c1",
       AWS_REGION: "eu-west-1",
+      TRUSTED_PROXY_HOPS: "1",
+      RATE_LIMIT_MAX: "1000",
+      RATE_LIMIT_WINDOW_SECONDS: "60",
     });
     expect(run.outputs.tableName).toBe("activity-table-4f2a9c1");
   });

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import { DEFAULTS, readSettings, stackTags } from "../../stack/settings.js";
+import { isPublicRange } from "../../stack/validation.js";
 import { installMocks, PROD_USER_VALUES, stackConfig, USER_VALUES } from "../helpers/pulumi.js";
 
 /** readSettings through pulumi.Config's own getters, over `values` as the engine hands them to the program. */
@@ -12,6 +13,10 @@ function settingsOf(stack: string, values: Record<string, string>, warn?: (messa
     warn,
   );
 }
+
+/** An issuer and audience as Amazon Cognito gives them: the user pool's URL, the app client's id. */
+const ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123";
+const AUTH = { "activity-api:authIssuer": ISSUER, "activity-api:authAudience": "4r8ctm2lb6s0ecgk3jfq8h0v1b" };
 
 /** The error `attempt` throws; fails the test when it throws none. */
 function errorOf(attempt: () => unknown): Error {
@@ -49,6 +54,21 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
     "a name prefix with --",
     { "activity-api:namePrefix": "a--b" },
     'activity-api:namePrefix "a--b" is not allowed',
+  ],
+  [
+    "a preview's name prefix on the test stack, which the CI preview role may change",
+    { "activity-api:namePrefix": "pv-test" },
+    'activity-api:namePrefix "pv-test" is a preview\'s (pv-... or previews), which the CI preview role may change',
+  ],
+  [
+    "the preview hosts' name prefix on the test stack",
+    { "activity-api:namePrefix": "previews" },
+    'activity-api:namePrefix "previews" is a preview\'s',
+  ],
+  [
+    "a permissions boundary that is no policy ARN",
+    { "activity-api:permissionsBoundary": "activity-test-boundary" },
+    'activity-api:permissionsBoundary "activity-test-boundary" is not an IAM policy ARN',
   ],
   ["a bad region", { "aws:region": "Ireland" }, 'aws:region "Ireland" is not an AWS region code'],
   ["a missing region", { "aws:region": undefined }, "aws:region is required when target is ec2"],
@@ -265,6 +285,76 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
     { "activity-api:target": "local", "activity-api:publishTo": "0.0.0.0" },
     'activity-api:publishTo "0.0.0.0" is not allowed: use loopback (default: this machine only) or lan',
   ],
+  [
+    "an audience without an issuer",
+    { "activity-api:authAudience": "mobile-app" },
+    "activity-api:authAudience is set but activity-api:authIssuer is not: set authIssuer to require tokens, or unset authAudience",
+  ],
+  [
+    "a user claim without an issuer",
+    { "activity-api:authUserClaim": "username" },
+    "activity-api:authUserClaim is set but activity-api:authIssuer is not",
+  ],
+  [
+    "an issuer without an audience",
+    { "activity-api:authIssuer": ISSUER },
+    "activity-api:authAudience is required when authIssuer is set: the API's audience at the issuer (with Amazon Cognito, the app client id)",
+  ],
+  [
+    "an issuer over plain HTTP",
+    { ...AUTH, "activity-api:authIssuer": "http://issuer.example.com" },
+    'activity-api:authIssuer "http://issuer.example.com" must be an https:// URL',
+  ],
+  [
+    "a loopback issuer on a remote host, where loopback is the container itself",
+    { ...AUTH, "activity-api:authIssuer": "http://127.0.0.1:9000" },
+    'activity-api:authIssuer "http://127.0.0.1:9000" must be an https:// URL',
+  ],
+  [
+    "an issuer with a query",
+    { ...AUTH, "activity-api:authIssuer": `${ISSUER}?x=1` },
+    "is not an issuer URL such as https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123",
+  ],
+  [
+    "an audience with a space",
+    { ...AUTH, "activity-api:authAudience": "mobile app" },
+    'activity-api:authAudience "mobile app" is not allowed: use 1 to 512 visible ASCII characters',
+  ],
+  [
+    "a user claim that is not a claim name",
+    { ...AUTH, "activity-api:authUserClaim": "user name" },
+    'activity-api:authUserClaim "user name" is not a claim name',
+  ],
+  [
+    "a rate limit of zero",
+    { "activity-api:rateLimitMax": 0 },
+    'activity-api:rateLimitMax "0" must be an integer from 1 to 1000000',
+  ],
+  [
+    "a rate-limit window over an hour",
+    { "activity-api:rateLimitWindowSeconds": 7200 },
+    'activity-api:rateLimitWindowSeconds "7200" must be an integer from 1 to 3600',
+  ],
+  [
+    "a public range on plain HTTP without auth",
+    { "activity-api:allowedCidrs": ["10.0.0.0/16", "52.95.110.1/32"] },
+    "activity-api:allowedCidrs holds the public range 52.95.110.1/32, which would reach the API over plain HTTP on port 10001: list only private ranges there",
+  ],
+  [
+    "a public range on plain HTTP, with auth (tokens in clear text)",
+    { ...AUTH, "activity-api:allowedCidrs": ["0.0.0.0/0"] },
+    "activity-api:allowedCidrs holds the public range 0.0.0.0/0, which would reach the API over plain HTTP on port 10001",
+  ],
+  [
+    "HTTPS open to the Internet without auth",
+    { "activity-api:domain": "api.example.com", "activity-api:httpsCidrs": ["0.0.0.0/0", "::/0"] },
+    "activity-api:httpsCidrs holds the public range 0.0.0.0/0, but activity-api:authIssuer is not set: anyone there could read and change every activity",
+  ],
+  [
+    "an EC2 preview host open to a public range",
+    { "activity-api:previewHost": "true", "activity-api:allowedCidrs": ["::/0"] },
+    "activity-api:allowedCidrs holds the public range ::/0, but previews answer over plain HTTP only",
+  ],
 ];
 
 describe("readSettings", () => {
@@ -344,6 +434,7 @@ describe("readSettings", () => {
         "activity-api:domain": "api.example.com",
         "activity-api:acmeEmail": "ops@example.com",
         "activity-api:httpsCidrs": ["0.0.0.0/0", "::/0"],
+        ...AUTH,
       }),
     ).toMatchObject({
       https: { domain: "api.example.com", tlsIssuer: "acme", acmeEmail: "ops@example.com" },
@@ -369,6 +460,7 @@ describe("readSettings", () => {
 
   it("tags a preview's resources with its branch, pull request and expiry", () => {
     const settings = settingsFor({
+      "activity-api:namePrefix": "pv-feature-add-login-1a2b3c4d",
       "activity-api:previewHostStack": "previews-aws",
       "activity-api:previewBranch": "feature/add-login",
       "activity-api:previewPullRequest": 42,
@@ -397,6 +489,7 @@ describe("readSettings", () => {
       keepImages: 5,
       https: undefined,
       publishTo: "loopback",
+      access: { auth: undefined, rateLimit: { max: 1000, windowSeconds: 60 } },
     });
   });
 
@@ -423,14 +516,16 @@ describe("readSettings", () => {
       previewDomain: undefined,
       previewPort: 10080,
     });
-    const preview = settingsFor({
+    const previewConfig = {
+      "activity-api:namePrefix": "pv-feature-x-1a2b3c4d",
       "activity-api:sshPublicKey": undefined,
       "activity-api:previewHostStack": "previews-aws",
       "activity-api:previewBranch": "feature/x",
       "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
       "activity-api:previewExpiresAt": "2026-11-28T10:00:00.000Z",
       "activity-api:previewKeep": "true",
-    });
+    };
+    const preview = settingsFor(previewConfig);
     expect(preview).toMatchObject({
       kind: "ec2Preview",
       hostStack: "previews-aws",
@@ -438,6 +533,20 @@ describe("readSettings", () => {
     });
     expect(preview).not.toHaveProperty("sshPublicKey");
     expect(preview).not.toHaveProperty("instanceType");
+  });
+
+  it("refuses an EC2 preview whose prefix is not a preview's: its identity's boundary covers no other name", () => {
+    expect(() =>
+      settingsFor({
+        "activity-api:namePrefix": "activity",
+        "activity-api:previewHostStack": "previews-aws",
+        "activity-api:previewBranch": "feature/x",
+        "activity-api:previewCreatedAt": "2026-11-25T10:00:00.000Z",
+        "activity-api:previewExpiresAt": "2026-11-28T10:00:00.000Z",
+      }),
+    ).toThrow(
+      'activity-api:namePrefix "activity" must start with "pv-" on a preview: its identity may touch nothing else (npm run preview sets it)',
+    );
   });
 });
 
@@ -511,6 +620,16 @@ const badForEcs: Array<[string, Record<string, unknown>, string]> = [
     { "activity-api:namePrefix": "activity-api-production-eu" },
     'activity-api:namePrefix "activity-api-production-eu" is too long for target ecs: at most 21 characters',
   ],
+  [
+    "a public range without auth",
+    { "activity-api:allowedCidrs": ["0.0.0.0/0", "::/0"], "activity-api:certificateArn": CERTIFICATE },
+    "activity-api:allowedCidrs holds the public range 0.0.0.0/0, but activity-api:authIssuer is not set",
+  ],
+  [
+    "a public range with auth over plain HTTP (no certificate)",
+    { ...AUTH, "activity-api:allowedCidrs": ["0.0.0.0/0", "::/0"] },
+    "activity-api:allowedCidrs holds the public range 0.0.0.0/0, which would send bearer tokens to the load balancer over plain HTTP: set activity-api:certificateArn",
+  ],
 ];
 
 describe("readSettings for the ecs target (the prod stack)", () => {
@@ -540,6 +659,7 @@ describe("readSettings for the ecs target (the prod stack)", () => {
       taskMemory: 512,
       logRetentionDays: 30,
       certificateArn: undefined,
+      access: { auth: undefined, rateLimit: { max: 1000, windowSeconds: 60 } },
     });
   });
 
@@ -575,5 +695,97 @@ describe("the program with a bad value", () => {
     await expect(failure).rejects.toBeInstanceOf(pulumi.RunError);
     await expect(failure).rejects.toThrow('activity-api:allowedCidrs entry "10.1.2.3/8" has host bits set');
     expect(registrations).toEqual([]);
+  });
+
+  it("stops before declaring anything when a public range would reach the API over plain HTTP", async () => {
+    vi.resetModules();
+    const { registrations } = await installMocks("test");
+    pulumi.runtime.setAllConfig(
+      stackConfig("test", { ...USER_VALUES, ...AUTH, "activity-api:allowedCidrs": ["0.0.0.0/0"] }),
+    );
+    const failure = import("../../index.js").then((program) => program.default());
+    await expect(failure).rejects.toBeInstanceOf(pulumi.RunError);
+    await expect(failure).rejects.toThrow("activity-api:allowedCidrs holds the public range 0.0.0.0/0");
+    expect(registrations).toEqual([]);
+  });
+});
+
+describe("who may call the API, and how often", () => {
+  it("reads an issuer and audience, with the user claim and rate limits defaulting to the app's", () => {
+    expect(settingsFor(AUTH)).toMatchObject({
+      kind: "ec2App",
+      access: {
+        auth: { issuer: ISSUER, audience: AUTH["activity-api:authAudience"], userClaim: "sub" },
+        rateLimit: { max: 1000, windowSeconds: 60 },
+      },
+    });
+    expect(DEFAULTS).toMatchObject({ authUserClaim: "sub", rateLimitMax: 1000, rateLimitWindowSeconds: 60 });
+  });
+
+  it("reads a user claim and rate limits of the stack's own", () => {
+    const settings = settingsFor({
+      ...AUTH,
+      "activity-api:authUserClaim": "username",
+      "activity-api:rateLimitMax": 120,
+      "activity-api:rateLimitWindowSeconds": 30,
+    });
+    expect(settings).toMatchObject({
+      access: { auth: { userClaim: "username" }, rateLimit: { max: 120, windowSeconds: 30 } },
+    });
+  });
+
+  it("lets a public range reach an EC2 host over HTTPS when tokens are required", () => {
+    const settings = settingsFor({
+      ...AUTH,
+      "activity-api:domain": "api.example.com",
+      "activity-api:httpsCidrs": ["0.0.0.0/0", "::/0"],
+    });
+    expect(settings).toMatchObject({ kind: "ec2App", httpsCidrs: ["0.0.0.0/0", "::/0"] });
+  });
+
+  it("lets a public range reach the load balancer with auth and a certificate", () => {
+    const settings = prodSettingsFor({
+      ...AUTH,
+      "activity-api:allowedCidrs": ["0.0.0.0/0", "::/0"],
+      "activity-api:certificateArn": CERTIFICATE,
+    });
+    expect(settings).toMatchObject({ kind: "ecsApp", access: { auth: { issuer: ISSUER } } });
+  });
+
+  it("keeps the dev stack open, even on the LAN, and accepts a loopback issuer over HTTP there only", () => {
+    expect(settingsOf("dev", stackConfig("dev", { "activity-api:publishTo": "lan" }))).toMatchObject({
+      access: { auth: undefined },
+    });
+    const warnings: string[] = [];
+    const local = settingsOf(
+      "dev",
+      stackConfig("dev", {
+        "activity-api:authIssuer": "http://127.0.0.1:9000",
+        "activity-api:authAudience": "activity-api",
+      }),
+      (message) => warnings.push(message),
+    );
+    expect(local).toMatchObject({ access: { auth: { issuer: "http://127.0.0.1:9000" } } });
+    // Accepted, as the app accepts it, but the container's loopback is its own: said in one line.
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        "activity-api:authIssuer http://127.0.0.1:9000 is on loopback, which inside the app's container is the container itself",
+      ),
+    ]);
+  });
+
+  it("counts private, loopback, link-local and documentation ranges as not public, and nothing wider", () => {
+    const notPublic = ["10.0.0.0/8", "172.16.5.0/24", "192.168.1.7/32", "127.0.0.1/32", "169.254.0.0/16"];
+    const alsoNotPublic = ["198.51.100.7/32", "fd00::/8", "fe80::/64", "::1/128", "2001:db8::/64"];
+    for (const cidr of [...notPublic, ...alsoNotPublic]) expect(isPublicRange(cidr), cidr).toBe(false);
+    const publicRanges = [
+      "0.0.0.0/0",
+      "10.0.0.0/7",
+      "172.32.0.0/16",
+      "100.64.0.0/10",
+      "::/0",
+      "2a05:d018::/32",
+    ];
+    for (const cidr of publicRanges) expect(isPublicRange(cidr), cidr).toBe(true);
   });
 });

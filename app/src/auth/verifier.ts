@@ -16,7 +16,8 @@ import {
   jwtVerify,
   type RemoteJWKSet,
 } from "jose";
-import { type AuthConfig, isLoopback } from "../config.js";
+import type { AuthConfig } from "../config.js";
+import { isLoopback } from "../contract.js";
 import { IssuerUnavailableError, UnauthorizedError } from "../errors.js";
 import { ID_PATTERN } from "../schemas.js";
 

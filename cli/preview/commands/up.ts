@@ -10,7 +10,7 @@ import { renderDeployedComment } from "../comment.js";
 import { checkBudget, describePreviewCost, estimateCost } from "../cost.js";
 import type { CliDeps } from "../deps.js";
 import { probeReady } from "../health.js";
-import { ensureHost, type HostState, readHost } from "../host.js";
+import { checkHostSealed, ensureHost, type HostState, readHost } from "../host.js";
 import { firstLine, nonEmpty, requireOutput, writeStepOutputs } from "../output.js";
 import {
   checkCapacity,
@@ -69,6 +69,10 @@ ${BRANCH_HELP}
                           host; default $PREVIEW_DOMAIN, else <the host's public IP>.sslip.io
 ${COMMON_HELP}
 
+On ec2, when up creates the host: $PREVIEW_SSH_PUBLIC_KEY is its deploy key (else the test stack's
+sshPublicKey), and $PREVIEW_PERMISSIONS_BOUNDARY the permissions boundary of its instance role (the
+ci-identity stack's previewBoundaryArn, which the CI preview role requires).
+
 Cost: on ec2 a preview is estimated at the host's cost a day split over the target's live previews, plus
 its own table and image; locally at nothing. $PREVIEW_BUDGET_PER_DAY (US dollars) caps the target's total,
 host and previews, after this up: an up that would add a preview beyond it is refused, as one beyond
@@ -107,6 +111,7 @@ export const upCommand = defineCommand({
       );
     }
     const host = await readHost(workspace, target, stacks);
+    checkHostSealed(host, target);
     warnOfIgnoredHostSettings(host, hostSettings, deps);
     const livePreviews = previews.length + (current === undefined ? 1 : 0);
     const cost = estimateCost(target, host.outputs?.instanceType ?? hostSettings.instanceType, livePreviews);
@@ -208,6 +213,9 @@ interface HostSettings {
   readonly instanceTypeGiven: boolean;
   /** aws: undefined lets the program choose. */
   readonly previewDomain: string | undefined;
+  /** aws: the host's own deploy key and its role's boundary; undefined: the test stack's key, no boundary. */
+  readonly sshPublicKey: string | undefined;
+  readonly permissionsBoundary: string | undefined;
 }
 
 function parseHostSettings(
@@ -221,7 +229,13 @@ function parseHostSettings(
     if (instanceTypeOption !== undefined)
       throw new UsageError("--instance-type applies to --target ec2 only");
     if (domainOption !== undefined) throw new UsageError("--preview-domain applies to --target ec2 only");
-    return { instanceType: DEFAULT_INSTANCE_TYPE, instanceTypeGiven: false, previewDomain: undefined };
+    return {
+      instanceType: DEFAULT_INSTANCE_TYPE,
+      instanceTypeGiven: false,
+      previewDomain: undefined,
+      sshPublicKey: undefined,
+      permissionsBoundary: undefined,
+    };
   }
   const instanceType = instanceTypeOption ?? DEFAULT_INSTANCE_TYPE;
   checkInstanceType(instanceType, parseAllowedTypes(deps.env.PREVIEW_ALLOWED_INSTANCE_TYPES));
@@ -237,7 +251,14 @@ function parseHostSettings(
         `got "${domain}"`,
     );
   }
-  return { instanceType, instanceTypeGiven: instanceTypeOption !== undefined, previewDomain: domain };
+  return {
+    instanceType,
+    instanceTypeGiven: instanceTypeOption !== undefined,
+    previewDomain: domain,
+    // The program checks both when it creates the host, before any resource exists.
+    sshPublicKey: nonEmpty(deps.env.PREVIEW_SSH_PUBLIC_KEY),
+    permissionsBoundary: nonEmpty(deps.env.PREVIEW_PERMISSIONS_BOUNDARY),
+  };
 }
 
 /** The host is used as it is: settings given for its creation do not change a deployed one, so say so. */

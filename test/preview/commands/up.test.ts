@@ -185,6 +185,20 @@ describe("preview up --target ec2", () => {
     );
   });
 
+  it("creates the host with the preview pipeline's key and boundary from PREVIEW_SSH_PUBLIC_KEY and PREVIEW_PERMISSIONS_BOUNDARY", async () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPreviewKeyOnly preview@ci";
+    const boundary = "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary";
+    const h = harness({ PREVIEW_SSH_PUBLIC_KEY: key, PREVIEW_PERMISSIONS_BOUNDARY: boundary });
+    await h.run("up", "--branch", "x");
+    const config = h.workspace.stacks.get("previews-aws")?.config ?? {};
+    expect(config[configKey("sshPublicKey")]?.value).toBe(key);
+    expect(config[configKey("permissionsBoundary")]?.value).toBe(boundary);
+    // The branch's own stack gets neither: it creates no host and no role.
+    const preview = [...h.workspace.stacks.entries()].find(([name]) => name.startsWith("preview-"))?.[1];
+    expect(preview?.config[configKey("namePrefix")]?.value).toMatch(/^pv-x-/);
+    expect(preview?.config[configKey("permissionsBoundary")]).toBeUndefined();
+  });
+
   it("uses a deployed host as it is, saying so when its type or domain differ from what was asked", async () => {
     const h = harness();
     await h.run("up", "--branch", "one", "--instance-type", "t3a.micro");
@@ -235,6 +249,21 @@ describe("preview up --target ec2", () => {
     // The next up deploys the host it left undeployed.
     expect(await h.run("up", "--branch", "x")).toBe(0);
     expect(h.workspace.calls.filter((call) => call === "up previews-aws")).toHaveLength(2);
+  });
+
+  it("refuses, creating nothing, a host deployed before previews were sealed off from each other", async () => {
+    const h = harness();
+    await h.run("up", "--branch", "one");
+    const host = h.workspace.stacks.get("previews-aws");
+    delete host?.outputs.previewBoundaryArn;
+    h.clearOutput();
+    expect(await h.run("up", "--branch", "two")).toBe(1);
+    expect(h.err).toEqual([
+      "preview up: previews-aws was deployed before previews were sealed off from each other (it exports no " +
+        "previewBoundaryArn); update it first with pulumi up --stack previews-aws, which replaces its " +
+        "instance (each preview on it comes back with its next up)",
+    ]);
+    expect(h.workspace.stacks.has(previewNames("two").stackName)).toBe(false);
   });
 });
 
