@@ -25,8 +25,11 @@ import {
   type Ec2PreviewHostOutputs,
   type LocalPreviewHostOutputs,
   type PreviewStackOutputs,
+  pinOf,
+  type ReleaseRecord,
 } from "./stack/contract.js";
 import { readOwnOutput, stackReference } from "./stack/references.js";
+import { keptReleases, nextRecord, readRecord, resolvePin } from "./stack/releases.js";
 import {
   type CiIdentitySettings,
   type Ec2AppSettings,
@@ -40,6 +43,7 @@ import {
   type SshAppSettings,
   type StackSettings,
 } from "./stack/settings.js";
+import { StackConfigError } from "./stack/validation.js";
 
 /** A stack's outputs as the program returns them: each value of the contract's type, or an Output of it. */
 type Outputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -60,10 +64,62 @@ async function servingRelease(): Promise<string | undefined> {
   return typeof release === "string" && release !== "" ? release : undefined;
 }
 
+/**
+ * The release an update deploys: its tag, the kept release it is pinned to (config `release`, resolved
+ * against the record), and the release record the stack's last update left.
+ */
+interface Release {
+  tag: string;
+  pinned: ReleaseRecord | undefined;
+  record: ReleaseRecord[];
+  /** The releases whose images the stack keeps. */
+  keep: number;
+}
+
+/** The stacks that serve the app, and so deploy a release. */
+type ServingSettings = Exclude<
+  StackSettings,
+  LocalPreviewHostSettings | Ec2PreviewHostSettings | CiIdentitySettings
+>;
+
+/**
+ * Reads the record, and resolves a pin against it before anything is declared: a release the stack does not
+ * keep stops the update with one line, and nothing changes.
+ */
+async function releaseOf(settings: ServingSettings): Promise<Release> {
+  const record = readRecord(await readOwnOutput("releases"));
+  const pinned = settings.release && resolvePin(settings.release, record, settings.stack);
+  const tag = pinned ? pinned.release : (settings.imageTag ?? contentTag("."));
+  return { tag, pinned, record, keep: settings.keepImages };
+}
+
+/** An image reference's digest: the part after `@`, or all of a local image id (`sha256:…`). */
+const digestOf = (imageRef: string) => imageRef.slice(imageRef.lastIndexOf("@") + 1);
+
+/**
+ * The `releases` and `pinnedRelease` outputs: the record once `serving` serves (known once its container
+ * passed the gate, so a refused release is never recorded), and the pin. `firstServed` is this run's clock.
+ */
+function releaseOutputs(
+  release: Release,
+  serving: pulumi.Input<string>,
+  imageRef: pulumi.Input<string>,
+): { releases: pulumi.Output<ReleaseRecord[]>; pinnedRelease?: string } {
+  const now = new Date().toISOString();
+  return {
+    releases: pulumi
+      .all([serving, imageRef])
+      .apply(([tag, ref]) =>
+        nextRecord(release.record, { release: tag, digest: digestOf(ref) }, now, release.keep),
+      ),
+    ...(release.pinned && { pinnedRelease: pinOf(release.pinned) }),
+  };
+}
+
 /** The regional table and the image in ECR, which every stack on AWS that builds the app has. */
 function tableAndImage(
   settings: Ec2AppSettings | Ec2PreviewSettings | EcsAppSettings,
-  tag: string,
+  { tag, pinned }: Release,
   options: pulumi.ComponentResourceOptions,
 ) {
   const name = settings.namePrefix;
@@ -72,6 +128,7 @@ function tableAndImage(
     name,
     {
       tag,
+      pinnedDigest: pinned?.digest,
       baseImage: settings.baseImage,
       registry: { kind: "ecr", keepImages: settings.keepImages, forceDelete: settings.forceDeleteImages },
     },
@@ -133,12 +190,27 @@ function appOnEc2(
   } as const;
 }
 
+/** A locally kept image's args: built unless pinned, with the other kept releases' images beside it. */
+function localImage(
+  settings: LocalAppSettings | LocalPreviewSettings,
+  { tag, pinned, record, keep }: Release,
+  registry: { kind: "local"; repository?: string },
+) {
+  return {
+    tag,
+    pinnedDigest: pinned?.digest,
+    baseImage: settings.baseImage,
+    registry: { ...registry, keptTags: keptReleases(record, tag, keep) },
+  };
+}
+
 /** dev: the proxy, the app and DynamoDB Local on the local engine; no AWS resource, no credentials. */
-function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStackOutputs> {
+function deployLocally(settings: LocalAppSettings, release: Release): Outputs<AppStackOutputs> {
   const name = settings.namePrefix;
+  const { tag } = release;
   const proxy = new FrontProxy(name, { ...settings.https, hostIp: PUBLISH_ADDRESSES[settings.publishTo] });
   const database = new DynamoDbLocal(name, { network: proxy.networkName, hostPort: DYNAMODB_LOCAL_PORT });
-  const image = new AppImage(name, { tag, baseImage: settings.baseImage, registry: { kind: "local" } });
+  const image = new AppImage(name, localImage(settings, release, { kind: "local" }));
   const app = new AppContainer(name, {
     image: image.imageRef,
     release: tag,
@@ -157,6 +229,7 @@ function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStac
     tableName: DEFAULT_TABLE_NAME,
     hostId: "local-docker-engine",
     release: app.release,
+    ...releaseOutputs(release, app.release, image.imageRef),
     proxyContainer: proxy.containerName,
     databaseVolume: database.dataVolume,
     ...(settings.https && { httpsUrl: `https://${settings.https.domain}` }),
@@ -164,10 +237,10 @@ function deployLocally(settings: LocalAppSettings, tag: string): Outputs<AppStac
 }
 
 /** test: the image in ECR, the proxy and the app on an EC2 Docker host, the regional table. */
-function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOutputs> {
+function deployToEc2(settings: Ec2AppSettings, release: Release): Outputs<AppStackOutputs> {
   const name = settings.namePrefix;
   const options = awsProvider(settings);
-  const tableImage = tableAndImage(settings, tag, options);
+  const tableImage = tableAndImage(settings, release, options);
   const { table, image } = tableImage;
   const host = ec2Host(
     settings,
@@ -180,7 +253,7 @@ function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOut
   const app = new AppContainer(
     name,
     {
-      ...appOnEc2(settings, tag, tableImage),
+      ...appOnEc2(settings, release.tag, tableImage),
       network: proxy.networkName,
       remoteEngine: { dockerHost: host.dockerHost, sshOpts: host.sshOpts },
     },
@@ -192,6 +265,7 @@ function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOut
     tableName: table.name,
     hostId: host.instanceId,
     release: app.release,
+    ...releaseOutputs(release, app.release, image.imageRef),
     proxyContainer: proxy.containerName,
     ...(settings.https && { httpsUrl: `https://${settings.https.domain}` }),
   };
@@ -201,10 +275,12 @@ function deployToEc2(settings: Ec2AppSettings, tag: string): Outputs<AppStackOut
  * ssh: the image pushed to the stack's registry, and the proxy, the app and DynamoDB Local (its data on a volume)
  * on a server with Docker that the stack reaches over SSH and does not create.
  */
-function deployToSsh(settings: SshAppSettings, tag: string): Outputs<AppStackOutputs> {
+function deployToSsh(settings: SshAppSettings, release: Release): Outputs<AppStackOutputs> {
   const name = settings.namePrefix;
+  const { tag, pinned } = release;
   const image = new AppImage(name, {
     tag,
+    pinnedDigest: pinned?.digest,
     baseImage: settings.baseImage,
     registry: { kind: "registry", ...settings.registry, password: pulumi.secret(settings.registry.password) },
   });
@@ -241,6 +317,7 @@ function deployToSsh(settings: SshAppSettings, tag: string): Outputs<AppStackOut
       network: proxy.networkName,
       servingRelease,
       readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
+      access: settings.access,
       remoteEngine: { dockerHost: host.dockerHost, sshOpts: host.sshOpts },
     },
     onHost,
@@ -252,15 +329,16 @@ function deployToSsh(settings: SshAppSettings, tag: string): Outputs<AppStackOut
     tableName: DEFAULT_TABLE_NAME,
     hostId: settings.sshHost,
     release: app.release,
+    ...releaseOutputs(release, app.release, image.imageRef),
     proxyContainer: proxy.containerName,
     databaseVolume: database.dataVolume,
   };
 }
 
 /** prod: the image in ECR, on ECS Fargate behind a load balancer, autoscaled; the regional table. */
-function deployToEcs(settings: EcsAppSettings, tag: string): Outputs<AppStackOutputs> {
+function deployToEcs(settings: EcsAppSettings, release: Release): Outputs<AppStackOutputs> {
   const options = awsProvider(settings);
-  const { table, image, repositoryArn } = tableAndImage(settings, tag, options);
+  const { table, image, repositoryArn } = tableAndImage(settings, release, options);
   const service = new FargateService(
     settings.namePrefix,
     {
@@ -288,6 +366,8 @@ function deployToEcs(settings: EcsAppSettings, tag: string): Outputs<AppStackOut
     tableName: table.name,
     // No host: the service, whose tasks come and go.
     hostId: pulumi.interpolate`${service.clusterName}/${service.serviceName}`,
+    release: release.tag,
+    ...releaseOutputs(release, release.tag, image.imageRef),
   };
 }
 
@@ -357,8 +437,9 @@ function previewUrl(
  * app joins, with no host port, so that no other preview can reach its data
  * (docs/decisions/0001-sealed-local-previews.md). Nothing of another preview is touched.
  */
-function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Outputs<PreviewStackOutputs> {
+function deployLocalPreview(settings: LocalPreviewSettings, release: Release): Outputs<PreviewStackOutputs> {
   const label = settings.namePrefix;
+  const { tag } = release;
   const fromHost = hostOutputs<LocalPreviewHostOutputs>(settings.hostStack);
   const tableName = `${DEFAULT_TABLE_NAME}-${label}`;
   const database = new DynamoDbLocal(label, {
@@ -368,7 +449,7 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
   // Built once the sealed database stands: a preview whose isolation cannot be set up leaves no image behind.
   const image = new AppImage(
     label,
-    { tag, baseImage: settings.baseImage, registry: { kind: "local", repository: `activity-api-${label}` } },
+    localImage(settings, release, { kind: "local", repository: `activity-api-${label}` }),
     { dependsOn: [database] },
   );
   const app = new AppContainer(label, {
@@ -389,6 +470,7 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
     apiUrl: previewUrl(label, fromHost),
     imageRef: image.imageRef,
     release: app.release,
+    ...releaseOutputs(release, app.release, image.imageRef),
     tableName,
     databaseVolume: database.dataVolume,
   };
@@ -399,11 +481,11 @@ function deployLocalPreview(settings: LocalPreviewSettings, tag: string): Output
  * credentials its container holds), and the app's container under the alias `preview-<label>` on the host's
  * network.
  */
-function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<PreviewStackOutputs> {
+function deployEc2Preview(settings: Ec2PreviewSettings, release: Release): Outputs<PreviewStackOutputs> {
   const label = settings.namePrefix;
   const fromHost = hostOutputs<Ec2PreviewHostOutputs>(settings.hostStack);
   const options = awsProvider(settings);
-  const tableImage = tableAndImage(settings, tag, options);
+  const tableImage = tableAndImage(settings, release, options);
   const { table, image } = tableImage;
   const identity = new PreviewIdentity(
     label,
@@ -418,7 +500,7 @@ function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<Pr
   const app = new AppContainer(
     label,
     {
-      ...appOnEc2(settings, tag, tableImage),
+      ...appOnEc2(settings, release.tag, tableImage),
       awsCredentials: identity.credentials,
       network: fromHost("networkName"),
       alias: `${PREVIEW_ALIAS_PREFIX}${label}`,
@@ -430,6 +512,7 @@ function deployEc2Preview(settings: Ec2PreviewSettings, tag: string): Outputs<Pr
     apiUrl: previewUrl(label, fromHost),
     imageRef: image.imageRef,
     release: app.release,
+    ...releaseOutputs(release, app.release, image.imageRef),
     tableName: table.name,
   };
 }
@@ -458,31 +541,44 @@ function deployCiIdentity(settings: CiIdentitySettings): Outputs<CiIdentityOutpu
 }
 
 /** Composes what the stack is; each kind's outputs are the contract's (stack/contract.ts). */
-function deploy(settings: StackSettings, tag: string) {
+async function deploy(settings: StackSettings) {
   switch (settings.kind) {
-    case "localApp":
-      return deployLocally(settings, tag);
-    case "ec2App":
-      return deployToEc2(settings, tag);
-    case "ecsApp":
-      return deployToEcs(settings, tag);
-    case "sshApp":
-      return deployToSsh(settings, tag);
     case "localPreviewHost":
       return deployLocalPreviewHost(settings);
     case "ec2PreviewHost":
       return deployEc2PreviewHost(settings);
-    case "localPreview":
-      return deployLocalPreview(settings, tag);
-    case "ec2Preview":
-      return deployEc2Preview(settings, tag);
     case "ciIdentity":
       return deployCiIdentity(settings);
   }
+  const release = await releaseOf(settings);
+  switch (settings.kind) {
+    case "localApp":
+      return deployLocally(settings, release);
+    case "ec2App":
+      return deployToEc2(settings, release);
+    case "ecsApp":
+      return deployToEcs(settings, release);
+    case "localPreview":
+      return deployLocalPreview(settings, release);
+    case "ec2Preview":
+      return deployEc2Preview(settings, release);
+    case "sshApp":
+      return deployToSsh(settings, release);
+  }
 }
 
-/** The program, as the Node.js language host runs it: reads the stack's settings, deploys, returns outputs. */
-export default function program() {
+/**
+ * The program, as the Node.js language host runs it: reads the stack's settings and its release record,
+ * deploys, returns outputs. Async, because the record (its last update's outputs) is read before anything is
+ * declared.
+ */
+export default async function program() {
   const settings = loadSettings();
-  return deploy(settings, settings.imageTag ?? contentTag("."));
+  try {
+    return await deploy(settings);
+  } catch (error) {
+    // RunError prints its message without a stack trace: the message is the whole story.
+    if (error instanceof StackConfigError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * AppImage: builds app/Dockerfile with docker.Image and pushes it to a new ECR repository (AWS stacks) or to a
- * registry the stack names (ssh), or keeps it in the local engine (dev). Its `imageRef` pins the image by digest, so that every environment
- * runs exactly the bits that were built.
+ * registry the stack names (ssh), or keeps it in the local engine (dev); for a pinned release it builds nothing
+ * and takes the image the registry already holds. Its `imageRef` pins the image by digest, so that every
+ * environment runs exactly the bits that were built.
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -14,7 +15,7 @@ import { IMAGE_PLATFORM } from "../stack/validation.js";
 
 export interface EcrRegistryArgs {
   kind: "ecr";
-  /** Images the repository keeps; older ones expire. @default 10 */
+  /** The images of the last N releases the repository keeps, counted by push; older ones expire. @default 5 */
   keepImages?: number;
   /** Let `pulumi destroy` delete the repository with its images (previews). @default false */
   forceDelete?: boolean;
@@ -24,6 +25,11 @@ export interface LocalRegistryArgs {
   kind: "local";
   /** Repository part of the local image name. @default "activity-api" */
   repository?: string;
+  /**
+   * The tags of the other releases whose images the stack keeps (stack/releases.ts keptReleases): each stays
+   * in the engine, and an image no longer listed is removed. @default [] (only this release's image)
+   */
+  keptTags?: string[];
 }
 
 /** Any registry (GHCR, Docker Hub, a self-hosted one): pushed with these credentials, pulled with them too. */
@@ -49,6 +55,11 @@ export interface AppImageArgs {
   dockerfile?: string;
   /** The image tag: a version, content hash or commit id; never "latest" (see contentTag). */
   tag: string;
+  /**
+   * A pinned release: `tag` is already in the registry with this digest (a local image id, or the
+   * repository's manifest digest), and nothing is built. @default unset: build `tag` from `context`
+   */
+  pinnedDigest?: string;
   /** The Dockerfile's BASE_IMAGE build argument. @default unset: the Dockerfile's pinned official image */
   baseImage?: string;
   /** Target platform. @default "linux/amd64", the EC2 host's, so that one image runs everywhere */
@@ -124,6 +135,7 @@ export class AppImage extends pulumi.ComponentResource {
       baseImage,
       platform = IMAGE_PLATFORM,
       registry,
+      pinnedDigest,
     } = args;
     if (tag === "latest") throw new pulumi.ResourceError("AppImage: the tag must not be latest", this);
 
@@ -136,23 +148,35 @@ export class AppImage extends pulumi.ComponentResource {
     };
 
     if (registry.kind === "local") {
-      const image = new docker.Image(
-        `${name}-image`,
-        { imageName: `${registry.repository ?? "activity-api"}:${tag}`, build, skipPush: true },
-        { parent: this },
-      );
-      // docker.Image never deletes what it built. This resource owns the built image in the local engine: found
-      // there, never pulled, and removed once no release of the stack uses it (or on destroy), so that neither
-      // updates nor `destroy` leave one image per source change behind. Its name carries the tag: a release
-      // owns its image. Under one name, a revert to the tag an update had just failed to replace would leave
-      // two owners of one image, and the old one's removal fails on the container of the new one.
+      const repository = registry.repository ?? "activity-api";
+      const image =
+        pinnedDigest === undefined
+          ? new docker.Image(
+              `${name}-image`,
+              { imageName: `${repository}:${tag}`, build, skipPush: true },
+              { parent: this },
+            ).imageName
+          : pulumi.output(`${repository}:${tag}`);
+      // docker.Image never deletes what it built. These resources own the kept releases' images in the local
+      // engine: found there, never pulled, and removed once the stack no longer keeps that release (or on
+      // destroy), so that neither updates nor `destroy` leave one image per source change behind, while the
+      // last releases stay for a rollback. Each name carries its tag: a release owns its image. Under one name,
+      // a revert to the tag an update had just failed to replace would leave two owners of one image, and the
+      // old one's removal fails on the container of the new one.
       const local = new docker.RemoteImage(
         `${name}-local-image-${tag}`,
-        { name: image.imageName, keepLocally: false },
+        { name: image, keepLocally: false },
         { parent: this },
       );
+      for (const kept of (registry.keptTags ?? []).filter((kept) => kept !== tag)) {
+        new docker.RemoteImage(
+          `${name}-local-image-${kept}`,
+          { name: `${repository}:${kept}`, keepLocally: false },
+          { parent: this },
+        );
+      }
       this.imageRef = local.imageId;
-      this.imageName = image.imageName;
+      this.imageName = image;
     } else if (registry.kind === "registry") {
       // The login address is the host part: a namespace (ghcr.io/owner) belongs to the image's name only.
       const address = registry.server.split("/")[0] ?? registry.server;
@@ -161,21 +185,27 @@ export class AppImage extends pulumi.ComponentResource {
           .output(registry.password)
           .apply((password) => ({ address, username: registry.username, password })),
       );
-      const image = new docker.Image(
-        `${name}-image`,
-        {
-          imageName: `${registry.server}/${registry.repository ?? "activity-api"}:${tag}`,
-          build,
-          registry: {
-            server: address,
-            username: registry.username,
-            password: pulumi.secret(registry.password),
+      const repository = `${registry.server}/${registry.repository ?? "activity-api"}`;
+      if (pinnedDigest === undefined) {
+        const image = new docker.Image(
+          `${name}-image`,
+          {
+            imageName: `${repository}:${tag}`,
+            build,
+            registry: {
+              server: address,
+              username: registry.username,
+              password: pulumi.secret(registry.password),
+            },
           },
-        },
-        { parent: this },
-      );
-      this.imageRef = image.repoDigest;
-      this.imageName = image.imageName;
+          { parent: this },
+        );
+        this.imageRef = image.repoDigest;
+        this.imageName = image.imageName;
+      } else {
+        this.imageRef = pulumi.output(`${repository}@${pinnedDigest}`);
+        this.imageName = pulumi.output(`${repository}:${tag}`);
+      }
       this.registryAuth = auth;
     } else {
       const repository = new awsx.ecr.Repository(
@@ -185,11 +215,13 @@ export class AppImage extends pulumi.ComponentResource {
           imageScanningConfiguration: { scanOnPush: true },
           imageTagMutability: "IMMUTABLE",
           lifecyclePolicy: {
+            // Every push is a release (tags are immutable, one per release), so the last N pushed images are
+            // the images of the last N releases, the ones `npm run release -- list` offers.
             rules: [
               {
-                description: `Keep the last ${registry.keepImages ?? 10} images`,
+                description: `Keep the images of the last ${registry.keepImages ?? 5} releases`,
                 tagStatus: "any",
-                maximumNumberOfImages: registry.keepImages ?? 10,
+                maximumNumberOfImages: registry.keepImages ?? 5,
               },
             ],
           },
@@ -203,17 +235,22 @@ export class AppImage extends pulumi.ComponentResource {
           .all([repository.url, token.userName, token.password])
           .apply(([url, username, password]) => ({ address: url.split("/")[0] ?? url, username, password })),
       );
-      const image = new docker.Image(
-        `${name}-image`,
-        {
-          imageName: pulumi.interpolate`${repository.url}:${tag}`,
-          build,
-          registry: { server: auth.address, username: auth.username, password: auth.password },
-        },
-        { parent: this },
-      );
-      this.imageRef = image.repoDigest;
-      this.imageName = image.imageName;
+      if (pinnedDigest === undefined) {
+        const image = new docker.Image(
+          `${name}-image`,
+          {
+            imageName: pulumi.interpolate`${repository.url}:${tag}`,
+            build,
+            registry: { server: auth.address, username: auth.username, password: auth.password },
+          },
+          { parent: this },
+        );
+        this.imageRef = image.repoDigest;
+        this.imageName = image.imageName;
+      } else {
+        this.imageRef = pulumi.interpolate`${repository.url}@${pinnedDigest}`;
+        this.imageName = pulumi.interpolate`${repository.url}:${tag}`;
+      }
       this.repositoryArn = repository.url.apply(ecrRepositoryArn);
       this.registryAuth = auth;
     }

@@ -91,6 +91,7 @@ export const CONFIG_NAMES = [
   "authUserClaim",
   "rateLimitMax",
   "rateLimitWindowSeconds",
+  "release",
 ] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 
@@ -198,7 +199,7 @@ export interface AppStackOutputs {
   tableName: string;
   /** The EC2 instance, `local-docker-engine`, on ECS `<cluster>/<service>`, or the SSH target's `user@address`. */
   hostId: string;
-  /** Docker targets: the release serving now, the tag of the container that last became healthy. */
+  /** The release serving now: on Docker targets the tag of the container that last became healthy. */
   release?: string;
   /** Docker targets: the front proxy's container. */
   proxyContainer?: string;
@@ -209,6 +210,10 @@ export interface AppStackOutputs {
   databaseVolume?: string;
   /** With a domain: the HTTPS address. */
   httpsUrl?: string;
+  /** The releases whose images the stack keeps, newest first (see ReleaseRecord). */
+  releases?: ReleaseRecord[];
+  /** Set while config `release` pins the stack: the pinned release as `<tag>@<digest>`. */
+  pinnedRelease?: string;
 }
 
 /** What every preview host exports: each preview answers at `http://<label>.<previewDomain>:<previewPort>`. */
@@ -246,7 +251,46 @@ export interface PreviewStackOutputs {
   tableName: string;
   /** Local previews: the Docker volume its own DynamoDB Local keeps its tables in; preview destroy removes it. */
   databaseVolume?: string;
+  releases: ReleaseRecord[];
+  pinnedRelease?: string;
 }
+
+// Releases by name: what a stack keeps and serves, recorded by the program in its outputs and read by
+// `npm run release` (cli/release/).
+
+/**
+ * One release the stack has served: its tag, the digest its image had in the stack's registry (a local
+ * engine's image id, or a registry's manifest digest), and when the stack first served it.
+ */
+export interface ReleaseRecord {
+  release: string;
+  digest: string;
+  /** ISO 8601. */
+  firstServed: string;
+}
+
+/** A digest as Docker writes it. */
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** A Docker tag, never "latest" (a tag names one release for good). */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** What config `release` names: a tag, a digest, or both (`<tag>@<digest>`, what rollback writes). */
+export type ReleasePin = { tag: string; digest?: string } | { tag?: undefined; digest: string };
+
+/** Config `release` read as a pin, or undefined when it is neither a tag, a digest, nor `<tag>@<digest>`. */
+export function parseReleasePin(value: string): ReleasePin | undefined {
+  const [tag, digest, ...rest] = value.split("@");
+  if (rest.length > 0 || tag === undefined) return undefined;
+  if (digest === undefined) {
+    if (DIGEST.test(tag)) return { digest: tag };
+    return TAG.test(tag) && tag !== "latest" ? { tag } : undefined;
+  }
+  return TAG.test(tag) && tag !== "latest" && DIGEST.test(digest) ? { tag, digest } : undefined;
+}
+
+/** A record's entry as config `release` names it exactly. */
+export const pinOf = (record: Pick<ReleaseRecord, "release" | "digest">): string =>
+  `${record.release}@${record.digest}`;
 
 /** The outputs of the ci-identity stack: what docs/github-actions.md's variables and two stacks' config take. */
 export interface CiIdentityOutputs {

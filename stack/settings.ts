@@ -14,6 +14,8 @@ import {
   PREVIEW_HOST_STACKS,
   PREVIEW_RESOURCE_PREFIX,
   PROJECT,
+  parseReleasePin,
+  type ReleasePin,
   TARGETS,
   type Target,
 } from "./contract.js";
@@ -60,7 +62,7 @@ export const DEFAULTS = {
   hostAccess: "ssm",
   deletionProtection: true,
   forceDeleteImages: false,
-  keepImages: 10,
+  keepImages: 5,
   minTasks: 2,
   maxTasks: 4,
   taskCpu: 256,
@@ -128,6 +130,13 @@ interface Reachable {
 interface AppData {
   deletionProtection: boolean;
   forceDeleteImages: boolean;
+}
+
+/** A stack that serves the app: the releases it keeps, and the one it is pinned to. */
+interface ServesReleases {
+  /** Config `release`: deploy this kept release's image, without building; undefined: build the working tree. */
+  release: ReleasePin | undefined;
+  /** The releases whose images the stack keeps (the serving one always among them). */
   keepImages: number;
 }
 
@@ -159,14 +168,19 @@ interface PublishesLocally {
 }
 
 /** `dev`: the app on the local Docker engine, DynamoDB Local beside it; no AWS at all. */
-export interface LocalAppSettings extends StackBase, PublishesLocally, RunsReleases, ServesApi {
+export interface LocalAppSettings
+  extends StackBase,
+    PublishesLocally,
+    RunsReleases,
+    ServesApi,
+    ServesReleases {
   kind: "localApp";
   /** HTTPS for a domain; undefined: HTTP on 10001 only. */
   https: HttpsSettings | undefined;
 }
 
 /** `test`: the image in ECR, the app on an EC2 Docker host, the regional table. */
-export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsReleases, ServesApi {
+export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsReleases, ServesApi, ServesReleases {
   kind: "ec2App";
   https: HttpsSettings | undefined;
   /** Who may reach 80 and 443 when `https` is set (empty otherwise). */
@@ -174,7 +188,7 @@ export interface Ec2AppSettings extends StackBase, Ec2Host, AppData, RunsRelease
 }
 
 /** `prod`: the image on ECS Fargate behind an Application Load Balancer, autoscaled; the regional table. */
-export interface EcsAppSettings extends StackBase, OnAws, Reachable, AppData, ServesApi {
+export interface EcsAppSettings extends StackBase, OnAws, Reachable, AppData, ServesApi, ServesReleases {
   kind: "ecsApp";
   /** Tasks that always run, spread over the region's availability zones; at least 2. */
   minTasks: number;
@@ -214,12 +228,18 @@ interface PreviewBase extends StackBase {
 }
 
 /** A branch preview on the local preview host: its container and a DynamoDB Local of its own, sealed. */
-export interface LocalPreviewSettings extends PreviewBase, RunsReleases, ServesApi {
+export interface LocalPreviewSettings extends PreviewBase, RunsReleases, ServesApi, ServesReleases {
   kind: "localPreview";
 }
 
 /** A branch preview on the EC2 preview host: its container, its own table and repository. */
-export interface Ec2PreviewSettings extends PreviewBase, OnAws, AppData, RunsReleases, ServesApi {
+export interface Ec2PreviewSettings
+  extends PreviewBase,
+    OnAws,
+    AppData,
+    RunsReleases,
+    ServesApi,
+    ServesReleases {
   kind: "ec2Preview";
 }
 
@@ -248,7 +268,7 @@ export interface RegistrySettings {
  * `target: ssh`: the proxy, the app and DynamoDB Local on a server with Docker that the stack does not create,
  * the image pushed to any registry and pulled there by digest.
  */
-export interface SshAppSettings extends StackBase, RunsReleases, SshAccess {
+export interface SshAppSettings extends StackBase, RunsReleases, ServesApi, ServesReleases, SshAccess {
   kind: "sshApp";
   registry: RegistrySettings;
   /** The host address the proxy's port is bound to: 127.0.0.1 (the host only) unless the stack says another. */
@@ -401,6 +421,7 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
     );
   }
   const aws = () => readRegion(source.aws, target);
+  const served = readServed(config, isHost);
   const publishTo = readPublishTo(config, target === "local" && hostStack === undefined, hostStack);
 
   if (target === "ecs") {
@@ -422,6 +443,7 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
       region,
       allowedCidrs: readAllowedCidrs(config, target, warn),
       ...readAppData(config),
+      ...served,
       ...readEcs(config, base.namePrefix, region),
       access: readAccess(config, target, warn),
     };
@@ -448,6 +470,7 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
       kind: "sshApp",
       ...base,
       ...runsApp,
+      ...served,
       ...readSshAccess(config),
       registry: readRegistry(config, source.isSecret ?? (() => false)),
       publishAddress: readPublishAddress(config),
@@ -458,6 +481,7 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
     const preview = {
       ...base,
       ...runsApp,
+      ...served,
       hostStack: readHostStack(hostStack),
       metadata: readMetadata(config),
     };
@@ -471,12 +495,13 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
     // A preview runs on the host stack's host: no host, so no key or instance of its own.
     return { kind: "ec2Preview", ...preview, region: aws(), ...readAppData(config) };
   }
-  if (target === "local") return { kind: "localApp", ...base, ...runsApp, https, publishTo };
+  if (target === "local") return { kind: "localApp", ...base, ...runsApp, ...served, https, publishTo };
   const host = readEc2Host(config, aws(), warn);
   return {
     kind: "ec2App",
     ...base,
     ...runsApp,
+    ...served,
     ...host,
     ...readAppData(config),
     https,
@@ -689,6 +714,25 @@ function readAppData(config: ProjectConfig): AppData {
   return {
     deletionProtection: config.boolean("deletionProtection"),
     forceDeleteImages: config.boolean("forceDeleteImages"),
+  };
+}
+
+/** `release` (which a preview host refuses rather than ignores: it serves no app) and `keepImages`. */
+function readServed(config: ProjectConfig, isHost: boolean): ServesReleases {
+  const release = config.text("release");
+  if (isHost && release !== undefined) {
+    throw new StackConfigError(
+      `${configKey("release")} is for a stack that serves the app; a preview host serves none: set it on a preview`,
+    );
+  }
+  const pin = release === undefined ? undefined : parseReleasePin(release);
+  if (release !== undefined && pin === undefined) {
+    throw new StackConfigError(
+      `${configKey("release")} "${release}" is not a release: use a tag such as 0.1.0-d6c1d784addc, a digest sha256:<64 hex>, or <tag>@<digest>`,
+    );
+  }
+  return {
+    release: pin,
     keepImages: config.integer("keepImages", 1, 1000) ?? DEFAULTS.keepImages,
   };
 }
@@ -893,7 +937,13 @@ function readEcs(
   region: string,
 ): Omit<
   EcsAppSettings,
-  keyof StackBase | keyof OnAws | keyof Reachable | keyof AppData | keyof ServesApi | "kind"
+  | keyof StackBase
+  | keyof OnAws
+  | keyof Reachable
+  | keyof AppData
+  | keyof ServesApi
+  | keyof ServesReleases
+  | "kind"
 > {
   if (namePrefix.length > ECS_NAME_PREFIX_MAX) {
     throw new StackConfigError(

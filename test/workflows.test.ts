@@ -344,3 +344,14 @@ describe("GitHub Actions workflows", () => {
     ]);
   });
 });
+
+describe("the deploy workflow and a pinned stack", () => {
+  it("checks for a pin before its pulumi up, so that a stack pinned by a rollback is never deployed over", () => {
+    const workflow = parse(readFileSync(new URL("deploy-test.yml", directory), "utf8")) as Workflow;
+    const steps = workflow.jobs?.deploy?.steps ?? [];
+    const check = steps.findIndex((step) => step.run === "npm run release -- check --stack test");
+    const up = steps.findIndex((step) => step.with?.command === "up");
+    expect(check).toBeGreaterThan(-1);
+    expect(up).toBeGreaterThan(check);
+  });
+});

@@ -143,7 +143,9 @@ describe("AppImage", () => {
     });
     expect(run.named("awsx:ecr:Repository", "web-repo").inputs).toMatchObject({
       forceDelete: true,
-      lifecyclePolicy: { rules: [{ maximumNumberOfImages: 3, description: "Keep the last 3 images" }] },
+      lifecyclePolicy: {
+        rules: [{ maximumNumberOfImages: 3, description: "Keep the images of the last 3 releases" }],
+      },
     });
     const image = run.named("docker:index/image:Image", "web-image");
     expect(image.inputs.build).toMatchObject({ args: { BASE_IMAGE: "registry.example.com/node:24" } });

@@ -149,7 +149,7 @@ function clientFigure(seen: ProbeReport): string {
 /**
  * One rollout as issue 21 measures it: a one-line source change, then `pulumi up --skip-preview` timed, with
  * the engine's events (--json) and the Docker engine's read back for the breakdown. Asserts what a rollout
- * must do: a new image, the app's container (and only it) replaced, the old release's image removed.
+ * must do: a new image, the app's container (and only it) replaced, the old release's image kept.
  */
 async function rollOut(run: number) {
   const before = { release: await stackOutput("release"), objects: await stackObjects() };
@@ -168,11 +168,11 @@ async function rollOut(run: number) {
   const added = after.objects.containers.filter((id) => !before.objects.containers.includes(id));
   const removed = before.objects.containers.filter((id) => !after.objects.containers.includes(id));
   expect([added.length, removed.length]).toEqual([1, 1]);
-  // The old release's image, the one image the stack does not keep locally, is removed with its container.
-  expect(before.objects.images).toHaveLength(1);
-  const [oldReleaseImage] = before.objects.images as [string];
-  expect(after.objects.images).not.toContain(oldReleaseImage);
-  expect(await dockerHas("image", oldReleaseImage)).toBe(false);
+  // The old releases' images stay beside the new one's (the stack keeps its last keepImages releases, 5, for a
+  // rollback; test/engine/releases.test.ts proves the pruning beyond them).
+  expect(after.objects.images).toEqual(expect.arrayContaining(before.objects.images));
+  expect(after.objects.images).toHaveLength(before.objects.images.length + 1);
+  for (const image of before.objects.images) expect(await dockerHas("image", image), image).toBe(true);
 
   const breakdown = rolloutBreakdown({
     startedAt,

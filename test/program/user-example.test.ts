@@ -79,7 +79,7 @@ async function runUnderMocks(stack: string, values: Record<string, string> = {})
   pulumi.runtime.setAllConfig(config);
 
   const program = (await import("../../index.js")).default;
-  const outputs = program() as { release?: pulumi.Input<string> };
+  const outputs = (await program()) as { release?: pulumi.Input<string> };
   // The app's release is read back from its container: once it resolves, the container is registered.
   const release = await new Promise((resolve) => pulumi.output(outputs.release).apply(resolve));
   return { registered, release };

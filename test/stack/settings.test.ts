@@ -146,6 +146,21 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   ],
   ["the latest tag", { "activity-api:imageTag": "latest" }, 'activity-api:imageTag "latest" is not allowed'],
   [
+    "a release that is not a tag or a digest",
+    { "activity-api:release": "latest" },
+    'activity-api:release "latest" is not a release: use a tag such as 0.1.0-d6c1d784addc, a digest sha256:<64 hex>, or <tag>@<digest>',
+  ],
+  [
+    "a release on a preview host",
+    { "activity-api:previewHost": "true", "activity-api:release": "0.1.0-d6c1d784addc" },
+    "activity-api:release is for a stack that serves the app; a preview host serves none: set it on a preview",
+  ],
+  [
+    "a release with a short digest",
+    { "activity-api:release": "0.1.0-d6c1d784addc@sha256:abc" },
+    'activity-api:release "0.1.0-d6c1d784addc@sha256:abc" is not a release',
+  ],
+  [
     "a domain with capitals",
     { "activity-api:domain": "API.example.com" },
     'activity-api:domain "API.example.com" is not a domain name',
@@ -388,10 +403,22 @@ describe("readSettings", () => {
       allowedCidrs: ["198.51.100.7/32", "2001:db8::/64"],
       deletionProtection: true,
       forceDeleteImages: false,
-      keepImages: 10,
+      keepImages: 5,
+      release: undefined,
       imageTag: undefined,
       https: undefined,
       httpsCidrs: [],
+    });
+  });
+
+  it("reads config release as a tag, a digest, or both (what rollback writes)", () => {
+    const digest = `sha256:${"ab".repeat(32)}`;
+    expect(settingsFor({ "activity-api:release": "0.1.0-d6c1d784addc" })).toMatchObject({
+      release: { tag: "0.1.0-d6c1d784addc" },
+    });
+    expect(settingsFor({ "activity-api:release": digest })).toMatchObject({ release: { digest } });
+    expect(settingsFor({ "activity-api:release": `0.1.0-d6c1d784addc@${digest}` })).toMatchObject({
+      release: { tag: "0.1.0-d6c1d784addc", digest },
     });
   });
 
@@ -458,6 +485,8 @@ describe("readSettings", () => {
       imageTag: undefined,
       baseImage: undefined,
       readinessTimeoutSeconds: 30,
+      release: undefined,
+      keepImages: 5,
       https: undefined,
       publishTo: "loopback",
       access: { auth: undefined, rateLimit: { max: 1000, windowSeconds: 60 } },
@@ -622,7 +651,8 @@ describe("readSettings for the ecs target (the prod stack)", () => {
       allowedCidrs: ["198.51.100.7/32", "2001:db8::/64"],
       deletionProtection: true,
       forceDeleteImages: false,
-      keepImages: 10,
+      keepImages: 5,
+      release: undefined,
       minTasks: 2,
       maxTasks: 4,
       taskCpu: 256,
@@ -806,6 +836,8 @@ describe("target ssh", () => {
       publishAddress: "127.0.0.1",
       keepDataOnDestroy: true,
       access: { auth: undefined, rateLimit: { max: 1000, windowSeconds: 60 } },
+      release: undefined,
+      keepImages: DEFAULTS.keepImages,
     });
   });
 
