@@ -64,35 +64,8 @@ async function hostObjects() {
   };
 }
 
-/**
- * One request, waited out while the app's rate limit refuses it: every client reaches the app from the proxy's
- * address, and a probe spends that address's allowance (1000 requests a minute) in seconds.
- */
-async function answered(url: string, options: Parameters<typeof send>[1] = {}) {
-  const deadline = Date.now() + 70_000;
-  for (;;) {
-    const answer = await send(url, options);
-    if (answer.status !== 429 || Date.now() > deadline) return answer;
-    await new Promise((resolve) => setTimeout(resolve, 1000 * Number(answer.headers["retry-after"] ?? 1)));
-  }
-}
-
-/**
- * No request failed but those the app itself refused for its rate limit (429): each of those is an answer from
- * a release that runs, so none is an outage. Any other status or error (a 502 or 503 from the proxy, a reset
- * connection) fails.
- */
-function expectNoOutage(seen: ProbeReport): void {
-  const { "429": rateLimited = 0, ...failed } = seen.failed;
-  expect(failed, `${seen.failures} failed, ${rateLimited} of them rate-limited`).toEqual({});
-}
-
 function clientFigure(seen: ProbeReport): string {
-  const rateLimited = seen.failed["429"] ?? 0;
-  return (
-    `${seen.requests} requests, ${seen.failures - rateLimited} failed (${rateLimited} answered 429 by the app's rate limit), ` +
-    `slowest ${seen.slowestSeconds.toFixed(2)} s`
-  );
+  return `${seen.requests} requests, ${seen.failures} failed ${JSON.stringify(seen.failed)}, slowest ${seen.slowestSeconds.toFixed(2)} s`;
 }
 
 function pulumi(...args: string[]) {
@@ -152,6 +125,9 @@ beforeAll(async () => {
   await config("registryServer", host.registry.server);
   await config("registryUsername", host.registry.username);
   await config("registryPassword", host.registry.password, true);
+  // The rollouts are read by a client that never pauses, from this one address: far above one caller's default
+  // rate limit. They measure releases, not the limiter (test/engine/dev-stack.test.ts checks it).
+  await config("rateLimitMax", "1000000");
 });
 
 afterAll(async () => {
@@ -168,7 +144,7 @@ describe("target ssh on the real engine", () => {
     const first = await up("--json");
     expect(first.code, tail(first)).toBe(0);
     figures.push(["pulumi up from a fresh clone", `${first.seconds.toFixed(1)} s`]);
-    const answer = await answered(`${api}/activity/1`);
+    const answer = await send(`${api}/activity/1`);
     expect(answer.status, answer.body).toBe(200);
     expect(JSON.parse(answer.body)).toMatchObject({ id: "1" });
 
@@ -209,7 +185,7 @@ describe("target ssh on the real engine", () => {
     const after = await stackOutput("release");
     expect(after).not.toBe(before);
     expect(seen.requests).toBeGreaterThan(50);
-    expectNoOutage(seen);
+    expect(seen.failures, JSON.stringify(seen)).toBe(0);
     figures.push([
       "rollout of a one-line change (build, push, pull, gate, switch)",
       `${rollout.seconds.toFixed(1)} s; ${clientFigure(seen)}`,
@@ -315,7 +291,7 @@ describe("target ssh on the real engine", () => {
     expect(output).toContain(
       "| activity API failed to start: a release that cannot start (ssh engine suite)",
     );
-    expectNoOutage(seen);
+    expect(seen.failures, JSON.stringify(seen)).toBe(0);
     expect(await stackOutput("release")).toBe(serving);
     figures.push([
       "a release that cannot start, refused",
@@ -343,7 +319,7 @@ describe("target ssh on the real engine", () => {
         `ssh host refused: ${host.sshHost} answered with a host key other than the pinned one; nothing on it was changed.`,
       );
       expect(await hostObjects()).toEqual(before);
-      expect((await answered(`${api}/activity/1`)).status).toBe(200);
+      expect((await send(`${api}/activity/1`)).status).toBe(200);
     } finally {
       await config("sshKnownHosts", host.knownHostsLine);
       await rm(keyDir, { recursive: true, force: true });
@@ -352,7 +328,7 @@ describe("target ssh on the real engine", () => {
 
   it("destroys from another checkout with no known_hosts, and keeps the data volume unless told not to", async () => {
     const volume = await stackOutput("databaseVolume");
-    const written = await answered(`${api}/activity/kept-on-destroy`, {
+    const written = await send(`${api}/activity/kept-on-destroy`, {
       method: "PUT",
       body: JSON.stringify({
         userId: "engine",
@@ -396,7 +372,7 @@ describe("target ssh on the real engine", () => {
     // The same stack again finds its data; told not to keep it, destroy removes the volume too.
     const again = await up();
     expect(again.code, tail(again)).toBe(0);
-    const read = await answered(`${api}/activity/kept-on-destroy`);
+    const read = await send(`${api}/activity/kept-on-destroy`);
     expect(read.status, read.body).toBe(200);
     await config("keepDataOnDestroy", "false");
     const unkept = await up();
