@@ -15,7 +15,6 @@ import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
 import { DYNAMODB_LOCAL_PORT, DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
-import { PreviewBoundary } from "./components/preview-boundary.js";
 import { PreviewIdentity } from "./components/preview-identity.js";
 import { SshDockerHost } from "./components/ssh-docker-host.js";
 import {
@@ -387,13 +386,12 @@ function deployLocalPreviewHost(settings: LocalPreviewHostSettings): Outputs<Loc
 }
 
 /**
- * The EC2 preview host: an EC2 Docker host whose containers reach no instance credentials, its proxy, and the
- * permissions boundary each preview's own identity is created under.
+ * The EC2 preview host: an EC2 Docker host whose containers reach no instance credentials, and its proxy. Its
+ * permissionsBoundary (the ci-identity stack's) is passed on: each preview's identity is created under it.
  */
 function deployEc2PreviewHost(settings: Ec2PreviewHostSettings): Outputs<Ec2PreviewHostOutputs> {
   const options = awsProvider(settings);
   const host = ec2Host(settings, { appPort: settings.previewPort, httpsCidrs: [] }, options);
-  const boundary = new PreviewBoundary(settings.namePrefix, { region: settings.region }, options);
   const previewDomain = settings.previewDomain ?? pulumi.interpolate`${host.publicIp}.sslip.io`;
   const proxy = new FrontProxy(
     settings.namePrefix,
@@ -413,7 +411,7 @@ function deployEc2PreviewHost(settings: Ec2PreviewHostSettings): Outputs<Ec2Prev
     publicIp: host.publicIp,
     dockerHost: host.dockerHost,
     sshOpts: host.sshOpts,
-    previewBoundaryArn: boundary.arn,
+    previewBoundaryArn: settings.permissionsBoundary,
   };
 }
 

@@ -124,8 +124,10 @@ export interface PipelineScope {
   stackTags: string[];
   /** Its Pulumi backend, `s3://<bucket>/<prefix>`: the only state it may read or write. */
   state: { bucket: string; prefix: string };
-  /** The permissions boundary every role it creates must carry; the pipeline's own role carries it too. */
+  /** The boundary every role and user it creates must carry; the pipeline's own role carries it too. */
   boundaryArn: string;
+  /** How the names of the IAM users it creates start (`pv-`: each preview's identity); undefined: none. */
+  userNamePrefix: string | undefined;
 }
 
 /** `deploy`: create, update and destroy (preview, test deploy); `destroy`: read and destroy only (prune). */
@@ -138,6 +140,12 @@ const SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore";
 const BOUNDED_ROLE_WRITES = {
   deploy: ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"],
   destroy: ["iam:DeleteRolePolicy", "iam:DetachRolePolicy"],
+} as const;
+
+/** The IAM user writes that must name a user carrying the pipeline's boundary. */
+const BOUNDED_USER_WRITES = {
+  deploy: ["iam:CreateUser", "iam:PutUserPermissionsBoundary", "iam:PutUserPolicy", "iam:DeleteUserPolicy"],
+  destroy: ["iam:DeleteUserPolicy"],
 } as const;
 
 const ACTIONS = {
@@ -215,6 +223,33 @@ const ACTIONS = {
       "iam:GetInstanceProfile",
       "iam:RemoveRoleFromInstanceProfile",
       "iam:DeleteInstanceProfile",
+    ],
+  },
+  /** What Pulumi's User, UserPolicy and AccessKey call beyond the bounded writes (a delete lists groups). */
+  iamUser: {
+    deploy: [
+      "iam:GetUser",
+      "iam:ListGroupsForUser",
+      "iam:ListUserTags",
+      "iam:TagUser",
+      "iam:UntagUser",
+      "iam:GetUserPolicy",
+      "iam:ListUserPolicies",
+      "iam:ListAttachedUserPolicies",
+      "iam:CreateAccessKey",
+      "iam:ListAccessKeys",
+      "iam:UpdateAccessKey",
+      "iam:DeleteAccessKey",
+      "iam:DeleteUser",
+    ],
+    destroy: [
+      "iam:GetUser",
+      "iam:ListGroupsForUser",
+      "iam:GetUserPolicy",
+      "iam:ListUserPolicies",
+      "iam:ListAccessKeys",
+      "iam:DeleteAccessKey",
+      "iam:DeleteUser",
     ],
   },
   /** On EC2 resources already tagged as the pipeline's. */
@@ -375,6 +410,30 @@ function ec2Statements(scope: PipelineScope, access: PipelineAccess): Statement[
   ];
 }
 
+/** `arn:...:user/pv-*`: the users the pipeline may create, or none. */
+function ownUsers({ partition, account, userNamePrefix }: PipelineScope): string[] {
+  return userNamePrefix === undefined ? [] : [`arn:${partition}:iam::${account}:user/${userNamePrefix}*`];
+}
+
+/**
+ * The pipeline's own users (each preview's identity): created only with its boundary, which no write may take
+ * away or change (the boundary denies DeleteUserPermissionsBoundary); no managed policy is ever attached.
+ */
+function userStatements(scope: PipelineScope, access: PipelineAccess): Statement[] {
+  const users = ownUsers(scope);
+  if (users.length === 0) return [];
+  return [
+    { Sid: "OwnUsers", Effect: "Allow", Action: [...ACTIONS.iamUser[access]], Resource: users },
+    {
+      Sid: "OwnUsersWithBoundary",
+      Effect: "Allow",
+      Action: [...BOUNDED_USER_WRITES[access]],
+      Resource: users,
+      Condition: { StringEquals: { "iam:PermissionsBoundary": scope.boundaryArn } },
+    },
+  ];
+}
+
 /** IAM on the pipeline's own roles and instance profiles; every role write names a role with its boundary. */
 function iamStatements(scope: PipelineScope, access: PipelineAccess): Statement[] {
   const roles = named(scope, "iam", "role", false);
@@ -443,23 +502,33 @@ export function pipelinePolicy(scope: PipelineScope, access: PipelineAccess): Po
       ...ecrStatements(scope, access),
       ...ec2Statements(scope, access),
       ...iamStatements(scope, access),
+      ...userStatements(scope, access),
       ...sessionStatements(scope),
     ],
   };
 }
 
 /**
- * The permissions boundary of a pipeline: the most that its role, and every role it creates (a host's instance
- * role), can ever do, whatever policies they carry. It allows what the pipeline deploys and what a host needs
- * at run time (its apps' items, SSM's agent); it denies IAM on anything but the pipeline's own roles and
- * profiles (so also on the boundary itself and on the CI roles), any role write on a role without this
- * boundary, and taking a boundary away. IAM caps a managed policy at 6,144 characters, hence a ceiling coarser
- * than the role's own policy (the role's policy holds the finer conditions), and no Sids.
+ * The permissions boundary of a pipeline: the most that its role, and every role and user it creates (a
+ * host's instance role, a preview's identity), can ever do, whatever policies they carry. It allows what the
+ * pipeline deploys and what runs under it needs (its apps' items, SSM's agent); it denies IAM on anything but
+ * the pipeline's own roles, profiles and users (so also on the boundary itself and on the CI roles), any
+ * write on a role or user without this boundary, and taking a boundary away. IAM caps a managed policy at 6,144
+ * characters, hence a ceiling coarser than the role's own policy (the role's policy holds the finer
+ * conditions), and no Sids.
  */
 export function pipelineBoundaryPolicy(scope: PipelineScope): PolicyDocument {
   const roles = named(scope, "iam", "role", false);
-  const ownIam = [...roles, ...named(scope, "iam", "instance-profile", false)];
+  const users = ownUsers(scope);
+  const rolesAndProfiles = [...roles, ...named(scope, "iam", "instance-profile", false)];
+  const ownIam = [...rolesAndProfiles, ...users];
   const boundaryWrites = [...BOUNDED_ROLE_WRITES.deploy, "iam:AttachRolePolicy"];
+  const userWrites = users.length === 0 ? [] : [...BOUNDED_USER_WRITES.deploy];
+  // Two patterns rather than the seventeen names, for the 6,144 characters; the denials below still apply.
+  const ownUsersAllowed: Statement[] =
+    users.length === 0
+      ? []
+      : [{ Effect: "Allow", Action: ["iam:*User*", "iam:*AccessKey*"], Resource: users }];
   const statements: Statement[] = [
     ...stateStatements(scope),
     {
@@ -473,22 +542,19 @@ export function pipelineBoundaryPolicy(scope: PipelineScope): PolicyDocument {
     {
       Effect: "Allow",
       Action: [...ACTIONS.iam.deploy, ...boundaryWrites, "iam:PassRole"],
-      Resource: ownIam,
+      Resource: rolesAndProfiles,
     },
+    ...ownUsersAllowed,
     {
       // What the SSM agent on a host needs for Session Manager; no ssm:GetParameter* on the account's parameters.
+      // `*Channel` is exactly ssmmessages' Create/Open Control/Data Channel, `*Message*` ec2messages'
+      // Acknowledge/Delete/Fail Message and GetMessages: patterns for the 6,144 characters, no wider.
       Effect: "Allow",
       Action: [
         "ssm:UpdateInstanceInformation",
-        "ssmmessages:CreateControlChannel",
-        "ssmmessages:CreateDataChannel",
-        "ssmmessages:OpenControlChannel",
-        "ssmmessages:OpenDataChannel",
-        "ec2messages:AcknowledgeMessage",
-        "ec2messages:DeleteMessage",
-        "ec2messages:FailMessage",
+        "ssmmessages:*Channel",
+        "ec2messages:*Message*",
         "ec2messages:GetEndpoint",
-        "ec2messages:GetMessages",
         "ec2messages:SendReply",
       ],
       Resource: "*",
@@ -496,11 +562,12 @@ export function pipelineBoundaryPolicy(scope: PipelineScope): PolicyDocument {
     { Effect: "Deny", Action: "iam:*", NotResource: ownIam },
     {
       Effect: "Deny",
-      Action: boundaryWrites,
-      Resource: roles,
+      Action: [...boundaryWrites, ...userWrites],
+      Resource: [...roles, ...users],
       Condition: { StringNotEquals: { "iam:PermissionsBoundary": scope.boundaryArn } },
     },
-    { Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: "*" },
+    // Of a role or a user: one pattern, for the 6,144 characters.
+    { Effect: "Deny", Action: "iam:Delete*PermissionsBoundary", Resource: "*" },
   ];
   return { Version: "2012-10-17", Statement: statements.map(({ Sid: _sid, ...statement }) => statement) };
 }

@@ -3,7 +3,9 @@
  * kind of job of one repository and allowed only what its pipeline owns: the preview role (pull requests;
  * preview stacks and their host, their own state), the test-deploy role (the protected Environment `test`;
  * the test stack, its own state) and the prune role (main; reads and destroys previews only). Each pipeline
- * has a permissions boundary that its role carries and that every role it creates must carry.
+ * has a permissions boundary that its role carries and that every role and user it creates must carry: the
+ * preview pipeline's also caps each preview's identity, and no preview pipeline can change it (this stack is
+ * an administrator's).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -68,7 +70,10 @@ export class CiIdentity extends pulumi.ComponentResource {
   public readonly previewRoleArn: pulumi.Output<string>;
   public readonly testDeployRoleArn: pulumi.Output<string>;
   public readonly pruneRoleArn: pulumi.Output<string>;
-  /** The boundaries: `permissionsBoundary` of the preview host (npm run preview) and of the test stack. */
+  /**
+   * The boundaries: `permissionsBoundary` of the preview host (npm run preview), which also caps every
+   * preview's identity, and of the test stack.
+   */
   public readonly previewBoundaryArn: pulumi.Output<string>;
   public readonly testBoundaryArn: pulumi.Output<string>;
 
@@ -94,6 +99,8 @@ export class CiIdentity extends pulumi.ComponentResource {
         namePrefixes: [`${PREVIEW_HOST_NAME_PREFIX}-`, PREVIEW_RESOURCE_PREFIX],
         stackTags: [`${PREVIEW_STACK_PREFIX}*`, PREVIEW_HOST_STACKS.ec2],
         state: { bucket: stateBucket, prefix: STATE_PREFIXES.previews },
+        // Each preview's own identity (PreviewIdentity), under this same boundary.
+        userNamePrefix: PREVIEW_RESOURCE_PREFIX,
       },
       boundaryName: `${name}-previews-boundary`,
     };
@@ -102,6 +109,7 @@ export class CiIdentity extends pulumi.ComponentResource {
         namePrefixes: [`${testNamePrefix}-`],
         stackTags: ["test"],
         state: { bucket: stateBucket, prefix: STATE_PREFIXES.test },
+        userNamePrefix: undefined,
       },
       boundaryName: `${name}-test-boundary`,
     };

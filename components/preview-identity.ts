@@ -1,9 +1,10 @@
 /**
  * PreviewIdentity: the one AWS identity a preview's container holds: an IAM user named exactly the preview's
- * prefix, under the previews' permissions boundary, allowed the app's item actions on the preview's own table
- * (and its indexes) and nothing else, with one access key that lives and dies with the preview. A user's key
- * rather than a role: the container reaches no metadata service on a shared host, and a preview lives for days,
- * longer than any session a role can hand out to it (see docs/decisions/0002-sealed-ec2-previews.md).
+ * prefix, under the preview pipeline's permissions boundary, allowed the app's item actions on the preview's
+ * own table (and its indexes) and nothing else, with one access key that lives and dies with the preview. A
+ * user's key rather than a role: the container reaches no metadata service on a shared host, and a preview
+ * lives for days, longer than any session a role can hand out to it (see
+ * docs/decisions/0002-sealed-ec2-previews.md).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,7 +13,7 @@ import { appDataPolicy } from "../aws/iam-policies.js";
 export interface PreviewIdentityArgs {
   /** The preview's table: its ARN (and its indexes') is all the identity may read and write. */
   tableArn: pulumi.Input<string>;
-  /** The ARN of the managed policy that caps the identity (PreviewBoundary). */
+  /** The ARN of the managed policy that caps the identity (the preview pipeline's boundary, via the host). */
   permissionsBoundary: pulumi.Input<string>;
 }
 

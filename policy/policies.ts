@@ -569,7 +569,7 @@ export const previewIdentityOwnResources: ResourceValidationPolicy = {
       }
       report(
         `preview identity "${prefix}" has no permissionsBoundary; create it under the previews' boundary ` +
-          "(PreviewBoundary), which caps whatever its own policy says.",
+          "(the ci-identity stack's previewBoundaryArn), which caps whatever its own policy says.",
       );
     }),
     validateResourceOfType(aws.iam.UserPolicy, (props, _args, report) =>

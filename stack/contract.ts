@@ -137,17 +137,6 @@ export const STATE_PREFIXES = { previews: "previews", test: "test" } as const;
 export const PREVIEW_RESOURCE_PREFIX = "pv-";
 
 /**
- * The managed policy every preview's identity is created under as its permissions boundary: the most any
- * preview may ever be granted (item actions on tables named with PREVIEW_RESOURCE_PREFIX). Its name is fixed,
- * so that its ARN is known before the host stack that creates it: an identity that may create preview users
- * can be required to attach exactly this boundary.
- */
-export const PREVIEW_BOUNDARY_POLICY = {
-  path: "/activity-api/",
-  name: "activity-api-preview-boundary",
-} as const;
-
-/**
  * `namePrefix`, the prefix of every resource name: 2 to 32 of a-z, 0-9 and single dashes, from a letter to a
  * letter or digit ("--" is refused because ECR's name grammar forbids adjacent separators).
  */
@@ -236,7 +225,7 @@ export interface Ec2PreviewHostOutputs extends PreviewHostBaseOutputs {
   dockerHost: string;
   /** The SSH options Docker's client must pass to reach it. */
   sshOpts: string[];
-  /** The permissions boundary of every preview's identity (PREVIEW_BOUNDARY_POLICY). */
+  /** The permissions boundary of every preview's identity: the host's permissionsBoundary, passed on. */
   previewBoundaryArn: string;
 }
 

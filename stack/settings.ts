@@ -218,6 +218,8 @@ export interface LocalPreviewHostSettings extends PreviewHostBase, PublishesLoca
 /** The EC2 preview host: an EC2 Docker host and its proxy; each preview brings its own identity. */
 export interface Ec2PreviewHostSettings extends PreviewHostBase, Ec2Host {
   kind: "ec2PreviewHost";
+  /** Required: the preview pipeline's boundary, carried by its instance role and every preview's identity. */
+  permissionsBoundary: string;
 }
 
 /** What every preview has: the host stack it runs on, and its metadata. */
@@ -451,7 +453,13 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
   if (isHost) {
     const host = { ...base, ...readPreviewHost(config) };
     if (target === "local") return { kind: "localPreviewHost", ...host, publishTo };
-    return { kind: "ec2PreviewHost", ...host, ...readEc2Host(config, aws(), warn) };
+    const ec2 = readEc2Host(config, aws(), warn);
+    if (ec2.permissionsBoundary === undefined) {
+      throw new StackConfigError(
+        `${configKey("permissionsBoundary")} is required on an EC2 preview host: it caps every preview's identity. Take the ci-identity stack's (pulumi stack output --stack ci-identity previewBoundaryArn) into PREVIEW_PERMISSIONS_BOUNDARY before npm run preview -- up`,
+      );
+    }
+    return { kind: "ec2PreviewHost", ...host, ...ec2, permissionsBoundary: ec2.permissionsBoundary };
   }
   // The stacks below run the app's container: its releases, and who may call it.
   const runsApp = { ...readReleases(config), access: readAccess(config, target, warn) };
@@ -486,7 +494,7 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
       metadata: readMetadata(config),
     };
     if (target === "local") return { kind: "localPreview", ...preview };
-    // A preview's identity may touch only names under the previews' prefix (PreviewBoundary).
+    // A preview's identity may touch only names under the previews' prefix (the preview pipeline's boundary).
     if (!base.namePrefix.startsWith(PREVIEW_RESOURCE_PREFIX)) {
       throw new StackConfigError(
         `${configKey("namePrefix")} "${base.namePrefix}" must start with "${PREVIEW_RESOURCE_PREFIX}" on a preview: its identity may touch nothing else (npm run preview sets it)`,

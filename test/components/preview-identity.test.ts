@@ -1,15 +1,14 @@
 /**
- * PreviewIdentity and PreviewBoundary under mocks: a preview's user is named its prefix, capped by the
- * boundary, allowed its own table only, and its key's secret leaves the component as a Pulumi secret.
+ * PreviewIdentity under mocks: a preview's user is named its prefix, capped by the boundary it is given,
+ * allowed its own table only, and its key's secret leaves the component as a Pulumi secret.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { PreviewBoundary } from "../../components/preview-boundary.js";
 import { PreviewIdentity } from "../../components/preview-identity.js";
 import { runDeclarations } from "../helpers/pulumi.js";
 
 const TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-a-12345678-table-0a1b2c3";
-const BOUNDARY = "arn:aws:iam::123456789012:policy/activity-api/activity-api-preview-boundary";
+const BOUNDARY = "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary";
 
 describe("PreviewIdentity", () => {
   it("is a user named its prefix, under the boundary, with an inline policy on its table and one key", async () => {
@@ -42,19 +41,5 @@ describe("PreviewIdentity", () => {
       accessKeyId: "pv-a-12345678-key-id",
       secretIsSecret: true,
     });
-  });
-});
-
-describe("PreviewBoundary", () => {
-  it("caps every preview to item actions on the region's and account's preview tables", async () => {
-    const run = await runDeclarations("unit", {}, async () => ({
-      arn: new PreviewBoundary("previews", { region: "us-east-2" }).arn,
-    }));
-    const policy = run.named("aws:iam/policy:Policy", "previews-preview-boundary");
-    expect(JSON.parse(String(policy.inputs.policy)).Statement[0].Resource).toEqual([
-      "arn:aws:dynamodb:us-east-2:123456789012:table/pv-*",
-      "arn:aws:dynamodb:us-east-2:123456789012:table/pv-*/index/*",
-    ]);
-    expect(run.outputs.arn).toBe(BOUNDARY);
   });
 });

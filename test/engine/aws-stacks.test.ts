@@ -132,8 +132,18 @@ describe("npm run preview --target ec2 (the default) on the real CLI and a file 
   });
 
   it("creates the shared host first, runs it until it needs AWS, fails with one line, and removes the host", async () => {
+    // Without the preview pipeline's boundary, which caps every preview's identity, the host is refused in
+    // one line before its program declares anything.
+    const unbounded = await preview("up", "--branch", "feature/engine");
+    expect(unbounded.code).toBe(1);
+    expect(unbounded.stderr.trim().split("\n").at(-1)).toMatch(
+      /permissionsBoundary is required on an EC2 preview host: .*PREVIEW_PERMISSIONS_BOUNDARY/,
+    );
+    expect(unbounded.stderr).not.toMatch(NEEDS_AWS);
     // The test stack's file, with the key README tells a user to set (the first describe set it), is what the
-    // host copies.
+    // host copies; the boundary is the ci-identity stack's previewBoundaryArn, as docs/previews.md says.
+    copy.env.PREVIEW_PERMISSIONS_BOUNDARY =
+      "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary";
     const up = await preview("up", "--branch", "feature/engine");
     expect(up.code).toBe(1);
     expect(up.stdout).toContain("Deploying the ec2 preview host previews-aws");

@@ -9,6 +9,12 @@ import { previewNames } from "../../cli/preview/naming.js";
 import { hostStackConfig, previewStackConfig } from "../../cli/preview/stack-config.js";
 import { ROOT, type StackOutputs, USER_VALUES } from "./pulumi.js";
 
+/**
+ * The ci-identity stack's previewBoundaryArn (test/program/ci-identity.test.ts derives the same), which
+ * npm run preview sets as the EC2 host's permissionsBoundary from PREVIEW_PERMISSIONS_BOUNDARY.
+ */
+export const PREVIEWS_BOUNDARY = "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary";
+
 /** What a preview host stack exports, as the mocks' StackReference returns it to a preview. */
 export const AWS_HOST: StackOutputs = {
   "organization/activity-api/previews-aws": {
@@ -20,7 +26,7 @@ export const AWS_HOST: StackOutputs = {
     publicIp: "198.51.100.20",
     dockerHost: "ssh://ec2-user@i-0previews",
     sshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
-    previewBoundaryArn: "arn:aws:iam::123456789012:policy/activity-api/activity-api-preview-boundary",
+    previewBoundaryArn: PREVIEWS_BOUNDARY,
   },
 };
 export const LOCAL_HOST: StackOutputs = {
@@ -72,12 +78,13 @@ export function previewConfig(branch: string, target: "local" | "ec2"): Record<s
   return asProgramConfig(config);
 }
 
-/** Exactly the config `npm run preview -- up` sets on a target's host stack. */
+/** Exactly the config `npm run preview -- up` sets on a target's host (PREVIEW_PERMISSIONS_BOUNDARY set). */
 export function hostConfig(target: "local" | "ec2"): Record<string, unknown> {
   const { config } = hostStackConfig(target, {
     testStackYaml: TEST_STACK_YAML,
     instanceType: "t3.micro",
     previewDomain: undefined,
+    permissionsBoundary: PREVIEWS_BOUNDARY,
   });
   return asProgramConfig(config);
 }

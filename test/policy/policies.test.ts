@@ -745,7 +745,7 @@ describe("preview-identity-own-resources: a preview's identity reaches its own r
   const PREFIX = "pv-feature-a-951d42dc";
   const OWN_TABLE = `arn:aws:dynamodb:eu-west-1:123456789012:table/${PREFIX}-table-4f2a9c1`;
   const OTHER_TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-feature-b-0c1d2e3f-table-1a2b3c4";
-  const BOUNDARY = "arn:aws:iam::123456789012:policy/activity-api/activity-api-preview-boundary";
+  const BOUNDARY = "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary";
   const userPolicy = (user: string, tableArn: string) => ({
     user,
     policy: JSON.stringify(appDataPolicy(tableArn)),
@@ -803,7 +803,7 @@ describe("preview-identity-own-resources: a preview's identity reaches its own r
   it("flags a preview user without a boundary, and any managed policy attached to one", async () => {
     expect(await check(previewIdentityOwnResources, TYPES.user, { name: PREFIX })).toEqual([
       `preview identity "${PREFIX}" has no permissionsBoundary; create it under the previews' boundary ` +
-        "(PreviewBoundary), which caps whatever its own policy says.",
+        "(the ci-identity stack's previewBoundaryArn), which caps whatever its own policy says.",
     ]);
     const attachment = { user: PREFIX, policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" };
     expect(await check(previewIdentityOwnResources, TYPES.userPolicyAttachment, attachment)).toEqual([

@@ -206,8 +206,7 @@ export class MemoryWorkspace implements PreviewWorkspace {
               region: stack.config["aws:region"]?.value,
               instanceType: this.setting(stack, "instanceType"),
               publicIp: "198.51.100.7",
-              previewBoundaryArn:
-                "arn:aws:iam::123456789012:policy/activity-api/activity-api-preview-boundary",
+              previewBoundaryArn: "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary",
             };
     } else {
       const hostStack = this.setting(stack, "previewHostStack");

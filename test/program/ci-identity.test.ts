@@ -7,10 +7,12 @@
  */
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { beforeAll, describe, expect, it } from "vitest";
+import { appDataPolicy } from "../../aws/iam-policies.js";
+import { previewNames } from "../../cli/preview/naming.js";
 import { CI_IAM_PATH } from "../../components/ci-identity.js";
 import { iamGithubTrustPinned, policies } from "../../policy/policies.js";
 import { analyze, check } from "../helpers/policy.js";
-import { hostConfig } from "../helpers/preview-stacks.js";
+import { AWS_HOST, hostConfig, previewConfig } from "../helpers/preview-stacks.js";
 import { CI_IDENTITY_USER_VALUES, type ProgramRun, runProgram, USER_VALUES } from "../helpers/pulumi.js";
 
 const ACCOUNT = "123456789012";
@@ -31,12 +33,14 @@ const TEST_REPOSITORY = `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/activity-re
 const PREVIEW_REPOSITORY = `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/pv-feature-x-1a2b3c4d-repo-7d3e0b2`;
 const TEST_HOST_ROLE = `arn:aws:iam::${ACCOUNT}:role/activity-host-role-5e6f7a8`;
 const PREVIEW_HOST_ROLE = `arn:aws:iam::${ACCOUNT}:role/previews-host-role-5e6f7a8`;
+/** A preview's own identity (PreviewIdentity: a user named the preview's prefix). */
+const PREVIEW_USER = `arn:aws:iam::${ACCOUNT}:user/pv-x`;
 const INSTANCE = `arn:aws:ec2:eu-west-1:${ACCOUNT}:instance/i-0abc`;
 const stateObject = (prefix: string, stack: string) =>
   `arn:aws:s3:::${BUCKET}/${prefix}/.pulumi/stacks/activity-api/${stack}.json`;
 
 interface Document {
-  Statement: Record<string, unknown>[];
+  Statement: object[];
 }
 interface RoleUnderTest {
   arn: string;
@@ -263,12 +267,12 @@ describe("the preview role: only what previews own", () => {
       }),
     ).toBe("ImplicitlyDenied");
     expect(await allowed("iam:DeleteRolePermissionsBoundary", PREVIEW_HOST_ROLE)).toBe("ExplicitlyDenied");
-    // Its own role, the other pipelines' roles, the boundaries themselves and any user: all outside its prefix.
+    // Its own role, the other pipelines' roles, the boundaries, other users: all outside its prefix.
     for (const [action, resource] of [
       ["iam:UpdateAssumeRolePolicy", roles.preview.arn],
       ["iam:PutRolePolicy", roles["test-deploy"].arn],
       ["iam:CreatePolicyVersion", boundaryArns.previews],
-      ["iam:CreateUser", `arn:aws:iam::${ACCOUNT}:user/pv-x`],
+      ["iam:CreateUser", `arn:aws:iam::${ACCOUNT}:user/other-user`],
       ["iam:CreateAccessKey", `arn:aws:iam::${ACCOUNT}:user/admin`],
     ] as const) {
       expect(await allowed(action, resource, { "iam:PermissionsBoundary": boundaryArns.previews })).toBe(
@@ -288,6 +292,106 @@ describe("the preview role: only what previews own", () => {
     };
     const parameter = `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/prod/database-password`;
     expect(await decide(hostRole, "ssm:GetParameter", parameter)).toBe("ImplicitlyDenied");
+    // What its SSM agent needs still passes the boundary (its actions are named there by pattern).
+    const agent: RoleUnderTest = {
+      ...hostRole,
+      policy: { Statement: [{ Effect: "Allow", Action: ["ssmmessages:*", "ec2messages:*"], Resource: "*" }] },
+    };
+    for (const action of [
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:OpenDataChannel",
+      "ec2messages:AcknowledgeMessage",
+      "ec2messages:GetMessages",
+      "ec2messages:GetEndpoint",
+      "ec2messages:SendReply",
+    ]) {
+      expect(await decide(agent, action, "*")).toBe("Allowed");
+    }
+  });
+});
+
+describe("the preview role and the previews' identities: users pv-* under its own boundary only", () => {
+  const allowed = (action: string, resource: string, context?: Record<string, string | string[]>) =>
+    decide(roles.preview, action, resource, context);
+  const bounded = () => ({ "iam:PermissionsBoundary": boundaryArns.previews });
+
+  it("creates and manages a preview's user with its boundary: the inline policy, a key, tags, reads, delete", async () => {
+    expect(await allowed("iam:CreateUser", PREVIEW_USER, bounded())).toBe("Allowed");
+    expect(await allowed("iam:PutUserPolicy", PREVIEW_USER, bounded())).toBe("Allowed");
+    expect(await allowed("iam:DeleteUserPolicy", PREVIEW_USER, bounded())).toBe("Allowed");
+    expect(await allowed("iam:PutUserPermissionsBoundary", PREVIEW_USER, bounded())).toBe("Allowed");
+    for (const action of [
+      "iam:GetUser",
+      "iam:TagUser",
+      "iam:CreateAccessKey",
+      "iam:ListAccessKeys",
+      "iam:DeleteAccessKey",
+      "iam:ListGroupsForUser",
+      "iam:DeleteUser",
+    ]) {
+      expect(await allowed(action, PREVIEW_USER)).toBe("Allowed");
+    }
+  });
+
+  it("creates no user without its boundary, or with another, and no user outside pv-*", async () => {
+    expect(await allowed("iam:CreateUser", PREVIEW_USER)).toBe("ExplicitlyDenied");
+    for (const other of ["arn:aws:iam::aws:policy/AdministratorAccess", boundaryArns.test]) {
+      const context = { "iam:PermissionsBoundary": other };
+      expect(await allowed("iam:CreateUser", PREVIEW_USER, context)).toBe("ExplicitlyDenied");
+      expect(await allowed("iam:PutUserPolicy", PREVIEW_USER, context)).toBe("ExplicitlyDenied");
+      expect(await allowed("iam:PutUserPermissionsBoundary", PREVIEW_USER, context)).toBe("ExplicitlyDenied");
+    }
+    const otherUser = `arn:aws:iam::${ACCOUNT}:user/other-user`;
+    for (const action of ["iam:CreateUser", "iam:PutUserPolicy", "iam:CreateAccessKey", "iam:DeleteUser"]) {
+      expect(await allowed(action, otherUser, bounded())).toBe("ExplicitlyDenied");
+    }
+  });
+
+  it("cannot take a user's boundary away, attach it a managed policy, or change or delete its own boundary", async () => {
+    expect(await allowed("iam:DeleteUserPermissionsBoundary", PREVIEW_USER, bounded())).toBe(
+      "ExplicitlyDenied",
+    );
+    expect(
+      await allowed("iam:AttachUserPolicy", PREVIEW_USER, {
+        ...bounded(),
+        "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess",
+      }),
+    ).not.toBe("Allowed");
+    for (const action of [
+      "iam:CreatePolicyVersion",
+      "iam:SetDefaultPolicyVersion",
+      "iam:DeletePolicyVersion",
+      "iam:DeletePolicy",
+    ]) {
+      expect(await allowed(action, boundaryArns.previews)).toBe("ExplicitlyDenied");
+    }
+    for (const action of ["iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"]) {
+      expect(await allowed(action, roles.preview.arn, bounded())).toBe("ExplicitlyDenied");
+    }
+  });
+
+  it("caps a preview's user by the boundary: a widened inline policy still reaches no test table and no SSM parameter", async () => {
+    const previewUser = (policy: Document): RoleUnderTest => ({
+      ...roles.preview,
+      arn: PREVIEW_USER,
+      policy,
+    });
+    // What PreviewIdentity grants: its own table's items, which the boundary allows.
+    const own = previewUser(appDataPolicy(PREVIEW_TABLE));
+    expect(await decide(own, "dynamodb:GetItem", PREVIEW_TABLE)).toBe("Allowed");
+    expect(await decide(own, "dynamodb:PutItem", `${PREVIEW_TABLE}/index/byUser`)).toBe("Allowed");
+    // An inline policy widened to the test stack's table and every SSM parameter gets neither.
+    const widened = previewUser({
+      Statement: [
+        { Effect: "Allow", Action: ["dynamodb:*"], Resource: [TEST_TABLE, `${TEST_TABLE}/index/*`] },
+        { Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: "*" },
+      ],
+    });
+    for (const action of ["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DeleteTable"]) {
+      expect(await decide(widened, action, TEST_TABLE)).toBe("ImplicitlyDenied");
+    }
+    const parameter = `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/prod/database-password`;
+    expect(await decide(widened, "ssm:GetParameter", parameter)).toBe("ImplicitlyDenied");
   });
 });
 
@@ -302,6 +406,14 @@ describe("the prune role: list and destroy previews only", () => {
       await allowed("ec2:TerminateInstances", INSTANCE, { "aws:ResourceTag/stack": "previews-aws" }),
     ).toBe("Allowed");
     expect(await allowed("s3:DeleteObject", stateObject("previews", "preview-feature-x"))).toBe("Allowed");
+    for (const action of ["iam:DeleteAccessKey", "iam:DeleteUser"]) {
+      expect(await allowed(action, PREVIEW_USER)).toBe("Allowed");
+    }
+    expect(
+      await allowed("iam:DeleteUserPolicy", PREVIEW_USER, {
+        "iam:PermissionsBoundary": boundaryArns.previews,
+      }),
+    ).toBe("Allowed");
   });
 
   it("creates nothing, and touches nothing of the test stack", async () => {
@@ -317,6 +429,11 @@ describe("the prune role: list and destroy previews only", () => {
     );
     expect(await allowed("dynamodb:DeleteTable", TEST_TABLE)).toBe("ImplicitlyDenied");
     expect(await allowed("s3:GetObject", stateObject("test", "test"))).toBe("ImplicitlyDenied");
+    for (const action of ["iam:CreateUser", "iam:PutUserPolicy", "iam:CreateAccessKey"]) {
+      expect(await allowed(action, PREVIEW_USER, { "iam:PermissionsBoundary": boundaryArns.previews })).toBe(
+        "ImplicitlyDenied",
+      );
+    }
   });
 });
 
@@ -333,8 +450,13 @@ describe("the test-deploy role: the test stack only", () => {
     expect(await allowed("s3:PutObject", stateObject("test", "test"))).toBe("Allowed");
   });
 
-  it("touches no preview, and no preview's state", async () => {
+  it("touches no preview, no preview's state, and creates no user", async () => {
     expect(await allowed("dynamodb:DeleteTable", PREVIEW_TABLE)).toBe("ImplicitlyDenied");
+    for (const user of [PREVIEW_USER, `arn:aws:iam::${ACCOUNT}:user/activity-user`]) {
+      expect(await allowed("iam:CreateUser", user, { "iam:PermissionsBoundary": boundaryArns.test })).toBe(
+        "ExplicitlyDenied",
+      );
+    }
     expect(await allowed("s3:GetObject", stateObject("previews", "previews-aws"))).toBe("ImplicitlyDenied");
     expect(
       await allowed("ec2:TerminateInstances", INSTANCE, { "aws:ResourceTag/stack": "previews-aws" }),
@@ -371,20 +493,40 @@ describe("the stacks the pipelines deploy, under the roles that deploy them", ()
     expect(await createHostRole(roles["test-deploy"], unbounded, TEST_HOST_ROLE)).toBe("ExplicitlyDenied");
   });
 
-  it("the preview role creates the preview host's role with the boundary npm run preview sets, never without", async () => {
-    const bounded = await runProgram("previews-aws", {
-      ...hostConfig("ec2"),
-      "activity-api:permissionsBoundary": boundaryArns.previews,
-    });
+  it("the preview role creates the preview host's role with the boundary npm run preview sets, never another", async () => {
+    const bounded = await runProgram("previews-aws", hostConfig("ec2"));
+    expect(bounded.named(TYPES.role, "previews-host-role").inputs.permissionsBoundary).toBe(
+      boundaryArns.previews,
+    );
     expect(await createHostRole(roles.preview, bounded, PREVIEW_HOST_ROLE)).toBe("Allowed");
-    const unbounded = await runProgram("previews-aws", hostConfig("ec2"));
-    expect(await createHostRole(roles.preview, unbounded, PREVIEW_HOST_ROLE)).toBe("ExplicitlyDenied");
-    // And not with the test pipeline's boundary either.
+    // Not with the test pipeline's boundary; and without one the host stack is refused before any resource.
     const withTestBoundary = await runProgram("previews-aws", {
       ...hostConfig("ec2"),
       "activity-api:permissionsBoundary": boundaryArns.test,
     });
     expect(await createHostRole(roles.preview, withTestBoundary, PREVIEW_HOST_ROLE)).toBe("ExplicitlyDenied");
+  });
+
+  it("the preview role creates each preview's identity as the preview stack declares it, under the host's boundary", async () => {
+    const preview = await runProgram(
+      previewNames("feature/x").stackName,
+      previewConfig("feature/x", "ec2"),
+      AWS_HOST,
+    );
+    const [user] = preview.ofType("aws:iam/user:User");
+    const [policy] = preview.ofType("aws:iam/userPolicy:UserPolicy");
+    const userArn = `arn:aws:iam::${ACCOUNT}:user/${String(user?.inputs.name)}`;
+    const declaredBoundary = { "iam:PermissionsBoundary": String(user?.inputs.permissionsBoundary) };
+    expect(declaredBoundary["iam:PermissionsBoundary"]).toBe(boundaryArns.previews);
+    expect(await decide(roles.preview, "iam:CreateUser", userArn, declaredBoundary)).toBe("Allowed");
+    expect(await decide(roles.preview, "iam:PutUserPolicy", userArn, declaredBoundary)).toBe("Allowed");
+    expect(await decide(roles.preview, "iam:CreateAccessKey", userArn)).toBe("Allowed");
+    // The identity, under that boundary, reaches its own table only.
+    const identity: RoleUnderTest = { ...roles.preview, arn: userArn, policy: parse(policy?.inputs.policy) };
+    const ownTable = `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/${String(user?.inputs.name)}-table-4f2a9c1`;
+    expect(await decide(identity, "dynamodb:PutItem", ownTable)).toBe("Allowed");
+    expect(await decide(identity, "dynamodb:GetItem", PREVIEW_TABLE)).toBe("ImplicitlyDenied");
+    expect(await decide(identity, "dynamodb:GetItem", TEST_TABLE)).toBe("ImplicitlyDenied");
   });
 });
 

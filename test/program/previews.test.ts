@@ -12,7 +12,13 @@ import { caddyfile } from "../../components/front-proxy.js";
 import { policies } from "../../policy/policies.js";
 import { CONTAINER_MEMORY_MIB } from "../../stack/contract.js";
 import { analyze } from "../helpers/policy.js";
-import { AWS_HOST, hostConfig, LOCAL_HOST, previewConfig } from "../helpers/preview-stacks.js";
+import {
+  AWS_HOST,
+  hostConfig,
+  LOCAL_HOST,
+  PREVIEWS_BOUNDARY,
+  previewConfig,
+} from "../helpers/preview-stacks.js";
 import { type ProgramRun, runProgram, USER_VALUES } from "../helpers/pulumi.js";
 
 /** The AWS limit each auto-named resource type's physical name must meet (see naming.ts for the sources). */
@@ -73,31 +79,19 @@ describe("the AWS preview host (previews-aws)", () => {
     expect(userData.indexOf("daemon-reload")).toBeLessThan(userData.indexOf("enable --now docker"));
   });
 
-  it("creates the boundary every preview's identity is capped by: item actions on preview tables only", () => {
-    const boundary = host.named("aws:iam/policy:Policy", "previews-preview-boundary");
-    expect(boundary.inputs).toMatchObject({
-      name: "activity-api-preview-boundary",
-      path: "/activity-api/",
-    });
-    expect(JSON.parse(String(boundary.inputs.policy))).toEqual({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Action: [
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:Query",
-          ],
-          Resource: [
-            "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-*",
-            "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-*/index/*",
-          ],
-        },
-      ],
-    });
+  it("creates no boundary of its own: it passes on the ci-identity stack's, which its role carries too", () => {
+    expect(host.ofType("aws:iam/policy:Policy")).toEqual([]);
+    expect(host.named("aws:iam/role:Role", "previews-host-role").inputs.permissionsBoundary).toBe(
+      PREVIEWS_BOUNDARY,
+    );
+    expect(host.outputs.previewBoundaryArn).toBe(PREVIEWS_BOUNDARY);
+  });
+
+  it("is refused in one line, before anything exists, without a permissionsBoundary", async () => {
+    const { "activity-api:permissionsBoundary": _boundary, ...unbounded } = hostConfig("ec2");
+    await expect(runProgram("previews-aws", unbounded)).rejects.toThrow(
+      /^activity-api:permissionsBoundary is required on an EC2 preview host: .*pulumi stack output --stack ci-identity previewBoundaryArn.*PREVIEW_PERMISSIONS_BOUNDARY[^\n]*$/,
+    );
   });
 
   it("opens only the previews' port, and only to allowedCidrs", () => {
@@ -121,7 +115,7 @@ describe("the AWS preview host (previews-aws)", () => {
       publicIp: "198.51.100.20",
       dockerHost: "ssh://ec2-user@previews-host-id",
       sshOpts: expect.arrayContaining(["StrictHostKeyChecking=accept-new"]),
-      previewBoundaryArn: "arn:aws:iam::123456789012:policy/activity-api/activity-api-preview-boundary",
+      previewBoundaryArn: "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary",
     });
   });
 
@@ -186,7 +180,7 @@ describe.each(BRANCHES)("the AWS preview of %s", (branch) => {
     const user = preview.named("aws:iam/user:User", `${label}-user`);
     expect(user.inputs).toMatchObject({
       name: label,
-      permissionsBoundary: "arn:aws:iam::123456789012:policy/activity-api/activity-api-preview-boundary",
+      permissionsBoundary: "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary",
     });
     const userName = AWS_NAME_LIMITS.find((limit) => limit.resource === "IAM user name");
     expect(label.length).toBeLessThanOrEqual(userName?.max ?? 0);

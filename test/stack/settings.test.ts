@@ -352,7 +352,12 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   ],
   [
     "an EC2 preview host open to a public range",
-    { "activity-api:previewHost": "true", "activity-api:allowedCidrs": ["::/0"] },
+    {
+      "activity-api:previewHost": "true",
+      "activity-api:allowedCidrs": ["::/0"],
+      "activity-api:permissionsBoundary":
+        "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary",
+    },
     "activity-api:allowedCidrs holds the public range ::/0, but previews answer over plain HTTP only",
   ],
 ];
@@ -509,12 +514,18 @@ describe("readSettings", () => {
   });
 
   it("reads a preview host, and a preview that needs no host settings of its own", () => {
-    const host = settingsFor({ "activity-api:previewHost": "true", "activity-api:instanceType": "t3.micro" });
+    const boundary = "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary";
+    const host = settingsFor({
+      "activity-api:previewHost": "true",
+      "activity-api:instanceType": "t3.micro",
+      "activity-api:permissionsBoundary": boundary,
+    });
     expect(host).toMatchObject({
       kind: "ec2PreviewHost",
       instanceType: "t3.micro",
       previewDomain: undefined,
       previewPort: 10080,
+      permissionsBoundary: boundary,
     });
     const previewConfig = {
       "activity-api:namePrefix": "pv-feature-x-1a2b3c4d",
@@ -533,6 +544,14 @@ describe("readSettings", () => {
     });
     expect(preview).not.toHaveProperty("sshPublicKey");
     expect(preview).not.toHaveProperty("instanceType");
+  });
+
+  it("refuses an EC2 preview host without a permissionsBoundary, naming where to get one", () => {
+    expect(() => settingsFor({ "activity-api:previewHost": "true" })).toThrow(
+      "activity-api:permissionsBoundary is required on an EC2 preview host: it caps every preview's identity. " +
+        "Take the ci-identity stack's (pulumi stack output --stack ci-identity previewBoundaryArn) into " +
+        "PREVIEW_PERMISSIONS_BOUNDARY before npm run preview -- up",
+    );
   });
 
   it("refuses an EC2 preview whose prefix is not a preview's: its identity's boundary covers no other name", () => {

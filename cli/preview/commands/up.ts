@@ -70,8 +70,9 @@ ${BRANCH_HELP}
 ${COMMON_HELP}
 
 On ec2, when up creates the host: $PREVIEW_SSH_PUBLIC_KEY is its deploy key (else the test stack's
-sshPublicKey), and $PREVIEW_PERMISSIONS_BOUNDARY the permissions boundary of its instance role (the
-ci-identity stack's previewBoundaryArn, which the CI preview role requires).
+sshPublicKey), and $PREVIEW_PERMISSIONS_BOUNDARY (required) the permissions boundary of its instance role
+and of every preview's identity: the ci-identity stack's previewBoundaryArn
+(pulumi stack output --stack ci-identity previewBoundaryArn).
 
 Cost: on ec2 a preview is estimated at the host's cost a day split over the target's live previews, plus
 its own table and image; locally at nothing. $PREVIEW_BUDGET_PER_DAY (US dollars) caps the target's total,
@@ -213,7 +214,7 @@ interface HostSettings {
   readonly instanceTypeGiven: boolean;
   /** aws: undefined lets the program choose. */
   readonly previewDomain: string | undefined;
-  /** aws: the host's own deploy key and its role's boundary; undefined: the test stack's key, no boundary. */
+  /** aws: the host's own deploy key (undefined: the test stack's) and its boundary (undefined: refused). */
   readonly sshPublicKey: string | undefined;
   readonly permissionsBoundary: string | undefined;
 }
