@@ -3,7 +3,8 @@
  * (test/helpers/ssh-host.ts): reachable only over SSH with a pinned host key, its own dockerd, and a registry
  * with credentials and a CA the test made. `pulumi up` from a fresh clone serves GET /activity/1 through the
  * proxy on the server, a one-line change rolls out with no failed request, a release that cannot start fails the
- * update while the old one keeps answering, a wrong host key fails the update before any change, the registry
+ * update while the old one keeps answering, `npm run release -- rollback` returns to the previous release without
+ * a build, a wrong host key fails the update before any change, the registry
  * password is in plain text nowhere, and `pulumi destroy` from another checkout (no known_hosts, no files of the
  * first run) leaves nothing of the stack on the server but the data volume it was told to keep.
  */
@@ -21,6 +22,7 @@ import {
   type ProjectCopy,
   printFigures,
   probe,
+  recordDockerEvents,
   requireEngine,
   request as send,
 } from "./harness.js";
@@ -301,6 +303,33 @@ describe("target ssh on the real engine", () => {
     const fixed = await up();
     expect(fixed.code, tail(fixed)).toBe(0);
     expect(await stackOutput("release")).toBe(serving);
+  });
+
+  it("rolls back to the previous release with no failed request and no build, and pins the stack there", async () => {
+    const serving = await stackOutput("release");
+    const record = await pulumi("stack", "output", "releases", "--json");
+    expect(record.code, tail(record)).toBe(0);
+    const [previous] = (JSON.parse(record.stdout) as Array<{ release: string }>)
+      .map((record) => record.release)
+      .filter((release) => release !== serving);
+    expect(previous, "the stack kept no earlier release").toBeDefined();
+    const client = probe(`${api}/activity/1`);
+    const dockerEvents = recordDockerEvents();
+    const rollback = await copy.run("npm", "run", "--silent", "release", "--", "rollback", "--stack", STACK);
+    const seen = await client.stop();
+    const events = await dockerEvents.stop();
+    expect(rollback.code, tail(rollback)).toBe(0);
+    expect(seen.failures, JSON.stringify(seen)).toBe(0);
+    // No build: this machine's Docker engine tagged no image during the rollback.
+    expect(events.filter((event) => event.Type === "image" && event.Action === "tag")).toEqual([]);
+    expect(await stackOutput("release")).toBe(previous);
+    expect(await stackOutput("imageRef")).toMatch(
+      new RegExp(`^${host.registry.server}/.+@sha256:[0-9a-f]{64}$`),
+    );
+    figures.push([
+      "rollback to the previous release (pulumi up included)",
+      `${rollback.seconds.toFixed(1)} s; ${clientFigure(seen)}`,
+    ]);
   });
 
   it("fails the update before any change when the server answers with another host key", async () => {
