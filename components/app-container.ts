@@ -300,8 +300,8 @@ export class AppContainer extends pulumi.ComponentResource {
 
     // The gate: the update goes on (and the old release is stopped) only once the new container answers
     // /ready. The Docker provider's own `wait` watches the health status alone, so a release whose process
-    // exits kept the user waiting for the whole timeout (139 s in CI); this watch reads the container's
-    // state, and refuses it as soon as it exits or restarts (cli/release-watch.ts).
+    // exits would keep the user waiting for the whole timeout; this watch reads the container's state, and
+    // refuses it as soon as it exits or restarts (cli/release-watch.ts, decision 4).
     const remoteEngine = args.remoteEngine && pulumi.output(args.remoteEngine);
     const gate = new command.local.Command(
       `${name}-ready-${release}`,

@@ -63,7 +63,7 @@ lan_guard_note() {
 pulumi stack select dev --create --secrets-provider passphrase
 if [ "$action" = up ]; then
   # No separate preview: with --yes it would run the program a second time only to print the plan that the
-  # update prints anyway, step by step, as it goes (issue 21: the program's run is seconds of every rollout).
+  # update prints anyway, step by step, as it goes; the program's run is seconds of every rollout.
   pulumi up --stack dev --yes --skip-preview
   echo "dev-stack: the API answers at http://localhost:10001/activity/1"
   lan_guard_note

@@ -37,7 +37,7 @@ export const OWN_OUTPUT_READ = { attempts: 20, pauseMs: 100 } as const;
  * One of this stack's outputs as its last update left them, read while this update runs. Not through a
  * StackReference: on a file backend a read of a stack's state fails now and then with "failed to load
  * checkpoint: EOF" while that stack's own update writes it (the blob store rewrites the state file's
- * `.attrs` sidecar in place), and a StackReference that fails fails the update (seen in CI). An invoke's
+ * `.attrs` sidecar in place), and a StackReference that fails fails the update. An invoke's
  * error comes back to the program instead, so the read is tried again. Rejects with the last error.
  */
 export async function readOwnOutput(

@@ -16,9 +16,9 @@ import { DEV_AUDIENCE, type LocalIssuer, startLocalIssuer } from "../../cli/auth
 import { waitHealthy } from "../helpers/docker-spec.js";
 import { appBaseImage, buildImage } from "../helpers/images.js";
 
-/** The API's targets, each a ratio to the bare server measured in the same run (issue #12). */
+/** The API's targets, each a ratio to the bare server measured in the same run. */
 const TARGETS = { healthCpuRatio: 1.3, activityThroughputRatio: 0.9, rssOverBareMb: 25 };
-/** Authenticated GET /activity/1 against the same app without auth, in the same round (issue #18). */
+/** Authenticated GET /activity/1 against the same app without auth, in the same round. */
 const AUTH_THROUGHPUT_RATIO = 0.85;
 /**
  * Distinct tokens signed before the runs (RS256, as Cognito signs; about 2 ms each here) and sent in turn, one
