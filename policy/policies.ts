@@ -439,21 +439,35 @@ function statementFindings(statement: Record<string, unknown>, label: string): s
   return findings;
 }
 
-/** Checks the `policy` of a role policy or a managed policy: a JSON string, or a document object. */
-function checkPolicyDocument(read: () => unknown, report: ReportViolation): void {
-  // A string is wholly known or wholly unknown; an object may hold unknowns, which settle marks.
+/**
+ * A policy document as a resource holds it (a JSON string, or an object Pulumi serialises), read with `settle`:
+ * the document object, "not JSON" for a string that does not parse, or undefined when it is no object.
+ */
+function policyDocument(read: () => unknown): Record<string, unknown> | "not JSON" | undefined {
   const policy = settle(read);
   let document: unknown = policy;
   if (typeof policy === "string") {
     try {
       document = JSON.parse(policy);
     } catch {
-      report("policy is not valid JSON; give a JSON policy document, or an object that Pulumi serialises.");
-      return;
+      return "not JSON";
     }
   }
-  if (typeof document !== "object" || document === null) return;
-  const statement = (document as Record<string, unknown>).Statement;
+  return typeof document === "object" && document !== null
+    ? (document as Record<string, unknown>)
+    : undefined;
+}
+
+/** Checks the `policy` of a role policy or a managed policy: a JSON string, or a document object. */
+function checkPolicyDocument(read: () => unknown, report: ReportViolation): void {
+  // A string is wholly known or wholly unknown; an object may hold unknowns, which settle marks.
+  const document = policyDocument(read);
+  if (document === "not JSON") {
+    report("policy is not valid JSON; give a JSON policy document, or an object that Pulumi serialises.");
+    return;
+  }
+  if (document === undefined) return;
+  const statement = document.Statement;
   const statements = Array.isArray(statement) ? statement : [statement];
   statements.forEach((item, index) => {
     if (typeof item !== "object" || item === null) return;
@@ -531,17 +545,10 @@ function checkPreviewPolicy(identity: () => unknown, policy: () => unknown, repo
   const prefix = previewIdentity(identity);
   if (prefix === UNKNOWN || prefix === undefined) return;
   // A JSON string, or a document object that Pulumi serialises; unknown parts of it are left unjudged.
-  const document = settle(policy);
-  let parsed: unknown = document;
-  if (typeof document === "string") {
-    try {
-      parsed = JSON.parse(document);
-    } catch {
-      return; // iam-least-privilege reports a policy that is not JSON.
-    }
-  }
-  if (typeof parsed !== "object" || parsed === null) return;
-  for (const resource of foreignResources(parsed, prefix)) {
+  const document = policyDocument(policy);
+  // iam-least-privilege reports a policy that is not JSON.
+  if (document === undefined || document === "not JSON") return;
+  for (const resource of foreignResources(document, prefix)) {
     report(
       `the policy of preview identity "${prefix}" allows ${resource === "NotResource" ? "NotResource" : `Resource ${JSON.stringify(resource)}`}, ` +
         `which is not the preview's own; a preview's identity may name only resources whose name starts with ` +
@@ -642,17 +649,9 @@ export const iamGithubTrustPinned: ResourceValidationPolicy = {
     "and the exact subject (repo:owner/name:...) it trusts, without wildcards.",
   enforcementLevel: "mandatory",
   validateResource: validateResourceOfType(aws.iam.Role, (props, _args, report) => {
-    const policy = settle(() => props.assumeRolePolicy);
-    let document: unknown = policy;
-    if (typeof policy === "string") {
-      try {
-        document = JSON.parse(policy);
-      } catch {
-        return;
-      }
-    }
-    if (typeof document !== "object" || document === null) return;
-    const statement = (document as Record<string, unknown>).Statement;
+    const document = policyDocument(() => props.assumeRolePolicy);
+    if (document === undefined || document === "not JSON") return;
+    const statement = document.Statement;
     const statements = Array.isArray(statement) ? statement : [statement];
     statements.forEach((item, index) => {
       if (typeof item !== "object" || item === null) return;
