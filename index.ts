@@ -11,12 +11,12 @@ import { ActivityTable } from "./components/activity-table.js";
 import { AppContainer } from "./components/app-container.js";
 import { AppImage, contentTag } from "./components/app-image.js";
 import { CiIdentity } from "./components/ci-identity.js";
-import { DockerHost, hostDockerProvider } from "./components/docker-host.js";
+import { DockerHost } from "./components/docker-host.js";
 import { DYNAMODB_LOCAL_PORT, DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
 import { PreviewIdentity } from "./components/preview-identity.js";
-import { SshDockerHost } from "./components/ssh-docker-host.js";
+import { hostDockerProvider, SshDockerHost } from "./components/ssh-docker-host.js";
 import {
   type AppStackOutputs,
   type CiIdentityOutputs,
@@ -157,6 +157,7 @@ function ec2Host(
       access: settings.hostAccess,
       sshPublicKey: settings.sshPublicKey,
       sshPrivateKeyPath: settings.sshPrivateKeyPath,
+      hostKey: settings.sshKnownHosts,
       permissionsBoundary: settings.permissionsBoundary,
       ...(app && {
         app: { tableArn: app.table.arn, repositoryArn: app.repositoryArn },

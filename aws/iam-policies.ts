@@ -261,6 +261,8 @@ const ACTIONS = {
       "ec2:RebootInstances",
       "ec2:ModifyInstanceAttribute",
       "ec2:ModifyInstanceMetadataOptions",
+      // The host key a new instance prints to its console at first boot, which its Docker host pins.
+      "ec2:GetConsoleOutput",
       // Delete, Authorize*, Revoke*, ModifySecurityGroupRules, UpdateSecurityGroupRuleDescriptions*: one
       // pattern, as IAM's 6,144 characters for the boundary leave no room for the eight names.
       "ec2:*SecurityGroup*",

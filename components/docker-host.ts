@@ -8,17 +8,20 @@
  *   port 22 at all. The deployer needs the AWS CLI with its session-manager-plugin.
  * - `ssh`: plain SSH to the public IP, port 22 open only to `sshCidrs` (never to the world).
  * Both authenticate with the deployer's key pair: `sshPublicKey` is installed for ec2-user; the private key
- * comes from ssh-agent or ssh's defaults, or `sshPrivateKeyPath`.
+ * comes from ssh-agent or ssh's defaults, or `sshPrivateKeyPath`. Both trust only the host key the instance
+ * printed to its console at first boot, read through the EC2 API before the first connection, and reach Docker
+ * through the same pinned engine as a server the stack does not create (components/ssh-docker-host.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
-import * as docker from "@pulumi/docker";
+import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HOST_PORT } from "../app/src/contract.js";
 import { serviceTrustPolicy } from "../aws/iam-policies.js";
 import type { HostAccess } from "../stack/settings.js";
 import type { RegistryAuth } from "./app-image.js";
 import { RoleGrant, type RoleGrantArgs } from "./role-grant.js";
+import { pinnedDockerEngine } from "./ssh-docker-host.js";
 
 /** Amazon Linux 2023's current x86_64 AMI, published by AWS as a public SSM parameter. */
 export const AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
@@ -60,34 +63,46 @@ usermod -aG docker ${SSH_USER}
 `;
 }
 
-/** The first line of what the host check prints when it refuses the host; the rest of that line says why. */
-export const HOST_REFUSED_MARKER = "ssh host refused:";
+/** The first line of what reading the host key prints when it gives up; the rest of that line says why. */
+export const HOST_KEY_UNREAD_MARKER = "ec2 host key unread:";
 
 /**
- * Checks a Docker host over SSH, the transport the Docker provider then uses, until the engine answers or
- * READY_TIMEOUT_SECONDS pass. SSH_OPTS holds one ssh argument per line; REMOTE_PREPARE runs on the host first
- * (an EC2 host waits for cloud-init there). A host key other than the pinned one cannot get better by waiting: it
- * fails at once, with one line that says so. A refused login is waited out (a new EC2 host installs the key at
- * boot), and the last answer is in the timeout's line.
+ * Reads the new instance's ed25519 host key from its console, where cloud-init prints the host's public keys
+ * between these markers at first boot, before anyone could log in. The console comes through the EC2 API with
+ * the deployer's own AWS credentials, so the key is the instance's and not that of whoever answers on its
+ * address (AWS's own advice for checking a new instance's fingerprint). Polls until the keys are printed or
+ * READY_TIMEOUT_SECONDS pass (every POLL_SECONDS, 10 by default); `--latest` (Nitro instances) sees them as soon as they are printed, and an
+ * instance type without it falls back to the console EC2 keeps. Prints `ssh-ed25519 <base64>` and nothing else.
  */
-export const WAIT_FOR_DOCKER = `set -u
-mapfile -t ssh_opts <<< "$SSH_OPTS"
+export const READ_HOST_KEY = `set -u
 deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
-refuse() { echo "${HOST_REFUSED_MARKER} $*" >&2; exit 1; }
+refuse() { echo "${HOST_KEY_UNREAD_MARKER} $*" >&2; exit 1; }
+latest=(--latest)
 while :; do
-  if output=$(ssh "\${ssh_opts[@]}" -o BatchMode=yes -o ConnectTimeout=10 "$SSH_DESTINATION" \\
-      "\${REMOTE_PREPARE:-}"'docker info --format "Docker {{.ServerVersion}} is ready"' 2>&1); then
-    echo "$output"
-    exit 0
+  if console=$(aws ec2 get-console-output --region "$REGION" --instance-id "$INSTANCE_ID" "\${latest[@]}" \\
+      --output text --query Output 2>&1); then
+    key=$(tr -d '\\r' <<< "$console" | awk '
+      /-----BEGIN SSH HOST KEY KEYS-----/ { inside = 1; next }
+      /-----END SSH HOST KEY KEYS-----/ { inside = 0 }
+      inside && match($0, /ssh-ed25519 [A-Za-z0-9+/]+=*/) { print substr($0, RSTART, RLENGTH); exit }')
+    if [[ -n "$key" ]]; then
+      echo "$key"
+      exit 0
+    fi
+    last="the console shows no ssh-ed25519 host key yet"
+  else
+    case "$console" in
+      *AccessDenied*|*UnauthorizedOperation*|*"command not found"*)
+        refuse "aws ec2 get-console-output for $INSTANCE_ID failed: $(tail -n 1 <<< "$console")" ;;
+      *UnsupportedOperation*|*[Ll]atest*)
+        if (( \${#latest[@]} )); then latest=(); continue; fi ;;
+    esac
+    last=$(tail -n 1 <<< "$console")
   fi
-  case "$output" in
-    *"Host key verification failed"*)
-      refuse "$SSH_DESTINATION answered with a host key other than the pinned one; nothing on it was changed. If its key really changed, pin the new one (ssh-keyscan, and compare the fingerprint with the server's own)." ;;
-  esac
   if (( SECONDS >= deadline )); then
-    refuse "Docker on $SSH_DESTINATION did not answer within $READY_TIMEOUT_SECONDS s; the last answer: $(tail -n 1 <<< "$output")"
+    refuse "no host key of $INSTANCE_ID within $READY_TIMEOUT_SECONDS s, so nothing on it was reached; the last answer: $last"
   fi
-  sleep 5
+  sleep "\${POLL_SECONDS:-10}"
 done
 `;
 
@@ -127,8 +142,13 @@ export interface DockerHostArgs {
   subnetId?: pulumi.Input<string>;
   /** Root volume size in GiB (gp3, encrypted). @default 20 */
   rootVolumeGb?: number;
-  /** How long a new host may take to answer with Docker ready. @default 600 */
+  /** How long a new host may take to print its host key, and then to answer with Docker ready. @default 600 */
   readyTimeoutSeconds?: number;
+  /**
+   * The host's key, `<type> <base64>`, when the stack pins it itself. @default unset: read from the instance's
+   * console at first boot (READ_HOST_KEY)
+   */
+  hostKey?: string;
 }
 
 /**
@@ -160,43 +180,12 @@ export function ingressRules(
   ];
 }
 
-/** The ssh arguments the Docker provider and the readiness check share. */
-function sshOptions(access: HostAccess, region: string, privateKeyPath: string | undefined): string[] {
+/** The SSM tunnel's ssh option: the Docker provider reaches `ec2-user@<instance id>` through Session Manager. */
+function ssmRoute(region: string): string[] {
   return [
     "-o",
-    "StrictHostKeyChecking=accept-new",
-    ...(access.mode === "ssm"
-      ? [
-          "-o",
-          `ProxyCommand=aws ssm start-session --region ${region} --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p`,
-        ]
-      : []),
-    ...(privateKeyPath === undefined ? [] : ["-i", privateKeyPath]),
+    `ProxyCommand=aws ssm start-session --region ${region} --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p`,
   ];
-}
-
-/**
- * A Docker provider bound to a host's engine over SSH: the host's own, and a preview's (from the preview host's
- * outputs), with the credentials its pulls need.
- */
-export function hostDockerProvider(
-  name: string,
-  args: {
-    dockerHost: pulumi.Input<string>;
-    sshOpts: pulumi.Input<string[]>;
-    registryAuth?: pulumi.Input<RegistryAuth>;
-  },
-  opts?: pulumi.CustomResourceOptions,
-): docker.Provider {
-  return new docker.Provider(
-    name,
-    {
-      host: args.dockerHost,
-      sshOpts: args.sshOpts,
-      ...(args.registryAuth === undefined ? {} : { registryAuth: [args.registryAuth] }),
-    },
-    opts,
-  );
 }
 
 export class DockerHost extends pulumi.ComponentResource {
@@ -207,7 +196,7 @@ export class DockerHost extends pulumi.ComponentResource {
   public readonly provider: docker.Provider;
   /** Where Docker answers over SSH, `ssh://ec2-user@<instance id or IP>`, and the ssh options it needs. */
   public readonly dockerHost: pulumi.Output<string>;
-  public readonly sshOpts: string[];
+  public readonly sshOpts: pulumi.Output<string[]>;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activity:host:DockerHost", name, {}, opts);
@@ -225,6 +214,7 @@ export class DockerHost extends pulumi.ComponentResource {
       registryAuth,
       rootVolumeGb = 20,
       readyTimeoutSeconds = 600,
+      hostKey,
     } = args;
     if (allowedCidrs.length === 0) {
       throw new pulumi.ResourceError("DockerHost: allowedCidrs must list at least one CIDR", this);
@@ -331,34 +321,43 @@ export class DockerHost extends pulumi.ComponentResource {
       { parent: this, ignoreChanges: ["ami"], dependsOn: policies },
     );
 
-    const destination =
-      access.mode === "ssm"
-        ? pulumi.interpolate`${SSH_USER}@${instance.id}`
-        : pulumi.interpolate`${SSH_USER}@${instance.publicIp}`;
-    const options = sshOptions(access, region, sshPrivateKeyPath);
-    const ready = new command.local.Command(
-      `${name}-host-ready`,
-      {
-        create: WAIT_FOR_DOCKER,
-        interpreter: ["/bin/bash", "-c"],
-        environment: {
-          SSH_DESTINATION: destination,
-          SSH_OPTS: options.join("\n"),
-          READY_TIMEOUT_SECONDS: String(readyTimeoutSeconds),
-          REMOTE_PREPARE: "cloud-init status --wait >/dev/null 2>&1; ",
+    // The key is read once per instance, before the first connection, so that no connection ever trusts a key
+    // on first use; a key the stack gives instead (an instance whose first boot has left its console) is used as
+    // it is.
+    const instanceHostKey =
+      hostKey ??
+      new command.local.Command(
+        `${name}-host-key-from-console`,
+        {
+          create: READ_HOST_KEY,
+          interpreter: ["/bin/bash", "-c"],
+          environment: {
+            REGION: region,
+            INSTANCE_ID: instance.id,
+            READY_TIMEOUT_SECONDS: String(readyTimeoutSeconds),
+          },
+          triggers: [instance.id],
         },
-        triggers: [instance.id],
+        { parent: this },
+        // Unset only under a unit test's mocks, which run no command: an empty pin then, which trusts no key.
+      ).stdout.apply((stdout) => stdout?.trim() ?? "");
+    const engine = pinnedDockerEngine(
+      name,
+      {
+        user: SSH_USER,
+        address: access.mode === "ssm" ? instance.id : instance.publicIp,
+        hostKey: instanceHostKey,
+        privateKeyPath: sshPrivateKeyPath,
+        routeOptions: access.mode === "ssm" ? ssmRoute(region) : [],
+        remotePrepare: "cloud-init status --wait >/dev/null 2>&1; ",
+        registryAuth,
+        readyTimeoutSeconds,
       },
-      { parent: this },
+      this,
     );
-
-    this.dockerHost = pulumi.interpolate`ssh://${destination}`;
-    this.sshOpts = options;
-    this.provider = hostDockerProvider(
-      `${name}-host-docker`,
-      { dockerHost: this.dockerHost, sshOpts: options, registryAuth },
-      { parent: this, dependsOn: [ready] },
-    );
+    this.provider = engine.provider;
+    this.dockerHost = engine.dockerHost;
+    this.sshOpts = engine.sshOpts;
     this.instanceId = instance.id;
     this.publicIp = instance.publicIp;
     this.securityGroupId = securityGroup.id;

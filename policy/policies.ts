@@ -1132,6 +1132,45 @@ export const noWorldOpenDockerPort: StackValidationPolicy = {
   },
 };
 
+const DOCKER_PROVIDER = "pulumi:providers:docker";
+
+/** A provider's list input: the engine hands provider inputs that are not strings over as JSON text. */
+function listInput(value: unknown): unknown[] | undefined {
+  if (Array.isArray(value)) return value;
+  if (typeof value !== "string") return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const dockerSshHostKeyPinned: ResourceValidationPolicy = {
+  name: "docker-ssh-host-key-pinned",
+  description:
+    "A Docker provider that reaches its engine over SSH trusts exactly one host key that the stack holds " +
+    "(StrictHostKeyChecking=yes and KnownHostsCommand), never a key first seen on the way.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== DOCKER_PROVIDER) return;
+    const host = known(() => args.props.host);
+    if (host === UNKNOWN || typeof host !== "string" || !host.startsWith("ssh://")) return;
+    const raw = known(() => args.props.sshOpts);
+    if (raw === UNKNOWN) return;
+    const options = (listInput(raw) ?? []).map(String);
+    const checking = options.filter((option) => option.startsWith("StrictHostKeyChecking="));
+    const pinned = options.some((option) => option.startsWith("KnownHostsCommand="));
+    if (checking.join() !== "StrictHostKeyChecking=yes" || !pinned) {
+      report(
+        `the Docker provider reaches ${host} with ssh options ${show(options)}: pin the host's key ` +
+          "(StrictHostKeyChecking=yes and a KnownHostsCommand that prints it, as pinnedHostKeyOptions does), " +
+          "so that a machine answering in the host's place is refused before Docker runs anything there.",
+      );
+    }
+  },
+};
+
 export const policies: Policies = [
   noPublicSsh,
   noPublicAllPorts,
@@ -1159,4 +1198,5 @@ export const policies: Policies = [
   logGroupRetention,
   authIssuerHttps,
   noWorldOpenDockerPort,
+  dockerSshHostKeyPinned,
 ];

@@ -146,6 +146,8 @@ interface Ec2Host extends OnAws, Reachable {
   hostAccess: HostAccess;
   sshPublicKey: string;
   sshPrivateKeyPath: string | undefined;
+  /** The host key the stack pins itself, `<type> <base64>`; undefined: read from the instance's console. */
+  sshKnownHosts: string | undefined;
   /** The permissions boundary of the host's instance role (the ci-identity stack's); undefined: none. */
   permissionsBoundary: string | undefined;
 }
@@ -759,6 +761,7 @@ function readEc2Host(config: ProjectConfig, region: string, warn: (message: stri
       ),
     ),
     sshPrivateKeyPath: config.text("sshPrivateKeyPath"),
+    sshKnownHosts: optional(config.text("sshKnownHosts"), validateSshKnownHosts),
     permissionsBoundary: optional(config.text("permissionsBoundary"), validatePermissionsBoundary),
   };
 }

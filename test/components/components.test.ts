@@ -17,11 +17,17 @@ import {
   READINESS_TIMEOUT_SECONDS,
 } from "../../components/app-container.js";
 import { AppImage, contentTag, ecrRepositoryArn } from "../../components/app-image.js";
-import { DockerHost, DROP_CONTAINER_METADATA_RULE } from "../../components/docker-host.js";
+import {
+  DockerHost,
+  DROP_CONTAINER_METADATA_RULE,
+  HOST_KEY_UNREAD_MARKER,
+  READ_HOST_KEY,
+} from "../../components/docker-host.js";
 import { DynamoDbLocal } from "../../components/dynamodb-local.js";
 import { FargateService, type FargateServiceArgs, VERIFY_ROLLOUT } from "../../components/fargate-service.js";
+import { pinnedHostKeyOptions } from "../../components/ssh-docker-host.js";
 import { parseRefusal, REFUSAL_MARKER, WATCH_ENV } from "../../stack/contract.js";
-import { ROOT, runDeclarations } from "../helpers/pulumi.js";
+import { EC2_HOST_KEY, ROOT, runDeclarations } from "../helpers/pulumi.js";
 
 const declare = (build: () => Record<string, pulumi.Input<unknown>>) =>
   runDeclarations("unit", {}, async () => build());
@@ -66,11 +72,45 @@ describe("DockerHost", () => {
     const provider = run.named("pulumi:providers:docker", "edge-host-docker");
     expect(provider.inputs.host).toBe("ssh://ec2-user@198.51.100.20");
     expect(JSON.parse(String(provider.inputs.sshOpts))).toEqual([
-      "-o",
-      "StrictHostKeyChecking=accept-new",
-      "-i",
-      "/home/ci/.ssh/deploy",
+      ...pinnedHostKeyOptions(EC2_HOST_KEY),
+      ...["-o", "IdentitiesOnly=yes", "-i", "/home/ci/.ssh/deploy"],
     ]);
+  });
+
+  it("trusts only the key the instance printed to its console, read before the first connection", async () => {
+    const run = await declare(() => ({ host: new DockerHost("edge", hostArgs).instanceId }));
+    const read = run.named("command:local:Command", "edge-host-key-from-console");
+    expect(read.inputs.create).toBe(READ_HOST_KEY);
+    expect(read.inputs.environment).toEqual({
+      REGION: "us-east-2",
+      INSTANCE_ID: "edge-host-id",
+      READY_TIMEOUT_SECONDS: "600",
+    });
+    // The check and the provider carry the same pin, and the check waits for the key's read.
+    const check = run.named("command:local:Command", "edge-host-ready");
+    const environment = check.inputs.environment as Record<string, string>;
+    const provider = run.named("pulumi:providers:docker", "edge-host-docker");
+    expect(environment.SSH_OPTS?.split("\n")).toEqual(JSON.parse(String(provider.inputs.sshOpts)));
+    expect(environment.SSH_OPTS).toContain(`KnownHostsCommand=/bin/echo * ${EC2_HOST_KEY}`);
+    expect(environment.SSH_OPTS).not.toContain("accept-new");
+    expect(check.options.dependencies).toContainEqual(
+      expect.stringMatching(/\$command:local:Command::edge-host-key-from-console$/),
+    );
+    expect(provider.options.dependencies).toContainEqual(
+      expect.stringMatching(/\$command:local:Command::edge-host-ready$/),
+    );
+  });
+
+  it("pins the key the stack gives instead, and reads no console then", async () => {
+    const given = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGdpdmVuaG9zdGtleTAwMDAwMDAwMDAwMDAwMDAwMDA";
+    const run = await declare(() => ({
+      host: new DockerHost("edge", { ...hostArgs, hostKey: given }).instanceId,
+    }));
+    expect(run.registrations.map((registration) => registration.name)).not.toContain(
+      "edge-host-key-from-console",
+    );
+    const provider = run.named("pulumi:providers:docker", "edge-host-docker");
+    expect(JSON.parse(String(provider.inputs.sshOpts))).toContain(`KnownHostsCommand=/bin/echo * ${given}`);
   });
 
   it("uses the given subnet, type and volume size, and looks up no default VPC", async () => {
@@ -608,6 +648,106 @@ describe("FargateService's rollout check (VERIFY_ROLLOUT)", () => {
     expect(result.stderr).toBe(
       `ECS rolled activity-service-1 back to ${OLD}: the rollout of ${NEW} failed; its events say why: ` +
         "aws ecs describe-services --region eu-west-1 --cluster activity-cluster-1 --services activity-service-1\n",
+    );
+  });
+});
+
+describe("the EC2 host's key, read from its console (READ_HOST_KEY)", () => {
+  const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEVDMmhvc3RrZXlyZWFkZnJvbXRoZWNvbnNvbGUwMDA=";
+  /** A console as cloud-init prints it at first boot: fingerprints, then the keys, with CRLF line ends. */
+  const CONSOLE = [
+    "[   12.345678] cloud-init[1543]: Cloud-init v. 22.2.2 finished",
+    "ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----",
+    "ec2: 256 SHA256:0a1b2c3d4e5f no comment (ED25519)",
+    "ec2: -----END SSH HOST KEY FINGERPRINTS-----",
+    "-----BEGIN SSH HOST KEY KEYS-----",
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY= root@ip-10-0-0-5",
+    `${ED25519} root@ip-10-0-0-5`,
+    "-----END SSH HOST KEY KEYS-----",
+  ].join("\r\n");
+
+  /**
+   * Runs the script with a stub `aws` that answers each call with the next of `answers` (`exit N: text` fails
+   * with that status) and records each call's arguments.
+   */
+  function read(answers: string[], timeoutSeconds = 30) {
+    const bin = mkdtempSync(join(tmpdir(), "aws-stub-"));
+    for (const [index, answer] of answers.entries()) writeFileSync(join(bin, `answer-${index + 1}`), answer);
+    writeFileSync(
+      join(bin, "aws"),
+      `#!/bin/bash
+n=$(( $(cat "${bin}/count" 2>/dev/null || echo 0) + 1 )); echo $n > "${bin}/count"
+echo "$*" >> "${bin}/calls"
+answer=$(cat "${bin}/answer-$n" 2>/dev/null || cat "${bin}/answer-${answers.length}")
+failure='^exit ([0-9]+): (.*)$'
+if [[ $answer =~ $failure ]]; then echo "\${BASH_REMATCH[2]}" >&2; exit "\${BASH_REMATCH[1]}"; fi
+printf '%s\n' "$answer"
+`,
+      { mode: 0o755 },
+    );
+    const result = spawnSync("/bin/bash", ["-c", READ_HOST_KEY], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        REGION: "us-east-2",
+        INSTANCE_ID: "i-0abc",
+        READY_TIMEOUT_SECONDS: String(timeoutSeconds),
+        POLL_SECONDS: "0",
+      },
+    });
+    return { ...result, calls: readFileSync(join(bin, "calls"), "utf8").trim().split("\n") };
+  }
+
+  it("prints the ed25519 key between cloud-init's markers, and nothing else", () => {
+    const result = read([CONSOLE]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`${ED25519}\n`);
+    expect(result.calls).toEqual([
+      "ec2 get-console-output --region us-east-2 --instance-id i-0abc --latest --output text --query Output",
+    ]);
+  });
+
+  it("waits while the instance has not printed its keys yet", () => {
+    const result = read(["[    0.000000] Linux version 6.1", "None", CONSOLE]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`${ED25519}\n`);
+    expect(result.calls).toHaveLength(3);
+  });
+
+  it("takes no key from outside the markers, and gives up at the timeout saying nothing was reached", () => {
+    const result = read(
+      [`${ED25519}\n-----BEGIN SSH HOST KEY KEYS-----\n-----END SSH HOST KEY KEYS-----`],
+      0,
+    );
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(
+      `${HOST_KEY_UNREAD_MARKER} no host key of i-0abc within 0 s, so nothing on it was reached; ` +
+        "the last answer: the console shows no ssh-ed25519 host key yet\n",
+    );
+  });
+
+  it("reads the console EC2 keeps when the instance type has no latest console", () => {
+    const result = read([
+      "exit 254: An error occurred (UnsupportedOperation) when calling the GetConsoleOutput operation: This instance type does not support retrieving the latest console output.",
+      CONSOLE,
+    ]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`${ED25519}\n`);
+    expect(result.calls[1]).toBe(
+      "ec2 get-console-output --region us-east-2 --instance-id i-0abc --output text --query Output",
+    );
+  });
+
+  it("stops at once, with AWS's own words, when the deployer may not read the console", () => {
+    const denied =
+      "An error occurred (UnauthorizedOperation) when calling the GetConsoleOutput operation: You are not authorized to perform this operation.";
+    const result = read([`exit 254: ${denied}`]);
+    expect(result.status).toBe(1);
+    expect(result.calls).toHaveLength(1);
+    expect(result.stderr).toBe(
+      `${HOST_KEY_UNREAD_MARKER} aws ec2 get-console-output for i-0abc failed: ${denied}\n`,
     );
   });
 });

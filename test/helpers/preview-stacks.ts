@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
 import { previewNames } from "../../cli/preview/naming.js";
 import { hostStackConfig, previewStackConfig } from "../../cli/preview/stack-config.js";
-import { ROOT, type StackOutputs, USER_VALUES } from "./pulumi.js";
+import { pinnedHostKeyOptions } from "../../components/ssh-docker-host.js";
+import { EC2_HOST_KEY, ROOT, type StackOutputs, USER_VALUES } from "./pulumi.js";
 
 /**
  * The ci-identity stack's previewBoundaryArn (test/program/ci-identity.test.ts derives the same), which
@@ -25,7 +26,7 @@ export const AWS_HOST: StackOutputs = {
     instanceType: "t3.micro",
     publicIp: "198.51.100.20",
     dockerHost: "ssh://ec2-user@i-0previews",
-    sshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
+    sshOpts: pinnedHostKeyOptions(EC2_HOST_KEY),
     previewBoundaryArn: PREVIEWS_BOUNDARY,
   },
 };

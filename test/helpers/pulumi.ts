@@ -14,6 +14,9 @@ const PROJECT = "activity-api";
 const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
 
+/** The host key of every EC2 instance under mocks, as its console prints it. */
+export const EC2_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGVjMmluc3RhbmNlaG9zdGtleWZvcnRlc3RpbmcwMDA";
+
 /** The values README tells a user to set before the first `pulumi up --stack test`. */
 export const USER_VALUES: Record<string, unknown> = {
   "activity-api:sshPublicKey":
@@ -125,6 +128,9 @@ function computedState(
       return { secret: `secret-of-${name}` };
     case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
       return { arn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${String(inputs.url).replace("https://", "")}` };
+    case "command:local:Command":
+      // What READ_HOST_KEY prints: the instance's host key, read from its console.
+      return name.endsWith("-host-key-from-console") ? { stdout: `${EC2_HOST_KEY}\n` } : {};
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: `${name}-9a8b7c6` };
     case "pulumi:pulumi:StackReference":

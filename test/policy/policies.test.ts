@@ -8,8 +8,10 @@ import { describe, expect, it } from "vitest";
 import { HOST_PORT } from "../../app/src/contract.js";
 import { appDataPolicy, imagePullPolicy } from "../../aws/iam-policies.js";
 import { ingressRules } from "../../components/docker-host.js";
+import { pinnedHostKeyOptions } from "../../components/ssh-docker-host.js";
 import {
   APP_HOST_PORT,
+  dockerSshHostKeyPinned,
   dynamodbOnDemand,
   dynamodbTableProtection,
   EC2_PREVIEW_HOST_STACK,
@@ -98,6 +100,7 @@ describe("the pack", () => {
       ["log-group-retention", "mandatory"],
       ["auth-issuer-https", "mandatory"],
       ["no-world-open-docker-port", "mandatory"],
+      ["docker-ssh-host-key-pinned", "mandatory"],
     ]);
   });
 
@@ -822,6 +825,39 @@ describe("preview-identity-own-resources: a preview's identity reaches its own r
     ).toEqual([]);
     expect(
       await check(previewIdentityOwnResources, TYPES.userPolicy, { user: PREFIX, policy: UNKNOWN }),
+    ).toEqual([]);
+  });
+});
+
+describe("docker-ssh-host-key-pinned: a Docker engine over SSH behind one pinned host key", () => {
+  const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBvbGljeXRlc3Rob3N0a2V5MDAwMDAwMDAwMDAwMDA";
+  const provider = (host: unknown, sshOpts: unknown) =>
+    check(dockerSshHostKeyPinned, "pulumi:providers:docker", { host, sshOpts });
+
+  it("passes the pinned options, as the engine hands them over (JSON text) or as a list", async () => {
+    const pinned = pinnedHostKeyOptions(KEY);
+    expect(await provider("ssh://ec2-user@i-0abc", JSON.stringify(pinned))).toEqual([]);
+    expect(await provider("ssh://deploy@203.0.113.10", [...pinned, "-o", "Port=2222"])).toEqual([]);
+  });
+
+  it.each([
+    ["trust on first use", ["-o", "StrictHostKeyChecking=accept-new"]],
+    ["no checking at all", ["-o", "StrictHostKeyChecking=no"]],
+    ["the user's known_hosts, whatever it holds", ["-o", "StrictHostKeyChecking=yes"]],
+    ["no options", undefined],
+  ])("refuses %s", async (_case, sshOpts) => {
+    const [violation, ...others] = (await provider("ssh://ec2-user@198.51.100.20", sshOpts)) ?? [];
+    expect(others).toEqual([]);
+    expect(violation).toContain("the Docker provider reaches ssh://ec2-user@198.51.100.20 with ssh options");
+    expect(violation).toContain("pin the host's key");
+  });
+
+  it("leaves the local engine, other providers and options not yet known alone", async () => {
+    expect(await provider("unix:///var/run/docker.sock", undefined)).toEqual([]);
+    expect(await provider(undefined, undefined)).toEqual([]);
+    expect(await provider("ssh://ec2-user@i-0abc", unknownValue)).toEqual([]);
+    expect(
+      await check(dockerSshHostKeyPinned, "pulumi:providers:aws", { host: "ssh://x", sshOpts: [] }),
     ).toEqual([]);
   });
 });

@@ -200,6 +200,10 @@ describe("the preview role: only what previews own", () => {
     expect(
       await allowed("ec2:TerminateInstances", INSTANCE, { "aws:ResourceTag/stack": "preview-feature-x" }),
     ).toBe("Allowed");
+    // The host key the preview host's instance printed at first boot, which its Docker provider pins.
+    expect(await allowed("ec2:GetConsoleOutput", INSTANCE, { "aws:ResourceTag/stack": "previews-aws" })).toBe(
+      "Allowed",
+    );
   });
 
   it("reads and writes the previews' state, and none of the test stack's", async () => {
@@ -448,6 +452,13 @@ describe("the test-deploy role: the test stack only", () => {
       await allowed("iam:CreateRole", TEST_HOST_ROLE, { "iam:PermissionsBoundary": boundaryArns.test }),
     ).toBe("Allowed");
     expect(await allowed("s3:PutObject", stateObject("test", "test"))).toBe("Allowed");
+    expect(await allowed("ec2:GetConsoleOutput", INSTANCE, { "aws:ResourceTag/stack": "test" })).toBe(
+      "Allowed",
+    );
+    // Another pipeline's host's console is not the test stack's to read.
+    expect(await allowed("ec2:GetConsoleOutput", INSTANCE, { "aws:ResourceTag/stack": "previews-aws" })).toBe(
+      "ImplicitlyDenied",
+    );
   });
 
   it("touches no preview, no preview's state, and creates no user", async () => {

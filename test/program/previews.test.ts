@@ -19,7 +19,7 @@ import {
   PREVIEWS_BOUNDARY,
   previewConfig,
 } from "../helpers/preview-stacks.js";
-import { type ProgramRun, runProgram, USER_VALUES } from "../helpers/pulumi.js";
+import { EC2_HOST_KEY, type ProgramRun, runProgram, USER_VALUES } from "../helpers/pulumi.js";
 
 /** The AWS limit each auto-named resource type's physical name must meet (see naming.ts for the sources). */
 const LIMIT_OF_TYPE: Record<string, string> = {
@@ -114,7 +114,11 @@ describe("the AWS preview host (previews-aws)", () => {
       instanceType: "t3.micro",
       publicIp: "198.51.100.20",
       dockerHost: "ssh://ec2-user@previews-host-id",
-      sshOpts: expect.arrayContaining(["StrictHostKeyChecking=accept-new"]),
+      // Previews reach the host behind the pin its console gave (components/docker-host.ts READ_HOST_KEY).
+      sshOpts: expect.arrayContaining([
+        "StrictHostKeyChecking=yes",
+        `KnownHostsCommand=/bin/echo * ${EC2_HOST_KEY}`,
+      ]),
       previewBoundaryArn: "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary",
     });
   });

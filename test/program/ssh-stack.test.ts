@@ -63,7 +63,7 @@ describe("a target ssh stack (under mocks)", () => {
       expect(resource.provider, resource.name).toContain(`${DOCKER_PROVIDER}::activity-host-docker::`);
     }
     // The host check runs the same options, and is what the provider waits for.
-    const check = run.named("command:local:Command", "activity-host-check");
+    const check = run.named("command:local:Command", "activity-host-ready");
     const environment = check.inputs.environment as Record<string, string>;
     expect(environment.SSH_DESTINATION).toBe("deploy@203.0.113.10");
     expect(environment.SSH_OPTS?.split("\n")).toEqual(sshOpts);

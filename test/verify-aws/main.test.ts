@@ -140,7 +140,7 @@ const B = previewNames("feature/b");
 const STACKS: Record<string, Record<string, unknown>> = {
   "previews-aws": {
     dockerHost: "ssh://ec2-user@i-0previews",
-    sshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
+    sshOpts: ["-o", "StrictHostKeyChecking=yes"],
   },
   [A.stackName]: { release: "0.1.0-abc", tableName: `${A.resourcePrefix}-table-1a2b3c4` },
   [B.stackName]: { release: "0.1.0-def", tableName: `${B.resourcePrefix}-table-5e6f7a8` },
@@ -169,7 +169,7 @@ function fakeDeps(stacks: Record<string, Record<string, unknown>>, answers: Comm
 
 describe("a run against recorded answers of the preview host", () => {
   const argv = ["--target", "ec2", "--branch", "feature/a", "--other", "feature/b"];
-  const ssh = ["ssh", "-o", "StrictHostKeyChecking=accept-new", "ec2-user@i-0previews", "docker"];
+  const ssh = ["ssh", "-o", "StrictHostKeyChecking=yes", "ec2-user@i-0previews", "docker"];
   const container = `${A.resourcePrefix}-app-0.1.0-abc-1f2e3d4`;
 
   it("finds A's container over the host's SSH, runs the probe in it with both tables, and passes", async () => {
