@@ -15,8 +15,8 @@ import { DockerHost } from "./components/docker-host.js";
 import { DYNAMODB_LOCAL_PORT, DynamoDbLocal } from "./components/dynamodb-local.js";
 import { FargateService } from "./components/fargate-service.js";
 import { FrontProxy, PREVIEW_ALIAS_PREFIX, PUBLISH_ADDRESSES } from "./components/front-proxy.js";
-import { PreviewIdentity } from "./components/preview-identity.js";
 import { hostDockerProvider, SshDockerHost } from "./components/ssh-docker-host.js";
+import { TableIdentity } from "./components/table-identity.js";
 import {
   type AppStackOutputs,
   type CiIdentityOutputs,
@@ -272,8 +272,58 @@ function deployToEc2(settings: Ec2AppSettings, release: Release): Outputs<AppSta
 }
 
 /**
- * ssh: the image pushed to the stack's registry, and the proxy, the app and DynamoDB Local (its data on a volume)
- * on a server with Docker that the stack reaches over SSH and does not create.
+ * The app's data on the ssh target: DynamoDB Local beside it on the server (its data on a named volume), or a
+ * regional table that the app reaches with an IAM user's key, the only AWS identity on the server.
+ */
+function sshDatabase(
+  settings: SshAppSettings,
+  network: pulumi.Input<string>,
+  onHost: pulumi.ComponentResourceOptions,
+) {
+  const name = settings.namePrefix;
+  const { database } = settings;
+  if (database.kind === "dynamoDbLocal") {
+    const local = new DynamoDbLocal(
+      name,
+      {
+        network,
+        // Named, so that the stack created again on the same server finds the data it kept.
+        volumeName: `${name}-dynamodb-data`,
+        keepData: database.keepDataOnDestroy,
+      },
+      onHost,
+    );
+    return {
+      appData: {
+        appEnv: "development",
+        tableName: DEFAULT_TABLE_NAME,
+        dynamodbEndpoint: local.endpoint,
+        database: local.dataVolume,
+      },
+      outputs: { tableName: DEFAULT_TABLE_NAME, databaseVolume: local.dataVolume },
+    } as const;
+  }
+  const options = awsProvider({ ...settings, region: database.region });
+  const table = new ActivityTable(name, { deletionProtection: database.deletionProtection }, options);
+  const identity = new TableIdentity(
+    name,
+    { tableArn: table.arn, permissionsBoundary: database.permissionsBoundary },
+    options,
+  );
+  return {
+    appData: {
+      appEnv: "test",
+      tableName: table.name,
+      region: database.region,
+      awsCredentials: identity.credentials,
+    },
+    outputs: { tableName: table.name },
+  } as const;
+}
+
+/**
+ * ssh: the image pushed to the stack's registry, and the proxy, the app and its database (DynamoDB Local on a
+ * volume, or a regional table) on a server with Docker that the stack reaches over SSH and does not create.
  */
 function deployToSsh(settings: SshAppSettings, release: Release): Outputs<AppStackOutputs> {
   const name = settings.namePrefix;
@@ -294,26 +344,14 @@ function deployToSsh(settings: SshAppSettings, release: Release): Outputs<AppSta
   });
   const onHost = { providers: [host.provider] };
   const proxy = new FrontProxy(name, { hostIp: settings.publishAddress }, onHost);
-  const database = new DynamoDbLocal(
-    name,
-    {
-      network: proxy.networkName,
-      // Named, so that the stack created again on the same server finds the data it kept.
-      volumeName: `${name}-dynamodb-data`,
-      keepData: settings.keepDataOnDestroy,
-    },
-    onHost,
-  );
+  const database = sshDatabase(settings, proxy.networkName, onHost);
   const app = new AppContainer(
     name,
     {
       image: image.imageRef,
       release: tag,
       pull: true,
-      appEnv: "development",
-      tableName: DEFAULT_TABLE_NAME,
-      dynamodbEndpoint: database.endpoint,
-      database: database.dataVolume,
+      ...database.appData,
       network: proxy.networkName,
       servingRelease,
       readinessTimeoutSeconds: settings.readinessTimeoutSeconds,
@@ -326,12 +364,11 @@ function deployToSsh(settings: SshAppSettings, release: Release): Outputs<AppSta
   return {
     apiUrl: `http://${apiHost.includes(":") ? `[${apiHost}]` : apiHost}:${HOST_PORT}`,
     imageRef: image.imageRef,
-    tableName: DEFAULT_TABLE_NAME,
     hostId: settings.sshHost,
     release: app.release,
     ...releaseOutputs(release, app.release, image.imageRef),
     proxyContainer: proxy.containerName,
-    databaseVolume: database.dataVolume,
+    ...database.outputs,
   };
 }
 
@@ -486,9 +523,9 @@ function deployEc2Preview(settings: Ec2PreviewSettings, release: Release): Outpu
   const options = awsProvider(settings);
   const tableImage = tableAndImage(settings, release, options);
   const { table, image } = tableImage;
-  const identity = new PreviewIdentity(
+  const identity = new TableIdentity(
     label,
-    { tableArn: table.arn, permissionsBoundary: fromHost("previewBoundaryArn") },
+    { tableArn: table.arn, userName: label, permissionsBoundary: fromHost("previewBoundaryArn") },
     options,
   );
   const onHost = hostDockerProvider(`${label}-host-docker`, {

@@ -51,7 +51,7 @@ export interface AppContainerArgs {
   dynamodbEndpoint?: pulumi.Input<string>;
   /**
    * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the identity of a tenant of a shared host, whose containers
-   * reach no instance role (PreviewIdentity). The secret stays a Pulumi secret, in the container's environment
+   * reach no instance role (TableIdentity). The secret stays a Pulumi secret, in the container's environment
    * only. @default unset: the SDK's default chain (the instance role of a single-tenant host)
    */
   awsCredentials?: { accessKeyId: pulumi.Input<string>; secretAccessKey: pulumi.Input<string> };

@@ -99,7 +99,7 @@ export class CiIdentity extends pulumi.ComponentResource {
         namePrefixes: [`${PREVIEW_HOST_NAME_PREFIX}-`, PREVIEW_RESOURCE_PREFIX],
         stackTags: [`${PREVIEW_STACK_PREFIX}*`, PREVIEW_HOST_STACKS.ec2],
         state: { bucket: stateBucket, prefix: STATE_PREFIXES.previews },
-        // Each preview's own identity (PreviewIdentity), under this same boundary.
+        // Each preview's own identity (TableIdentity), under this same boundary.
         userNamePrefix: PREVIEW_RESOURCE_PREFIX,
       },
       boundaryName: `${name}-previews-boundary`,

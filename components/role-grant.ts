@@ -1,7 +1,7 @@
 /**
  * RoleGrant: lets a single-tenant EC2 host's instance role serve its one app: item actions on its table (and
  * the table's indexes) and pulls from its image repository, nothing more. A shared host's role grants no app:
- * each of its tenants holds an identity of its own (PreviewIdentity).
+ * each of its tenants holds an identity of its own (TableIdentity).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

@@ -504,7 +504,7 @@ export const PREVIEW_PREFIX = "pv-";
 
 /**
  * The identity a policy document is attached to, when it is a preview's: named exactly its preview's prefix
- * (PreviewIdentity). Undefined for any other identity, UNKNOWN while the name is.
+ * (TableIdentity). Undefined for any other identity, UNKNOWN while the name is.
  */
 function previewIdentity(read: () => unknown): Known<string | undefined> {
   const name = known(read);

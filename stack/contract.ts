@@ -78,6 +78,7 @@ export const CONFIG_NAMES = [
   "sshKnownHosts",
   "publishAddress",
   "keepDataOnDestroy",
+  "database",
   "registryServer",
   "registryUsername",
   "registryPassword",

@@ -277,9 +277,27 @@ export interface SshAppSettings extends StackBase, RunsReleases, ServesApi, Serv
   registry: RegistrySettings;
   /** The host address the proxy's port is bound to: 127.0.0.1 (the host only) unless the stack says another. */
   publishAddress: string;
-  /** `pulumi destroy` leaves DynamoDB Local's volume (the stack's data) on the server. */
-  keepDataOnDestroy: boolean;
+  /** Config `database`: where the app's data lives. */
+  database: SshDatabase;
 }
+
+/**
+ * An ssh stack's database: DynamoDB Local on a volume of the server (`local`, the default; AWS supports it for
+ * development and testing only), or a regional table (`dynamodb`) that the app reaches with a key of its own.
+ */
+export type SshDatabase =
+  | {
+      kind: "dynamoDbLocal";
+      /** `pulumi destroy` leaves the volume (the stack's data) on the server. */
+      keepDataOnDestroy: boolean;
+    }
+  | {
+      kind: "regionalTable";
+      region: string;
+      deletionProtection: boolean;
+      /** The permissions boundary of the app's IAM user; undefined: none. */
+      permissionsBoundary: string | undefined;
+    };
 
 /** `ci-identity`: the CI pipelines' roles in AWS IAM, trusted through GitHub's OIDC provider; no app. */
 export interface CiIdentitySettings extends StackBase, OnAws {
@@ -484,7 +502,7 @@ function readStackSettings(source: SettingsSource, warn: (message: string) => vo
       ...readSshAccess(config),
       registry: readRegistry(config, source.isSecret ?? (() => false)),
       publishAddress: readPublishAddress(config),
-      keepDataOnDestroy: config.boolean("keepDataOnDestroy"),
+      database: readSshDatabase(config, aws),
     };
   }
   if (hostStack !== undefined) {
@@ -810,6 +828,36 @@ function readSshAccess(config: ProjectConfig): SshAccess {
       ),
     ),
   };
+}
+
+/** `database` of an ssh stack, and the keys of the one it names; a key of the other is refused, not ignored. */
+function readSshDatabase(config: ProjectConfig, region: () => string): SshDatabase {
+  const database = config.text("database") ?? "local";
+  const refuse = (key: ConfigName) => {
+    if (config.text(key) !== undefined) {
+      throw new StackConfigError(
+        `${configKey(key)} does not apply to ${configKey("database")} ${database}; remove it (pulumi config rm ${key})`,
+      );
+    }
+  };
+  switch (database) {
+    case "local":
+      refuse("deletionProtection");
+      refuse("permissionsBoundary");
+      return { kind: "dynamoDbLocal", keepDataOnDestroy: config.boolean("keepDataOnDestroy") };
+    case "dynamodb":
+      refuse("keepDataOnDestroy");
+      return {
+        kind: "regionalTable",
+        region: region(),
+        deletionProtection: config.boolean("deletionProtection"),
+        permissionsBoundary: optional(config.text("permissionsBoundary"), validatePermissionsBoundary),
+      };
+    default:
+      throw new StackConfigError(
+        `${configKey("database")} is "${database}"; it is local (DynamoDB Local on a volume of the server, the default) or dynamodb (a regional table, in aws:region)`,
+      );
+  }
 }
 
 /** The registry of an ssh stack; its password only as a secret, so that it is never in a stack file in clear. */

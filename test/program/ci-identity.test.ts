@@ -33,7 +33,7 @@ const TEST_REPOSITORY = `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/activity-re
 const PREVIEW_REPOSITORY = `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/pv-feature-x-1a2b3c4d-repo-7d3e0b2`;
 const TEST_HOST_ROLE = `arn:aws:iam::${ACCOUNT}:role/activity-host-role-5e6f7a8`;
 const PREVIEW_HOST_ROLE = `arn:aws:iam::${ACCOUNT}:role/previews-host-role-5e6f7a8`;
-/** A preview's own identity (PreviewIdentity: a user named the preview's prefix). */
+/** A preview's own identity (TableIdentity: a user named the preview's prefix). */
 const PREVIEW_USER = `arn:aws:iam::${ACCOUNT}:user/pv-x`;
 const INSTANCE = `arn:aws:ec2:eu-west-1:${ACCOUNT}:instance/i-0abc`;
 const stateObject = (prefix: string, stack: string) =>
@@ -380,7 +380,7 @@ describe("the preview role and the previews' identities: users pv-* under its ow
       arn: PREVIEW_USER,
       policy,
     });
-    // What PreviewIdentity grants: its own table's items, which the boundary allows.
+    // What TableIdentity grants: its own table's items, which the boundary allows.
     const own = previewUser(appDataPolicy(PREVIEW_TABLE));
     expect(await decide(own, "dynamodb:GetItem", PREVIEW_TABLE)).toBe("Allowed");
     expect(await decide(own, "dynamodb:PutItem", `${PREVIEW_TABLE}/index/byUser`)).toBe("Allowed");

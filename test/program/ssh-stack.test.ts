@@ -151,4 +151,68 @@ describe("a target ssh stack (under mocks)", () => {
     ]);
     expect(open[0]?.message).toContain("publishes port 10001 on every interface");
   });
+
+  describe("with database dynamodb: a regional table, reached with a key of the app's own", () => {
+    const REGIONAL = { "activity-api:database": "dynamodb", "aws:region": "eu-west-1" };
+
+    it("creates the table and an IAM user allowed only its items, and no DynamoDB Local", async () => {
+      const run = await sshStack(REGIONAL);
+      const table = run.named("aws:dynamodb/table:Table", "activity-table");
+      expect(table.inputs.deletionProtectionEnabled).toBe(true);
+      expect(run.ofType("docker:index/volume:Volume").map((volume) => volume.name)).toEqual([
+        "activity-proxy-data",
+      ]);
+      expect(run.registrations.map((registration) => registration.name)).not.toContain("activity-dynamodb");
+      expect(run.named("aws:iam/user:User", "activity-user").inputs).toEqual({});
+      const policy = JSON.parse(
+        String(run.named("aws:iam/userPolicy:UserPolicy", "activity-data-policy").inputs.policy),
+      );
+      const tableArn = "arn:aws:dynamodb:eu-west-1:123456789012:table/activity-table-4f2a9c1";
+      expect(policy.Statement).toHaveLength(1);
+      expect(policy.Statement[0].Resource).toEqual([tableArn, `${tableArn}/index/*`]);
+      expect(run.outputs.tableName).toBe("activity-table-4f2a9c1");
+      expect(run.outputs.databaseVolume).toBeUndefined();
+    });
+
+    it("hands the container that user's key, as a secret, in test mode on the table", async () => {
+      const run = await sshStack(REGIONAL);
+      const app = run.named("docker:index/container:Container", `activity-app-${run.outputs.release}`);
+      const envs = secretValue(app.inputs.envs) as string[];
+      expect(envs).toEqual(
+        expect.arrayContaining([
+          "APP_ENV=test",
+          "TABLE_NAME=activity-table-4f2a9c1",
+          "AWS_REGION=eu-west-1",
+          "AWS_ACCESS_KEY_ID=activity-key-id",
+          "AWS_SECRET_ACCESS_KEY=secret-of-activity-key",
+        ]),
+      );
+      expect(envs.some((env) => env.startsWith("DYNAMODB_ENDPOINT="))).toBe(false);
+    });
+
+    it("caps the user with permissionsBoundary when the stack names one, and passes the policy pack", async () => {
+      const boundary = "arn:aws:iam::123456789012:policy/ssh-deploy-boundary";
+      const run = await sshStack({ ...REGIONAL, "activity-api:permissionsBoundary": boundary });
+      expect(run.named("aws:iam/user:User", "activity-user").inputs).toEqual({
+        permissionsBoundary: boundary,
+      });
+      const findings = await analyze(policies, run.registrations);
+      expect(findings.filter((finding) => finding.enforcementLevel === "mandatory")).toEqual([]);
+    });
+
+    it.each([
+      [{ "activity-api:database": "dynamodb" }, "aws:region is required when target is ssh"],
+      [{ "activity-api:database": "postgres" }, 'activity-api:database is "postgres"; it is local'],
+      [
+        { ...REGIONAL, "activity-api:keepDataOnDestroy": false },
+        "activity-api:keepDataOnDestroy does not apply to activity-api:database dynamodb",
+      ],
+      [
+        { "activity-api:deletionProtection": false },
+        "activity-api:deletionProtection does not apply to activity-api:database local",
+      ],
+    ])("refuses %j in one line, before anything is declared", async (values, message) => {
+      await expect(sshStack(values)).rejects.toThrow(message);
+    });
+  });
 });

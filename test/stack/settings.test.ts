@@ -853,7 +853,7 @@ describe("target ssh", () => {
       sshKnownHosts: hostKey,
       registry: { server: "registry.example.com:5000", username: "pusher", password: "s3cret" },
       publishAddress: "127.0.0.1",
-      keepDataOnDestroy: true,
+      database: { kind: "dynamoDbLocal", keepDataOnDestroy: true },
       access: { auth: undefined, rateLimit: { max: 1000, windowSeconds: 60 } },
       release: undefined,
       keepImages: DEFAULTS.keepImages,

@@ -1,20 +1,22 @@
 /**
- * PreviewIdentity under mocks: a preview's user is named its prefix, capped by the boundary it is given,
- * allowed its own table only, and its key's secret leaves the component as a Pulumi secret.
+ * TableIdentity under mocks: a preview's user is named its prefix, capped by the boundary it is given,
+ * allowed its own table only, and its key's secret leaves the component as a Pulumi secret; an ssh stack's user
+ * is named by Pulumi, with no boundary unless given one.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { PreviewIdentity } from "../../components/preview-identity.js";
+import { TableIdentity } from "../../components/table-identity.js";
 import { runDeclarations } from "../helpers/pulumi.js";
 
 const TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/pv-a-12345678-table-0a1b2c3";
 const BOUNDARY = "arn:aws:iam::123456789012:policy/ci-identity/activity-previews-boundary";
 
-describe("PreviewIdentity", () => {
+describe("TableIdentity", () => {
   it("is a user named its prefix, under the boundary, with an inline policy on its table and one key", async () => {
     const run = await runDeclarations("unit", {}, async () => {
-      const identity = new PreviewIdentity("pv-a-12345678", {
+      const identity = new TableIdentity("pv-a-12345678", {
         tableArn: TABLE,
+        userName: "pv-a-12345678",
         permissionsBoundary: BOUNDARY,
       });
       return {
@@ -41,5 +43,13 @@ describe("PreviewIdentity", () => {
       accessKeyId: "pv-a-12345678-key-id",
       secretIsSecret: true,
     });
+  });
+
+  it("leaves the user's name to Pulumi, and sets no boundary, unless given them", async () => {
+    const run = await runDeclarations("unit", {}, async () => ({
+      userName: new TableIdentity("activity", { tableArn: TABLE }).userName,
+    }));
+    expect(run.named("aws:iam/user:User", "activity-user").inputs).toEqual({});
+    expect(run.named("activity:iam:TableIdentity", "activity").name).toBe("activity");
   });
 });
