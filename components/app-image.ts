@@ -6,12 +6,21 @@
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, relative } from "node:path";
-import * as aws from "@pulumi/aws";
-import * as awsx from "@pulumi/awsx";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { IMAGE_PLATFORM } from "../stack/validation.js";
+
+/**
+ * The AWS SDKs, loaded on first use: only an image in ECR needs them, and loading them costs about half a
+ * second of every update of a stack that never does (docs/performance.md). Both are CommonJS packages.
+ */
+const require = createRequire(import.meta.url);
+const awsSdks = () => ({
+  aws: require("@pulumi/aws") as typeof import("@pulumi/aws"),
+  awsx: require("@pulumi/awsx") as typeof import("@pulumi/awsx"),
+});
 
 export interface EcrRegistryArgs {
   kind: "ecr";
@@ -208,6 +217,7 @@ export class AppImage extends pulumi.ComponentResource {
       }
       this.registryAuth = auth;
     } else {
+      const { aws, awsx } = awsSdks();
       const repository = new awsx.ecr.Repository(
         `${name}-repo`,
         {
