@@ -8,7 +8,7 @@ import type { CliDeps } from "./deps.js";
 import { previewTargetOf } from "./naming.js";
 import { firstLine } from "./output.js";
 import type { StackRecord } from "./plan.js";
-import { readPreviewMetadata } from "./stack-config.js";
+import { type PreviewMetadata, readPreviewMetadata } from "./stack-config.js";
 import { type LastUpdate, type PreviewWorkspace, StackLockedError, StackMissingError } from "./workspace.js";
 
 export interface Inspected {
@@ -36,6 +36,20 @@ export async function inspect(workspace: PreviewWorkspace, stackName: string): P
   } catch (error) {
     return { record: { stackName, metadata: undefined }, lastUpdate: undefined, problem: firstLine(error) };
   }
+}
+
+/**
+ * A preview's metadata alone, as `up` of an existing preview needs it: from its Pulumi.<stack>.yaml, and only
+ * when this checkout has none from its last update (whose read costs two more pulumi commands).
+ */
+export async function readMetadata(
+  workspace: PreviewWorkspace,
+  stackName: string,
+): Promise<PreviewMetadata | undefined> {
+  const local = readPreviewMetadata(await workspace.getConfig(stackName));
+  if (local !== undefined) return local;
+  const lastUpdate = await workspace.lastUpdate(stackName);
+  return lastUpdate && readPreviewMetadata(lastUpdate.config);
 }
 
 /** One stack at a time: selecting a stack rewrites the workspace's current-stack file. */

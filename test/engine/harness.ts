@@ -66,6 +66,10 @@ export async function copyProject(): Promise<ProjectCopy> {
     PULUMI_CONFIG_PASSPHRASE: "",
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    // The project's packages include @pulumi/aws and @pulumi/awsx, whose plugins no stack of this suite loads
+    // and this machine cannot download: without this, every pulumi command that runs the program spends about
+    // 2.7 s retrying those downloads before it starts. A machine with network installs them once.
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     // The suite's own NODE_OPTIONS (vitest's) must not leak into the program the engine starts.
     NODE_OPTIONS: "",
   };

@@ -36,6 +36,10 @@ export class MemoryWorkspace implements PreviewWorkspace {
   readonly stacks = new Map<string, MemoryStack>();
   /** Every mutating call, as "method stack", so tests can assert that nothing happened. */
   readonly calls: string[] = [];
+  /** Every read of a stack's config or last update, as "method stack": each is a pulumi command or two. */
+  readonly reads: string[] = [];
+  /** The tags of each setTags call, in order. */
+  readonly tagWrites: Record<string, string>[] = [];
   /** False behaves like a DIY backend, which refuses stack tags. */
   tagsSupported = true;
   /** Set to keep the stack locked after a cancel, as a run that is really alive would re-take it. */
@@ -107,6 +111,7 @@ export class MemoryWorkspace implements PreviewWorkspace {
   }
 
   async getConfig(stackName: string): Promise<ConfigMap> {
+    this.reads.push(`getConfig ${stackName}`);
     return { ...this.get(stackName).config };
   }
 
@@ -120,11 +125,13 @@ export class MemoryWorkspace implements PreviewWorkspace {
 
   async setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void> {
     this.calls.push(`setTags ${stackName}`);
+    this.tagWrites.push({ ...tags });
     if (!this.tagsSupported) throw new Error("stack tags not supported in diy mode");
     Object.assign(this.get(stackName).tags, tags);
   }
 
   async lastUpdate(stackName: string): Promise<LastUpdate | undefined> {
+    this.reads.push(`lastUpdate ${stackName}`);
     return this.get(stackName).history[0];
   }
 

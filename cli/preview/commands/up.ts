@@ -23,7 +23,7 @@ import {
   expiryFrom,
 } from "../plan.js";
 import { hostStackConfig, type PreviewMetadata, previewStackConfig, previewTags } from "../stack-config.js";
-import { inspectAll, previewsOf } from "../stacks.js";
+import { inspectAll, previewsOf, readMetadata } from "../stacks.js";
 import { type PreviewWorkspace, StackExistsError } from "../workspace.js";
 import {
   BRANCH_HELP,
@@ -102,9 +102,12 @@ export const upCommand = defineCommand({
     const workspace = await deps.openWorkspace();
     const stacks = await workspace.listStacks();
     const now = deps.now();
-    const previews = await inspectAll(workspace, previewsOf(target, stacks));
-    const current = previews.find((preview) => preview.record.stackName === names.stackName);
-    if (current === undefined) {
+    const targetPreviews = previewsOf(target, stacks);
+    const exists = targetPreviews.includes(names.stackName);
+    // The guards on a new preview read every preview's metadata; an update, always allowed, reads its own only.
+    const previous = exists ? { metadata: await readMetadata(workspace, names.stackName) } : undefined;
+    if (previous === undefined) {
+      const previews = await inspectAll(workspace, targetPreviews);
       checkCostGuard(
         names.stackName,
         previews.map((preview) => preview.record),
@@ -114,9 +117,9 @@ export const upCommand = defineCommand({
     const host = await readHost(workspace, target, stacks);
     checkHostSealed(host, target);
     warnOfIgnoredHostSettings(host, hostSettings, deps);
-    const livePreviews = previews.length + (current === undefined ? 1 : 0);
+    const livePreviews = targetPreviews.length + (exists ? 0 : 1);
     const cost = estimateCost(target, host.outputs?.instanceType ?? hostSettings.instanceType, livePreviews);
-    if (current === undefined) {
+    if (previous === undefined) {
       checkBudget(cost, budget, names.stackName);
       const instanceType = host.outputs?.instanceType ?? hostSettings.instanceType;
       checkCapacity(
@@ -129,9 +132,9 @@ export const upCommand = defineCommand({
     const metadata: PreviewMetadata = {
       branchLabel: names.branchLabel,
       pullRequest,
-      createdAt: current?.record.metadata?.createdAt ?? now,
+      createdAt: previous?.metadata?.createdAt ?? now,
       expiresAt: expiryFrom(now, ttlHours),
-      keep: pin ?? current?.record.metadata?.keep ?? false,
+      keep: pin ?? previous?.metadata?.keep ?? false,
     };
     // Both configs are derived before anything exists, so that a config error also leaves nothing behind.
     const hostConfig = hostStackConfig(target, { testStackYaml, ...hostSettings });
@@ -146,17 +149,18 @@ export const upCommand = defineCommand({
 
     // A deployed host is used as it is: ensureHost would only read it again.
     if (host.outputs === undefined) await ensureHost(workspace, target, hostConfig.config, deps);
-    if (current === undefined) await createStack(names.stackName, workspace);
+    if (previous === undefined) await createStack(names.stackName, workspace);
     await workspace.setConfig(names.stackName, previewConfig.config);
+    const tags = changedTags(metadata, previous?.metadata);
     try {
-      await workspace.setTags(names.stackName, previewTags(metadata));
+      if (Object.keys(tags).length > 0) await workspace.setTags(names.stackName, tags);
     } catch (error) {
       deps.err(
         `warning: stack tags not set (${firstLine(error)}); the metadata is kept in the stack's config`,
       );
     }
     deps.out(
-      `${current === undefined ? "Creating" : "Updating"} ${names.stackName} for branch ${names.branch} ` +
+      `${previous === undefined ? "Creating" : "Updating"} ${names.stackName} for branch ${names.branch} ` +
         `on ${host.stackName}`,
     );
     const outputs = await workspace.up(names.stackName, deps.progress);
@@ -190,6 +194,20 @@ export const upCommand = defineCommand({
     return 0;
   },
 });
+
+/**
+ * The stack tags to set: all of them for a new preview, or one whose metadata could not be read; for an update,
+ * those whose value the metadata changed (the expiry, on every up), since each tag is one pulumi command.
+ */
+function changedTags(
+  metadata: PreviewMetadata,
+  previous: PreviewMetadata | undefined,
+): Record<string, string> {
+  const tags = previewTags(metadata);
+  if (previous === undefined) return tags;
+  const before = previewTags(previous);
+  return Object.fromEntries(Object.entries(tags).filter(([key, value]) => before[key] !== value));
+}
 
 /** A concurrent run of the same branch may have created it first; it is then simply updated. */
 async function createStack(stackName: string, workspace: PreviewWorkspace): Promise<void> {

@@ -92,14 +92,22 @@ describe("preview up --target ec2", () => {
   it("updates an existing preview: no new stack, created-at kept, expiry renewed", async () => {
     const h = harness();
     await h.run("up", "--branch", "feature/Add-Login");
+    await h.run("up", "--branch", "feature/other");
     h.advance(50);
     h.clearOutput();
+    h.workspace.calls.length = 0;
+    h.workspace.reads.length = 0;
+    h.workspace.tagWrites.length = 0;
     expect(await h.run("up", "--branch", "feature/Add-Login", "--ttl-hours", "24")).toBe(0);
     expect(h.workspace.calls).toEqual([
       `setConfig ${login.stackName}`,
       `setTags ${login.stackName}`,
       `up ${login.stackName}`,
     ]);
+    // Its own config only (each read is a pulumi command): not the other preview's, not its own history.
+    expect(h.workspace.reads).toEqual([`getConfig ${login.stackName}`]);
+    // Of its tags, only the expiry changed.
+    expect(h.workspace.tagWrites).toEqual([{ "preview:expires-at": "2030-06-04T14:00:00.000Z" }]);
     expect(h.workspace.stacks.get(login.stackName)?.config).toMatchObject({
       [configKey("previewCreatedAt")]: { value: "2030-06-01T12:00:00.000Z" },
       [configKey("previewExpiresAt")]: { value: "2030-06-04T14:00:00.000Z" },
