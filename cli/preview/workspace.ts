@@ -172,10 +172,18 @@ class AutomationPreviewWorkspace implements PreviewWorkspace {
 
   async setConfig(stackName: string, config: ConfigMap): Promise<void> {
     await this.retried(stackName, async () => {
-      const setting = new Set(Object.keys(config).map(topLevelKey));
-      const stale = Object.keys(await this.workspace.getAllConfig(stackName)).filter((key) =>
-        setting.has(key),
+      // set-all overwrites a plain value in place; a list or map (set by path) is removed first, so that a
+      // shorter one leaves no stale elements behind. Each removal is one more pulumi command.
+      const byPath = new Set(
+        Object.keys(config)
+          .filter((path) => topLevelKey(path) !== path)
+          .map(topLevelKey),
       );
+      const setting = new Set(Object.keys(config).map(topLevelKey));
+      const current = await this.workspace.getAllConfig(stackName);
+      const stale = Object.entries(current)
+        .filter(([key, { value }]) => setting.has(key) && (byPath.has(key) || /^\s*[[{]/.test(value)))
+        .map(([key]) => key);
       if (stale.length > 0) await this.workspace.removeAllConfig(stackName, stale);
       await this.workspace.setAllConfig(stackName, config, true);
     });

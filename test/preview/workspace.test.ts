@@ -36,7 +36,7 @@ case "$*" in
   "stack ls --json"*) echo '[{"name":"organization/activity-api/preview-x","current":false},{"name":"test","current":true}]' ;;
   "stack select --stack preview-missing"*) echo "error: no stack named 'preview-missing' found" >&2; exit 255 ;;
   "stack init previews-aws"*) echo "error: stack 'organization/activity-api/previews-aws' already exists" >&2; exit 255 ;;
-  "config --show-secrets --json"*) echo '{"activity-api:old":{"value":"1","secret":false},"aws:region":{"value":"eu-west-1","secret":false}}' ;;
+  "config --show-secrets --json"*) echo '{"activity-api:old":{"value":"1","secret":false},"aws:region":{"value":"eu-west-1","secret":false},"activity-api:allowedCidrs":{"value":"[\\"198.51.100.0/24\\",\\"203.0.113.0/24\\"]","secret":false},"activity-api:httpsCidrs":{"value":"[\\"198.51.100.0/24\\"]","secret":false}}' ;;
   "stack history --json"*) echo '[{"kind":"update","startTime":"2030-06-01T12:00:00Z","message":"","environment":{},"config":{"activity-api:previewBranch":{"value":"feature/x","secret":false}},"result":"succeeded","endTime":"2030-06-01T12:05:00Z","version":3,"resourceChanges":{"create":12}}]' ;;
   "stack export"*) echo '{"version":3,"deployment":{"manifest":{},"resources":[],"pending_operations":[{"resource":{"urn":"urn:pulumi:preview-x::activity-api::aws:ec2/instance:Instance::host","type":"aws:ec2/instance:Instance"},"type":"creating"}]}}' ;;
   "stack output --json"*) echo '{"apiUrl":"http://198.51.100.7:10001","hostId":"i-0123"}' ;;
@@ -86,16 +86,28 @@ describe("the Automation API adapter", () => {
     expect(await workspace.listStacks()).toEqual(["preview-x", "test"]);
   });
 
-  it("sets config by path, first removing the top-level keys it sets and no others", async () => {
+  it("sets config by path, first removing the lists it sets (a shorter one leaves no stale element) and no other key", async () => {
     await workspace.setConfig("preview-x", {
       "aws:region": { value: "eu-west-1", secret: false },
       "activity-api:allowedCidrs[0]": { value: "203.0.113.0/24", secret: false },
+      "activity-api:httpsCidrs": { value: "none", secret: false },
     });
     expect(invocations()).toEqual([
       "config --show-secrets --json --stack preview-x",
-      "config rm-all --stack preview-x aws:region",
+      "config rm-all --stack preview-x activity-api:allowedCidrs activity-api:httpsCidrs",
       "config set-all --stack preview-x --path --plaintext aws:region=eu-west-1 " +
-        "--plaintext activity-api:allowedCidrs[0]=203.0.113.0/24",
+        "--plaintext activity-api:allowedCidrs[0]=203.0.113.0/24 --plaintext activity-api:httpsCidrs=none",
+    ]);
+  });
+
+  it("sets plain values in place, with no removal first", async () => {
+    await workspace.setConfig("preview-x", {
+      "aws:region": { value: "eu-west-2", secret: false },
+      "activity-api:old": { value: "2", secret: false },
+    });
+    expect(invocations()).toEqual([
+      "config --show-secrets --json --stack preview-x",
+      "config set-all --stack preview-x --path --plaintext aws:region=eu-west-2 --plaintext activity-api:old=2",
     ]);
   });
 
