@@ -68,11 +68,14 @@ export const HOST_KEY_UNREAD_MARKER = "ec2 host key unread:";
 
 /**
  * Reads the new instance's ed25519 host key from its console, where cloud-init prints the host's public keys
- * between these markers at first boot, before anyone could log in. The console comes through the EC2 API with
- * the deployer's own AWS credentials, so the key is the instance's and not that of whoever answers on its
- * address (AWS's own advice for checking a new instance's fingerprint). Polls until the keys are printed or
- * READY_TIMEOUT_SECONDS pass (every POLL_SECONDS, 10 by default); `--latest` (Nitro instances) sees them as soon as they are printed, and an
- * instance type without it falls back to the console EC2 keeps. Prints `ssh-ed25519 <base64>` and nothing else.
+ * between `-----BEGIN/END SSH HOST KEY KEYS-----` at first boot, before anyone could log in. The console comes
+ * through the EC2 API with the deployer's own AWS credentials, so the key is the instance's and not that of
+ * whoever answers on its address (AWS's own advice for checking a new instance's fingerprint).
+ *
+ * Polls every POLL_SECONDS (10 by default) until the keys are printed or READY_TIMEOUT_SECONDS pass; `--latest`
+ * (Nitro instances) sees them as soon as they are printed, and an instance type without it falls back to the
+ * console EC2 keeps. Prints `ssh-ed25519 <base64>` and nothing else. The `/` in the awk pattern is escaped:
+ * some awks end a pattern at a bare one, even inside brackets.
  */
 export const READ_HOST_KEY = `set -u
 deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
@@ -84,7 +87,7 @@ while :; do
     key=$(tr -d '\\r' <<< "$console" | awk '
       /-----BEGIN SSH HOST KEY KEYS-----/ { inside = 1; next }
       /-----END SSH HOST KEY KEYS-----/ { inside = 0 }
-      inside && match($0, /ssh-ed25519 [A-Za-z0-9+/]+=*/) { print substr($0, RSTART, RLENGTH); exit }')
+      inside && match($0, /ssh-ed25519 [A-Za-z0-9+\\/]+=*/) { print substr($0, RSTART, RLENGTH); exit }')
     if [[ -n "$key" ]]; then
       echo "$key"
       exit 0

@@ -653,7 +653,8 @@ describe("FargateService's rollout check (VERIFY_ROLLOUT)", () => {
 });
 
 describe("the EC2 host's key, read from its console (READ_HOST_KEY)", () => {
-  const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEVDMmhvc3RrZXlyZWFkZnJvbXRoZWNvbnNvbGUwMDA=";
+  // With a `/` and a `+`: base64's two signs, which the key's pattern must take in.
+  const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEVDMmhvc3Rr/XlyZWFkZnJvbXRoZWNvbnNvbGUw+DA=";
   /** A console as cloud-init prints it at first boot: fingerprints, then the keys, with CRLF line ends. */
   const CONSOLE = [
     "[   12.345678] cloud-init[1543]: Cloud-init v. 22.2.2 finished",
