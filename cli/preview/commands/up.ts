@@ -104,15 +104,15 @@ export const upCommand = defineCommand({
     const now = deps.now();
     const targetPreviews = previewsOf(target, stacks);
     const exists = targetPreviews.includes(names.stackName);
-    // The guards on a new preview read every preview's metadata; an update, always allowed, reads its own only.
+    // An update, always allowed, reads its own metadata only. A new preview is counted against --max-live;
+    // every preview's metadata is read only when the guard refuses it, for its message naming the oldest.
     const previous = exists ? { metadata: await readMetadata(workspace, names.stackName) } : undefined;
     if (previous === undefined) {
-      const previews = await inspectAll(workspace, targetPreviews);
-      checkCostGuard(
-        names.stackName,
-        previews.map((preview) => preview.record),
-        maxLive,
-      );
+      const records =
+        targetPreviews.length < maxLive
+          ? targetPreviews.map((stackName) => ({ stackName, metadata: undefined }))
+          : (await inspectAll(workspace, targetPreviews)).map((preview) => preview.record);
+      checkCostGuard(names.stackName, records, maxLive);
     }
     const host = await readHost(workspace, target, stacks);
     checkHostSealed(host, target);

@@ -436,6 +436,16 @@ describe("the guards, before anything is created", () => {
     expect(h.stepOutputs()).toEqual({});
   });
 
+  it("counts the live previews from the stack list, reading none of them while a new one fits", async () => {
+    const h = harness();
+    const seeded = seedPreviews(h, 4);
+    expect(await h.run("up", "--branch", "feature/Add-Login")).toBe(0);
+    // Each read is a pulumi command: the guard needs the previews' metadata only to name the oldest in a refusal.
+    for (const stackName of seeded) {
+      expect(h.workspace.reads.filter((read) => read.endsWith(` ${stackName}`))).toEqual([]);
+    }
+  });
+
   it("refuses a new preview that would overcommit its host's memory, in one line, before anything is created", async () => {
     const h = harness();
     const measured: string[] = [];
