@@ -9,10 +9,12 @@ import { copyProject, type ProjectCopy, requireEngine } from "./harness.js";
 
 /**
  * What the engine says when the program reaches its first AWS resource: here, where no AWS plugin can be
- * installed, that it cannot install it; where it can (a GitHub runner), that there are no AWS credentials.
+ * installed, that it has none (the suite turns plugin downloads off: PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
+ * in harness.ts) or, with downloads on, that it cannot install it; where it can (a GitHub runner), that there
+ * are no AWS credentials.
  */
 const NEEDS_AWS =
-  /Could not automatically download and install resource plugin 'pulumi-resource-aws'|No valid credential sources found/;
+  /no resource plugin 'pulumi-resource-aws' found|Could not automatically download and install resource plugin 'pulumi-resource-aws'|No valid credential sources found/;
 /** What the engine said for every stack before issue 9: it never ran the program. */
 const CONFIG_REFUSED = /validating stack config|missing configuration value/;
 
