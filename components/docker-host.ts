@@ -103,7 +103,7 @@ while :; do
     last=$(tail -n 1 <<< "$console")
   fi
   if (( SECONDS >= deadline )); then
-    refuse "no host key of $INSTANCE_ID within $READY_TIMEOUT_SECONDS s, so nothing on it was reached; the last answer: $last"
+    refuse "no host key of $INSTANCE_ID within $READY_TIMEOUT_SECONDS s, so nothing on it was reached; the last answer: $last. An instance that booted before its stack read host keys may have lost them from its console: pin its key with sshKnownHosts (docs/deploying.md)"
   fi
   sleep "\${POLL_SECONDS:-10}"
 done

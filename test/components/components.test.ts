@@ -725,7 +725,8 @@ printf '%s\n' "$answer"
     expect(result.stdout).toBe("");
     expect(result.stderr).toBe(
       `${HOST_KEY_UNREAD_MARKER} no host key of i-0abc within 0 s, so nothing on it was reached; ` +
-        "the last answer: the console shows no ssh-ed25519 host key yet\n",
+        "the last answer: the console shows no ssh-ed25519 host key yet. An instance that booted before its " +
+        "stack read host keys may have lost them from its console: pin its key with sshKnownHosts (docs/deploying.md)\n",
     );
   });
 
