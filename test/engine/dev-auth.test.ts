@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_PORT } from "../../app/src/contract.js";
 import { tail } from "../helpers/run.js";
-import { copyProject, type ProjectCopy, request, requireEngine } from "./harness.js";
+import { type ProjectCopy, request, startDevStackSuite } from "./harness.js";
 
 const API = `http://127.0.0.1:${HOST_PORT}`;
 const ISSUER = "http://127.0.0.1:10090";
@@ -26,13 +26,7 @@ function wellFormedToken(): string {
 }
 
 beforeAll(async () => {
-  await requireEngine();
-  const busy = await fetch(`${API}/health`).then(
-    () => true,
-    () => false,
-  );
-  if (busy) throw new Error(`something already answers on port ${HOST_PORT}: stop it before the suite runs`);
-  copy = await copyProject();
+  ({ copy } = await startDevStackSuite());
 });
 
 afterAll(async () => {

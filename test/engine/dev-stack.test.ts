@@ -17,16 +17,15 @@ import { APP_PORT, DEFAULT_TABLE_NAME, ENV, HOST_PORT, READY_PATH } from "../../
 import { lanGuard, lanNeighbour } from "../helpers/lan-neighbour.js";
 import { tail } from "../helpers/run.js";
 import {
-  copyProject,
   type ProbeReport,
   type ProjectCopy,
   parseEngineEvents,
   printFigures,
   probe,
   recordDockerEvents,
-  requireEngine,
   rolloutBreakdown,
   request as send,
+  startDevStackSuite,
 } from "./harness.js";
 
 const API = `http://127.0.0.1:${HOST_PORT}`;
@@ -314,13 +313,9 @@ async function burst(count: number) {
 let databaseVolume: string;
 
 beforeAll(async () => {
-  figures.push(["engine", await requireEngine()]);
-  const busy = await fetch(`${API}/health`).then(
-    () => true,
-    () => false,
-  );
-  if (busy) throw new Error(`something already answers on port ${HOST_PORT}: stop it before the suite runs`);
-  copy = await copyProject();
+  const started = await startDevStackSuite();
+  figures.push(["engine", started.engine]);
+  copy = started.copy;
 });
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { HOST_PORT } from "../../app/src/contract.js";
 import { ROOT } from "../helpers/pulumi.js";
 import { type CommandResult, run } from "../helpers/run.js";
 
@@ -81,6 +82,20 @@ export async function copyProject(): Promise<ProjectCopy> {
       (await git("status", "--porcelain")).stdout.split("\n").filter((line) => line.trim().length > 0),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * The start of a suite that deploys the dev stack: the engine's version (for its figures), port 10001 free (a
+ * dev stack left running would answer the suite's requests in its place), then a fresh copy of the project.
+ */
+export async function startDevStackSuite(): Promise<{ engine: string; copy: ProjectCopy }> {
+  const engine = await requireEngine();
+  const busy = await fetch(`http://127.0.0.1:${HOST_PORT}/health`).then(
+    () => true,
+    () => false,
+  );
+  if (busy) throw new Error(`something already answers on port ${HOST_PORT}: stop it before the suite runs`);
+  return { engine, copy: await copyProject() };
 }
 
 /** Fails fast, naming what is missing, when the suite cannot run here. */

@@ -11,14 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_PORT } from "../../app/src/contract.js";
 import { tail } from "../helpers/run.js";
-import {
-  copyProject,
-  type ProjectCopy,
-  printFigures,
-  probe,
-  recordDockerEvents,
-  requireEngine,
-} from "./harness.js";
+import { type ProjectCopy, printFigures, probe, recordDockerEvents, startDevStackSuite } from "./harness.js";
 
 const API = `http://127.0.0.1:${HOST_PORT}`;
 const APP_SOURCE = "app/src/app.ts";
@@ -55,13 +48,9 @@ const imageExists = async (tag: string) =>
   (await copy.run("docker", "image", "inspect", `activity-api:${tag}`)).code === 0;
 
 beforeAll(async () => {
-  figures.push(["engine", await requireEngine()]);
-  const busy = await fetch(`${API}/health`).then(
-    () => true,
-    () => false,
-  );
-  if (busy) throw new Error(`something already answers on port ${HOST_PORT}: stop it before the suite runs`);
-  copy = await copyProject();
+  const started = await startDevStackSuite();
+  figures.push(["engine", started.engine]);
+  copy = started.copy;
 });
 
 afterAll(async () => {
