@@ -38,10 +38,18 @@ export function releaseHistory(
   };
 }
 
+/**
+ * Pinned by config `release` in this checkout, or deployed pinned by its last update (a rollback made
+ * elsewhere): either way the next `pulumi up` of the deploy workflow must not ship over it unasked.
+ */
+export function isPinned({ deployedPin, configuredPin }: ReleaseHistory): boolean {
+  return deployedPin !== undefined || configuredPin !== undefined;
+}
+
 /** The one line that says whether the stack is pinned, and by what. */
 export function pinLine(history: ReleaseHistory): string {
   const { stack, deployedPin, configuredPin } = history;
-  if (deployedPin === undefined && configuredPin === undefined) {
+  if (!isPinned(history)) {
     return `stack ${stack} is not pinned: each pulumi up builds and ships the working tree`;
   }
   if (configuredPin === undefined) {

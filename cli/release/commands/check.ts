@@ -2,7 +2,7 @@
  * `npm run release -- check --stack S`: exit 1, with one line, when the stack is pinned, so that a deploy
  * workflow never ships over a rollback; exit 0 otherwise.
  */
-import { pinLine } from "../history.js";
+import { isPinned, pinLine } from "../history.js";
 import { type Command, parseCommand, Refusal, readHistory, STACK_OPTIONS } from "./common.js";
 
 export const checkCommand: Command = {
@@ -20,7 +20,7 @@ release until someone unpins it (npm run release -- unpin --stack S).`,
       return 0;
     }
     const history = await readHistory(stack, deps);
-    if (history.configuredPin !== undefined || history.deployedPin !== undefined) {
+    if (isPinned(history)) {
       throw new Refusal(
         `${pinLine(history)}; refusing to deploy over the pin: npm run release -- unpin --stack ${stack} ships the working tree again`,
       );

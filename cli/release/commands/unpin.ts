@@ -1,4 +1,5 @@
 /** `npm run release -- unpin --stack S`: removes the pin and deploys the working tree as the next release. */
+import { isPinned } from "../history.js";
 import { type Command, parseCommand, Refusal, readHistory, STACK_OPTIONS } from "./common.js";
 
 export const unpinCommand: Command = {
@@ -16,7 +17,7 @@ next release; the stack's record then says it is no longer pinned. Removing the 
       return 0;
     }
     const history = await readHistory(stack, deps);
-    if (history.configuredPin === undefined && history.deployedPin === undefined) {
+    if (!isPinned(history)) {
       throw new Refusal(`stack ${stack} is not pinned: pulumi up ships the working tree`);
     }
     if (history.configuredPin !== undefined) await deps.removePin(stack);
