@@ -608,29 +608,52 @@ describe("FargateService", () => {
   });
 });
 
+/**
+ * Runs a component's shell script as its Command does, with a stub `aws` first on PATH that answers each call
+ * with the next of `answers` (the last one again after that; `exit N: text` prints text on stderr and fails
+ * with N), and returns the script's result with each call's arguments.
+ */
+function runWithStubAws(script: string, env: Record<string, string>, answers: string[]) {
+  const bin = mkdtempSync(join(tmpdir(), "aws-stub-"));
+  for (const [index, answer] of answers.entries()) writeFileSync(join(bin, `answer-${index + 1}`), answer);
+  writeFileSync(
+    join(bin, "aws"),
+    `#!/bin/bash
+n=$(( $(cat "${bin}/count" 2>/dev/null || echo 0) + 1 )); echo $n > "${bin}/count"
+echo "$*" >> "${bin}/calls"
+answer=$(cat "${bin}/answer-$n" 2>/dev/null || cat "${bin}/answer-${answers.length}")
+failure='^exit ([0-9]+): (.*)$'
+if [[ $answer =~ $failure ]]; then echo "\${BASH_REMATCH[2]}" >&2; exit "\${BASH_REMATCH[1]}"; fi
+printf '%s\n' "$answer"
+`,
+    { mode: 0o755 },
+  );
+  const result = spawnSync("/bin/bash", ["-c", script], {
+    encoding: "utf8",
+    // stdin from /dev/null: on a socket, bash would take itself for a remote shell and read ~/.bashrc.
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: `${bin}:${process.env.PATH}`, ...env },
+  });
+  return { ...result, calls: readFileSync(join(bin, "calls"), "utf8").trim().split("\n") };
+}
+
 describe("FargateService's rollout check (VERIFY_ROLLOUT)", () => {
   const NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/activity-api:8";
   const OLD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/activity-api:7";
 
-  /** Runs the check with a stub `aws` that records its arguments and prints `primary`. */
+  /** Runs the check with a stub `aws` that prints `primary`. */
   function verify(primary: string) {
-    const bin = mkdtempSync(join(tmpdir(), "aws-stub-"));
-    writeFileSync(join(bin, "aws"), `#!/bin/sh\necho "$@" > "${bin}/args"\necho "${primary}"\n`, {
-      mode: 0o755,
-    });
-    const result = spawnSync("/bin/bash", ["-c", VERIFY_ROLLOUT], {
-      encoding: "utf8",
-      // stdin from /dev/null: on a socket, bash would take itself for a remote shell and read ~/.bashrc.
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        PATH: `${bin}:${process.env.PATH}`,
+    const result = runWithStubAws(
+      VERIFY_ROLLOUT,
+      {
         REGION: "eu-west-1",
         CLUSTER: "activity-cluster-1",
         SERVICE: "activity-service-1",
         TASK_DEFINITION: NEW,
       },
-    });
-    return { ...result, args: readFileSync(join(bin, "args"), "utf8").trim() };
+      [primary],
+    );
+    return { ...result, args: result.calls.join("\n") };
   }
 
   it("passes when the service's primary deployment is the new task definition", () => {
@@ -667,37 +690,17 @@ describe("the EC2 host's key, read from its console (READ_HOST_KEY)", () => {
     "-----END SSH HOST KEY KEYS-----",
   ].join("\r\n");
 
-  /**
-   * Runs the script with a stub `aws` that answers each call with the next of `answers` (`exit N: text` fails
-   * with that status) and records each call's arguments.
-   */
   function read(answers: string[], timeoutSeconds = 30) {
-    const bin = mkdtempSync(join(tmpdir(), "aws-stub-"));
-    for (const [index, answer] of answers.entries()) writeFileSync(join(bin, `answer-${index + 1}`), answer);
-    writeFileSync(
-      join(bin, "aws"),
-      `#!/bin/bash
-n=$(( $(cat "${bin}/count" 2>/dev/null || echo 0) + 1 )); echo $n > "${bin}/count"
-echo "$*" >> "${bin}/calls"
-answer=$(cat "${bin}/answer-$n" 2>/dev/null || cat "${bin}/answer-${answers.length}")
-failure='^exit ([0-9]+): (.*)$'
-if [[ $answer =~ $failure ]]; then echo "\${BASH_REMATCH[2]}" >&2; exit "\${BASH_REMATCH[1]}"; fi
-printf '%s\n' "$answer"
-`,
-      { mode: 0o755 },
-    );
-    const result = spawnSync("/bin/bash", ["-c", READ_HOST_KEY], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        PATH: `${bin}:${process.env.PATH}`,
+    return runWithStubAws(
+      READ_HOST_KEY,
+      {
         REGION: "us-east-2",
         INSTANCE_ID: "i-0abc",
         READY_TIMEOUT_SECONDS: String(timeoutSeconds),
         POLL_SECONDS: "0",
       },
-    });
-    return { ...result, calls: readFileSync(join(bin, "calls"), "utf8").trim().split("\n") };
+      answers,
+    );
   }
 
   it("prints the ed25519 key between cloud-init's markers, and nothing else", () => {
