@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type MeasureHost, measureHost } from "./capacity.js";
 import { type HttpGet, httpGet } from "./health.js";
-import { type OnOutput, openAutomationWorkspace, type PreviewWorkspace } from "./workspace.js";
+import { type OnOutput, openPulumiWorkspace, type PreviewWorkspace } from "./workspace.js";
 
 export interface CliDeps {
   /** The directory holding Pulumi.yaml and Pulumi.test.yaml. */
@@ -18,7 +18,7 @@ export interface CliDeps {
   now(): Date;
   /** Waits; tests advance their clock instead. */
   sleep(milliseconds: number): Promise<void>;
-  openWorkspace(): Promise<PreviewWorkspace>;
+  openWorkspace(): PreviewWorkspace;
   readFile(path: string): Promise<string>;
   appendFile(path: string, text: string): Promise<void>;
   /** The checked-out branch (`git rev-parse --abbrev-ref HEAD`). */
@@ -42,7 +42,7 @@ export function processDeps(): CliDeps {
     env: process.env,
     now: () => new Date(),
     sleep: (milliseconds) => sleep(milliseconds),
-    openWorkspace: () => openAutomationWorkspace(projectDir),
+    openWorkspace: () => openPulumiWorkspace(projectDir),
     readFile: (path) => readFile(path, "utf8"),
     appendFile: (path, text) => appendFile(path, text, "utf8"),
     gitBranch: async () =>

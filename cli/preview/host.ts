@@ -105,9 +105,8 @@ export async function ensureHost(
       // Written only where this checkout's copy lacks it: a second run in the same checkout would otherwise
       // rewrite the file the first run's `up` is reading (seen on the real engine: "Stack 'previews-local' is
       // missing configuration value 'target'"). A run in another checkout (a CI job) has its own copy to write.
-      if (!holds(await workspace.getConfig(host.stackName), config)) {
-        await workspace.setConfig(host.stackName, config);
-      }
+      const current = await workspace.getConfig(host.stackName);
+      if (!holds(current, config)) await workspace.setConfig(host.stackName, config, current);
       if (!announced)
         deps.out(`Deploying the ${target} preview host ${host.stackName}, which every preview joins`);
       announced = true;

@@ -3,6 +3,7 @@
  * metadata wherever it is kept, and a destroy that is idempotent and recovers what a killed run left behind.
  */
 
+import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { PREVIEW_HOST_STACKS, type PreviewTarget } from "../../stack/contract.js";
 import type { CliDeps } from "./deps.js";
 import { previewTargetOf } from "./naming.js";
@@ -39,20 +40,21 @@ export async function inspect(workspace: PreviewWorkspace, stackName: string): P
 }
 
 /**
- * A preview's metadata alone, as `up` of an existing preview needs it: from its Pulumi.<stack>.yaml, and only
- * when this checkout has none from its last update (whose read costs two more pulumi commands).
+ * A preview's metadata alone, as `up` of an existing preview needs it: from `config`, its Pulumi.<stack>.yaml
+ * as the caller read it, and only when this checkout has none from its last update (one more pulumi command).
  */
 export async function readMetadata(
   workspace: PreviewWorkspace,
   stackName: string,
+  config: ConfigMap,
 ): Promise<PreviewMetadata | undefined> {
-  const local = readPreviewMetadata(await workspace.getConfig(stackName));
+  const local = readPreviewMetadata(config);
   if (local !== undefined) return local;
   const lastUpdate = await workspace.lastUpdate(stackName);
   return lastUpdate && readPreviewMetadata(lastUpdate.config);
 }
 
-/** One stack at a time: selecting a stack rewrites the workspace's current-stack file. */
+/** One stack at a time: each read is a pulumi process, and a target may have many previews. */
 export async function inspectAll(
   workspace: PreviewWorkspace,
   stackNames: readonly string[],
@@ -93,13 +95,13 @@ export async function destroyPreview(
  * Recovering a stack left mid-operation by a killed run is two documented steps
  * (https://www.pulumi.com/docs/iac/troubleshooting/common-issues/interrupted-updates/):
  * 1. The lock. A killed run leaves the stack locked (Pulumi Cloud: the update stays "in progress"; DIY
- *    backends: a lock file), and every later operation fails with ConcurrentUpdateError. `Stack.cancel()`
- *    (`pulumi cancel`) releases it on both; the DIY backends support it since pulumi/pulumi#9100. It is used
+ *    backends: a lock file), and every later operation fails as locked ({@link StackLockedError}).
+ *    `pulumi cancel` releases it on both; the DIY backends support it since pulumi/pulumi#9100. It is used
  *    only after an operation was actually refused, only once, and only when `recoverLock` says the caller
  *    may (a user destroying one preview, not prune working unattended across many).
  * 2. Pending operations. Operations the run had started stay in the state's `pending_operations`; `pulumi
- *    refresh --clear-pending-creates` (RefreshOptions.clearPendingCreates) reads the real resources and drops
- *    them, where hand-editing the state through exportStack/importStack would be the error-prone alternative.
+ *    refresh --clear-pending-creates` reads the real resources and drops them, where hand-editing the state
+ *    (`pulumi stack export` and `import`) would be the error-prone alternative.
  *    A pending *create* may have made a resource that the state never recorded; it cannot be destroyed from
  *    here, so its URN is printed for a look.
  */

@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { currentTargetName } from "../../stack/contract.js";
-import { openAutomationWorkspace } from "../preview/workspace.js";
+import { openPulumiWorkspace } from "../preview/workspace.js";
 import { type CommandResult, type VerifyDeps, VerifyError, type VerifyOptions, verify } from "./verify.js";
 
 export const USAGE = `Usage: npm run verify:aws -- --target ec2 --branch NAME --other NAME [--debug]
@@ -91,13 +91,10 @@ export async function runVerifyCli(argv: readonly string[], deps: VerifyDeps): P
 /** The outside world of a real run: the project's Pulumi backend, processes, the clock and the terminal. */
 function processDeps(): VerifyDeps {
   const projectDir = fileURLToPath(new URL("../../", import.meta.url));
-  // Opened on first use: --help and a usage error need no Pulumi CLI.
-  let workspace: ReturnType<typeof openAutomationWorkspace> | undefined;
+  // Opening runs nothing: --help and a usage error need no Pulumi CLI.
+  const workspace = openPulumiWorkspace(projectDir);
   return {
-    stackOutputs: async (stackName) => {
-      workspace ??= openAutomationWorkspace(projectDir);
-      return (await workspace).outputs(stackName);
-    },
+    stackOutputs: (stackName) => workspace.outputs(stackName),
     run: (command, input) =>
       new Promise<CommandResult>((resolve) => {
         const [file, ...args] = command;

@@ -38,7 +38,7 @@ export const LOCAL_HOST: StackOutputs = {
   },
 };
 
-/** Config paths as the Automation API sets them (`key[0]`), folded back into the values the program reads. */
+/** Config paths as the preview tool sets them (`key[0]`), folded back into the values the program reads. */
 function asProgramConfig(config: Record<string, { value: string }>): Record<string, unknown> {
   const result: Record<string, unknown> = {};
   for (const [path, { value }] of Object.entries(config)) {

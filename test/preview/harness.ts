@@ -42,7 +42,7 @@ export function harness(env: Record<string, string> = {}) {
     sleep: async (milliseconds) => {
       clock = new Date(clock.getTime() + milliseconds);
     },
-    openWorkspace: async () => {
+    openWorkspace: () => {
       opened += 1;
       return workspace;
     },

@@ -1,5 +1,5 @@
 /**
- * An in-memory PreviewWorkspace that behaves like the Automation API where the commands depend on it: missing
+ * An in-memory PreviewWorkspace that behaves like the Pulumi CLI where the commands depend on it: missing
  * and already existing stacks, a lock left by a killed run or held by a concurrent one, pending operations,
  * removal refused while resources remain, config that a fresh CI checkout does not have but the last update's
  * history does, and a program that deploys as index.ts does: a host exports its connection details, a branch
@@ -115,7 +115,7 @@ export class MemoryWorkspace implements PreviewWorkspace {
     return { ...this.get(stackName).config };
   }
 
-  async setConfig(stackName: string, config: ConfigMap): Promise<void> {
+  async setConfig(stackName: string, config: ConfigMap, _current: ConfigMap): Promise<void> {
     this.calls.push(`setConfig ${stackName}`);
     const stack = this.get(stackName);
     const setting = new Set(Object.keys(config).map(topLevelKey));

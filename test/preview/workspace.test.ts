@@ -1,5 +1,5 @@
 /**
- * The thin Automation API adapter, run against a stand-in `pulumi` executable that records its arguments and
+ * The preview tool's Pulumi CLI adapter, run against a stand-in `pulumi` executable that records its arguments and
  * answers with the JSON the real CLI prints (shapes from pulumi/pulumi's `stack history`, `stack export` and
  * `config --json`; the lock and already-exists errors as Pulumi 3.274.1 prints them on a file backend, against
  * which the adapter was also run by hand, preview-local.* stack names included).
@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
-  openAutomationWorkspace,
+  openPulumiWorkspace,
   type PreviewWorkspace,
   PulumiCommandError,
   StackExistsError,
@@ -34,7 +34,7 @@ locked='error: the stack is currently locked by 1 lock(s). Either wait for the o
 case "$*" in
   version*) echo "v3.248.0" ;;
   "stack ls --json"*) echo '[{"name":"organization/activity-api/preview-x","current":false},{"name":"test","current":true}]' ;;
-  "stack select --stack preview-missing"*) echo "error: no stack named 'preview-missing' found" >&2; exit 255 ;;
+  *"--stack preview-missing"*) echo "error: no stack named 'preview-missing' found" >&2; exit 255 ;;
   "stack init previews-aws"*) echo "error: stack 'organization/activity-api/previews-aws' already exists" >&2; exit 255 ;;
   "config --show-secrets --json"*) echo '{"activity-api:old":{"value":"1","secret":false},"aws:region":{"value":"eu-west-1","secret":false},"activity-api:allowedCidrs":{"value":"[\\"198.51.100.0/24\\",\\"203.0.113.0/24\\"]","secret":false},"activity-api:httpsCidrs":{"value":"[\\"198.51.100.0/24\\"]","secret":false}}' ;;
   "stack history --json"*) echo '[{"kind":"update","startTime":"2030-06-01T12:00:00Z","message":"","environment":{},"config":{"activity-api:previewBranch":{"value":"feature/x","secret":false}},"result":"succeeded","endTime":"2030-06-01T12:05:00Z","version":3,"resourceChanges":{"create":12}}]' ;;
@@ -53,7 +53,7 @@ let log: string;
 let originalPath: string | undefined;
 let workspace: PreviewWorkspace;
 
-/** The fake CLI's invocations since the last reset, without the flag the SDK adds to every one. */
+/** The fake CLI's invocations since the last reset, without the flag the adapter adds to every one. */
 function invocations(): string[] {
   return readFileSync(log, "utf8")
     .split("\n")
@@ -69,7 +69,7 @@ beforeAll(async () => {
   originalPath = process.env.PATH;
   process.env.PATH = `${scratch}:${originalPath}`;
   process.env.FAKE_PULUMI_LOG = log;
-  workspace = await openAutomationWorkspace(scratch);
+  workspace = openPulumiWorkspace(scratch);
 });
 
 beforeEach(() => {
@@ -81,30 +81,47 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-describe("the Automation API adapter", () => {
+describe("the Pulumi CLI adapter", () => {
+  it("runs no pulumi command to open the project: --help and bad input never need the CLI", () => {
+    openPulumiWorkspace(scratch);
+    expect(invocations()).toEqual([]);
+  });
+
   it("lists stacks by their short names", async () => {
     expect(await workspace.listStacks()).toEqual(["preview-x", "test"]);
   });
 
   it("sets config by path, first removing the lists it sets (a shorter one leaves no stale element) and no other key", async () => {
-    await workspace.setConfig("preview-x", {
-      "aws:region": { value: "eu-west-1", secret: false },
-      "activity-api:allowedCidrs[0]": { value: "203.0.113.0/24", secret: false },
-      "activity-api:httpsCidrs": { value: "none", secret: false },
-    });
+    const current = await workspace.getConfig("preview-x");
+    await workspace.setConfig(
+      "preview-x",
+      {
+        "aws:region": { value: "eu-west-1", secret: false },
+        "activity-api:allowedCidrs[0]": { value: "203.0.113.0/24", secret: false },
+        "activity-api:httpsCidrs": { value: "none", secret: false },
+        "activity-api:token": { value: "s3cret", secret: true },
+      },
+      current,
+    );
+    // The config it was given is not read again.
     expect(invocations()).toEqual([
       "config --show-secrets --json --stack preview-x",
       "config rm-all --stack preview-x activity-api:allowedCidrs activity-api:httpsCidrs",
       "config set-all --stack preview-x --path --plaintext aws:region=eu-west-1 " +
-        "--plaintext activity-api:allowedCidrs[0]=203.0.113.0/24 --plaintext activity-api:httpsCidrs=none",
+        "--plaintext activity-api:allowedCidrs[0]=203.0.113.0/24 --plaintext activity-api:httpsCidrs=none " +
+        "--secret activity-api:token=s3cret",
     ]);
   });
 
   it("sets plain values in place, with no removal first", async () => {
-    await workspace.setConfig("preview-x", {
-      "aws:region": { value: "eu-west-2", secret: false },
-      "activity-api:old": { value: "2", secret: false },
-    });
+    await workspace.setConfig(
+      "preview-x",
+      {
+        "aws:region": { value: "eu-west-2", secret: false },
+        "activity-api:old": { value: "2", secret: false },
+      },
+      await workspace.getConfig("preview-x"),
+    );
     expect(invocations()).toEqual([
       "config --show-secrets --json --stack preview-x",
       "config set-all --stack preview-x --path --plaintext aws:region=eu-west-2 --plaintext activity-api:old=2",
@@ -128,7 +145,7 @@ describe("the Automation API adapter", () => {
     ]);
   });
 
-  it("returns output values, not the SDK's { value, secret } wrappers", async () => {
+  it("returns the stack's outputs, read without secrets", async () => {
     expect(await workspace.outputs("preview-x")).toEqual({
       apiUrl: "http://198.51.100.7:10001",
       hostId: "i-0123",
@@ -140,11 +157,12 @@ describe("the Automation API adapter", () => {
     const outputs = await workspace.up("preview-x", (chunk) => chunks.push(chunk));
     expect(chunks.join("")).toContain("Updating (preview-x)");
     expect(outputs.apiUrl).toBe("http://198.51.100.7:10001");
-    const up = invocations().find((line) => line.startsWith("up "));
-    expect(up).toMatch(/^up --yes --skip-preview /);
-    expect(up).toContain("--stack preview-x");
-    // The project's policy pack gates every preview's update.
-    expect(up).toContain(`--policy-pack ${join(scratch, "policy")}`);
+    // The project's policy pack gates every preview's update. Then one read of the outputs, and nothing else:
+    // each pulumi command costs about 0.2 s of the update's wall time.
+    expect(invocations()).toEqual([
+      `up --yes --skip-preview --policy-pack ${join(scratch, "policy")} --color never --stack preview-x`,
+      "stack output --json --stack preview-x",
+    ]);
   });
 
   it("recovers through documented commands: refresh --clear-pending-creates, cancel, destroy, stack rm", async () => {
@@ -154,16 +172,14 @@ describe("the Automation API adapter", () => {
     await workspace.removeStack("preview-x");
     const calls = invocations();
     expect(calls).toContain(
-      "refresh --skip-preview --yes --clear-pending-creates --color never --exec-kind auto.local --stack preview-x",
+      "refresh --yes --skip-preview --clear-pending-creates --color never --stack preview-x",
     );
     expect(calls).toContain("cancel --yes --stack preview-x");
-    expect(calls).toContain(
-      "destroy --yes --skip-preview --color never --exec-kind auto.local --stack preview-x",
-    );
+    expect(calls).toContain("destroy --yes --skip-preview --color never --stack preview-x");
     expect(calls).toContain("stack rm --yes preview-x");
   });
 
-  it("turns the SDK's ConcurrentUpdateError, StackNotFoundError and StackAlreadyExistsError into the errors the commands act on", async () => {
+  it("turns the CLI's words for a locked, missing or existing stack into the errors the commands act on", async () => {
     await expect(workspace.destroy("preview-locked", () => {})).rejects.toBeInstanceOf(StackLockedError);
     await expect(workspace.up("preview-locked", () => {})).rejects.toBeInstanceOf(StackLockedError);
     await expect(workspace.lastUpdate("preview-missing")).rejects.toBeInstanceOf(StackMissingError);
@@ -195,7 +211,7 @@ describe("the Automation API adapter", () => {
 
   it("tries a read again when another stack's update tore it, and gives up with the CLI's line after its tries", async () => {
     const torn = join(scratch, "torn");
-    const retrying = await openAutomationWorkspace(scratch, { attempts: 3, pauseMs: 1 });
+    const retrying = openPulumiWorkspace(scratch, { attempts: 3, pauseMs: 1 });
     process.env.FAKE_PULUMI_TORN = torn;
     try {
       writeFileSync(torn, "2");
@@ -205,7 +221,7 @@ describe("the Automation API adapter", () => {
         apiUrl: "http://198.51.100.7:10001",
         hostId: "i-0123",
       });
-      // Two torn reads, then the one that succeeds (the SDK reads outputs twice: plain, then with secrets).
+      // Two torn reads, then the one that succeeds.
       expect(invocations().filter((call) => call.startsWith("stack ls"))).toHaveLength(3);
       expect(invocations().filter((call) => call.startsWith("stack output --json --stack"))).toHaveLength(3);
 
@@ -234,7 +250,7 @@ describe("the Automation API adapter", () => {
   it("says plainly when there is no Pulumi CLI", async () => {
     process.env.PATH = join(scratch, "empty");
     try {
-      await expect(openAutomationWorkspace(scratch)).rejects.toThrow(
+      await expect(openPulumiWorkspace(scratch).listStacks()).rejects.toThrow(
         "the Pulumi CLI was not found on PATH; install it: https://www.pulumi.com/docs/iac/download-install/",
       );
     } finally {

@@ -35,7 +35,7 @@ export const destroyCommand = defineCommand({
   help: HELP,
   async run(options, target, deps) {
     const names = await branchPreview(options.branch, target, deps);
-    const workspace = await deps.openWorkspace();
+    const workspace = deps.openWorkspace();
     const outcome = await destroyPreview(workspace, names.stackName, deps, { recoverLock: true });
     if (outcome === "absent") {
       deps.out(`No preview stack ${names.stackName} for branch ${names.branch}; nothing to destroy.`);

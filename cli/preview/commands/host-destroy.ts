@@ -29,7 +29,7 @@ export const hostDestroyCommand = defineCommand({
   help: HELP,
   async run(options, target, deps) {
     const hostStack = PREVIEW_HOST_STACKS[target];
-    const workspace = await deps.openWorkspace();
+    const workspace = deps.openWorkspace();
     const stacks = await workspace.listStacks();
     const previews = previewsOf(target, stacks);
     if (previews.length > 0) {

@@ -25,7 +25,7 @@ export const listCommand = defineCommand({
   options: OPTIONS,
   help: HELP,
   async run(_options, target, deps) {
-    const workspace = await deps.openWorkspace();
+    const workspace = deps.openWorkspace();
     const stacks = await workspace.listStacks();
     const previews = await inspectAll(workspace, previewsOf(target, stacks));
     const host = await readHost(workspace, target, stacks);

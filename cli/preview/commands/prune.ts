@@ -37,7 +37,7 @@ export const pruneCommand = defineCommand({
     const liveBranches = options["live-branches"]
       ? await readLiveBranches(options["live-branches"], deps)
       : undefined;
-    const workspace = await deps.openWorkspace();
+    const workspace = deps.openWorkspace();
     const records: StackRecord[] = [];
     for (const stackName of await workspace.listStacks()) {
       // Only the target's previews are inspected: the others are never touched, so their config is none of

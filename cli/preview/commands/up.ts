@@ -99,14 +99,21 @@ export const upCommand = defineCommand({
     const hostSettings = parseHostSettings(target, options["instance-type"], options["preview-domain"], deps);
     const testStackYaml = target === "ec2" ? await readTestStack(deps) : undefined;
 
-    const workspace = await deps.openWorkspace();
+    const workspace = deps.openWorkspace();
     const stacks = await workspace.listStacks();
     const now = deps.now();
     const targetPreviews = previewsOf(target, stacks);
     const exists = targetPreviews.includes(names.stackName);
+    // The host and, for an update, the preview's own config are read together: each is a pulumi command.
+    const [host, currentConfig] = await Promise.all([
+      readHost(workspace, target, stacks),
+      exists ? workspace.getConfig(names.stackName) : {},
+    ]);
     // An update, always allowed, reads its own metadata only. A new preview is counted against --max-live;
     // every preview's metadata is read only when the guard refuses it, for its message naming the oldest.
-    const previous = exists ? { metadata: await readMetadata(workspace, names.stackName) } : undefined;
+    const previous = exists
+      ? { metadata: await readMetadata(workspace, names.stackName, currentConfig) }
+      : undefined;
     if (previous === undefined) {
       const records =
         targetPreviews.length < maxLive
@@ -114,7 +121,6 @@ export const upCommand = defineCommand({
           : (await inspectAll(workspace, targetPreviews)).map((preview) => preview.record);
       checkCostGuard(names.stackName, records, maxLive);
     }
-    const host = await readHost(workspace, target, stacks);
     checkHostSealed(host, target);
     warnOfIgnoredHostSettings(host, hostSettings, deps);
     const livePreviews = targetPreviews.length + (exists ? 0 : 1);
@@ -150,15 +156,7 @@ export const upCommand = defineCommand({
     // A deployed host is used as it is: ensureHost would only read it again.
     if (host.outputs === undefined) await ensureHost(workspace, target, hostConfig.config, deps);
     if (previous === undefined) await createStack(names.stackName, workspace);
-    await workspace.setConfig(names.stackName, previewConfig.config);
-    const tags = changedTags(metadata, previous?.metadata);
-    try {
-      if (Object.keys(tags).length > 0) await workspace.setTags(names.stackName, tags);
-    } catch (error) {
-      deps.err(
-        `warning: stack tags not set (${firstLine(error)}); the metadata is kept in the stack's config`,
-      );
-    }
+    await workspace.setConfig(names.stackName, previewConfig.config, currentConfig);
     deps.out(
       `${previous === undefined ? "Creating" : "Updating"} ${names.stackName} for branch ${names.branch} ` +
         `on ${host.stackName}`,
@@ -166,7 +164,12 @@ export const upCommand = defineCommand({
     const outputs = await workspace.up(names.stackName, deps.progress);
     const url = requireOutput(outputs, "apiUrl");
     const imageRef = requireOutput(outputs, "imageRef");
-    const health = await probeReady(url, deps.httpGet, deps.sleep);
+    // The tags show the metadata in the backend's console; the config holds it, so they are written once the
+    // preview is deployed, while its health is probed.
+    const [health] = await Promise.all([
+      probeReady(url, deps.httpGet, deps.sleep),
+      setChangedTags(workspace, names.stackName, changedTags(metadata, previous?.metadata), deps),
+    ]);
     if (!health.ready) {
       deps.err(`warning: ${names.stackName} is deployed, but ${health.summary}; see its container's logs`);
     }
@@ -207,6 +210,21 @@ function changedTags(
   if (previous === undefined) return tags;
   const before = previewTags(previous);
   return Object.fromEntries(Object.entries(tags).filter(([key, value]) => before[key] !== value));
+}
+
+/** Writes `tags`; a backend that refuses them is worth a warning only. */
+async function setChangedTags(
+  workspace: PreviewWorkspace,
+  stackName: string,
+  tags: Record<string, string>,
+  deps: CliDeps,
+): Promise<void> {
+  if (Object.keys(tags).length === 0) return;
+  try {
+    await workspace.setTags(stackName, tags);
+  } catch (error) {
+    deps.err(`warning: stack tags not set (${firstLine(error)}); the metadata is kept in the stack's config`);
+  }
 }
 
 /** A concurrent run of the same branch may have created it first; it is then simply updated. */

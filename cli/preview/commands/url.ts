@@ -26,7 +26,7 @@ export const urlCommand = defineCommand({
   help: HELP,
   async run(options, target, deps) {
     const names = await branchPreview(options.branch, target, deps);
-    const workspace = await deps.openWorkspace();
+    const workspace = deps.openWorkspace();
     if (!(await workspace.listStacks()).includes(names.stackName)) {
       throw new Error(
         `branch ${names.branch} has no preview on ${target} (no stack ${names.stackName}); run up first`,

@@ -20,8 +20,9 @@ describe("preview up --target ec2", () => {
       "up previews-aws",
       `createStack ${login.stackName}`,
       `setConfig ${login.stackName}`,
-      `setTags ${login.stackName}`,
       `up ${login.stackName}`,
+      // Once the preview is deployed: the config holds the metadata, the tags show it.
+      `setTags ${login.stackName}`,
     ]);
     expect(h.workspace.stacks.get("previews-aws")?.config).toEqual({
       "aws:region": plain("eu-west-1"),
@@ -101,8 +102,9 @@ describe("preview up --target ec2", () => {
     expect(await h.run("up", "--branch", "feature/Add-Login", "--ttl-hours", "24")).toBe(0);
     expect(h.workspace.calls).toEqual([
       `setConfig ${login.stackName}`,
-      `setTags ${login.stackName}`,
       `up ${login.stackName}`,
+      // Once the preview is deployed: the config holds the metadata, the tags show it.
+      `setTags ${login.stackName}`,
     ]);
     // Its own config only (each read is a pulumi command): not the other preview's, not its own history.
     expect(h.workspace.reads).toEqual([`getConfig ${login.stackName}`]);
