@@ -10,7 +10,7 @@ import {
   type PreviewTarget,
 } from "../../stack/contract.js";
 import type { CliDeps } from "./deps.js";
-import { type PreviewWorkspace, StackExistsError, StackLockedError } from "./workspace.js";
+import { type PreviewWorkspace, StackExistsError, StackLockedError, StackMissingError } from "./workspace.js";
 
 /**
  * What this tool reads of a host stack's outputs (stack/contract.ts): `previewDomain` says the host is
@@ -63,16 +63,17 @@ export interface HostState {
   readonly outputs: HostOutputs | undefined;
 }
 
-/** The host of `target` as it is now; `stackNames` is the workspace's stack list. */
-export async function readHost(
-  workspace: PreviewWorkspace,
-  target: PreviewTarget,
-  stackNames: readonly string[],
-): Promise<HostState> {
+/**
+ * The host of `target` as it is now, from one read of its outputs. A host stack whose outputs cannot be read
+ * counts as not deployed, so that `up` deploys it.
+ */
+export async function readHost(workspace: PreviewWorkspace, target: PreviewTarget): Promise<HostState> {
   const stackName = PREVIEW_HOST_STACKS[target];
-  if (!stackNames.includes(stackName)) return { stackName, exists: false, outputs: undefined };
-  const outputs = await workspace.outputs(stackName).catch(() => ({}));
-  return { stackName, exists: true, outputs: readHostOutputs(outputs) };
+  try {
+    return { stackName, exists: true, outputs: readHostOutputs(await workspace.outputs(stackName)) };
+  } catch (error) {
+    return { stackName, exists: !(error instanceof StackMissingError), outputs: undefined };
+  }
 }
 
 /**
@@ -98,7 +99,7 @@ export async function ensureHost(
   let waiting = false;
   let announced = false;
   for (;;) {
-    const host = await readHost(workspace, target, await workspace.listStacks());
+    const host = await readHost(workspace, target);
     if (host.outputs !== undefined) return host.outputs;
     try {
       if (!host.exists) await workspace.createStack(host.stackName);
@@ -110,7 +111,8 @@ export async function ensureHost(
       if (!announced)
         deps.out(`Deploying the ${target} preview host ${host.stackName}, which every preview joins`);
       announced = true;
-      const outputs = readHostOutputs(await workspace.up(host.stackName, deps.progress));
+      await workspace.up(host.stackName, deps.progress);
+      const outputs = readHostOutputs(await workspace.outputs(host.stackName));
       if (outputs === undefined) {
         throw new Error(
           `${host.stackName} deployed but exports no previewDomain; the program must export it`,

@@ -70,7 +70,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   }
 }
 
-// Run only as the entry point (`tsx cli/preview/main.ts`), not when a test imports runCli.
+// Run only as the entry point (`node --import tsx cli/preview/main.ts`), not when a test imports runCli.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   process.exitCode = await runCli(process.argv.slice(2), processDeps());
 }

@@ -95,8 +95,8 @@ export interface PreviewWorkspace {
   setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void>;
   lastUpdate(stackName: string): Promise<LastUpdate | undefined>;
   outputs(stackName: string): Promise<Record<string, unknown>>;
-  /** Runs `pulumi up`, streaming progress, and returns the stack outputs; {@link StackLockedError} if locked. */
-  up(stackName: string, onOutput: OnOutput): Promise<Record<string, unknown>>;
+  /** Runs `pulumi up`, streaming progress; {@link StackLockedError} if locked. */
+  up(stackName: string, onOutput: OnOutput): Promise<void>;
   pendingOperations(stackName: string): Promise<PendingOperation[]>;
   /** Refreshes the stack, dropping pending operations (pending creates included) from its state. */
   clearPendingOperations(stackName: string, onOutput: OnOutput): Promise<void>;
@@ -249,7 +249,7 @@ class CliPreviewWorkspace implements PreviewWorkspace {
     return JSON.parse(await this.read(stackName, ["stack", "output", "--json", "--stack", stackName]));
   }
 
-  async up(stackName: string, onOutput: OnOutput): Promise<Record<string, unknown>> {
+  async up(stackName: string, onOutput: OnOutput): Promise<void> {
     // The project's policy pack guards every preview as `pulumi up --policy-pack policy` would.
     const policyPack = join(this.workDir, "policy");
     await this.run(
@@ -267,7 +267,6 @@ class CliPreviewWorkspace implements PreviewWorkspace {
       ],
       onOutput,
     );
-    return this.outputs(stackName);
   }
 
   async pendingOperations(stackName: string): Promise<PendingOperation[]> {

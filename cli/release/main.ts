@@ -52,7 +52,7 @@ export async function runCli(argv: readonly string[], deps: ReleaseDeps): Promis
   }
 }
 
-// Run only as the entry point (`tsx cli/release/main.ts`), not when a test imports runCli.
+// Run only as the entry point (`node --import tsx cli/release/main.ts`), not when a test imports runCli.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   process.exitCode = await runCli(process.argv.slice(2), processDeps());
 }

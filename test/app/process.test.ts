@@ -16,7 +16,7 @@ import { SHUTDOWN_GRACE_MS } from "../../app/src/server.js";
 import { type Endpoint, startDynalite } from "../helpers/dynamodb.js";
 
 const MAIN = new URL("../../app/src/main.ts", import.meta.url).pathname;
-/** What `npm start` runs (`tsx app/src/local.ts`). */
+/** What `npm start` runs (`node --import tsx app/src/local.ts`). */
 const LOCAL = new URL("../../app/src/local.ts", import.meta.url).pathname;
 
 function startApi(env: Record<string, string>, entry = MAIN): ChildProcess {

@@ -140,7 +140,7 @@ export class MemoryWorkspace implements PreviewWorkspace {
     return { ...this.get(stackName).outputs };
   }
 
-  async up(stackName: string, onOutput: (chunk: string) => void): Promise<Record<string, unknown>> {
+  async up(stackName: string, onOutput: (chunk: string) => void): Promise<void> {
     this.calls.push(`up ${stackName}`);
     const stack = this.unlocked(stackName);
     const failure = this.failNextUp.get(stackName);
@@ -150,7 +150,6 @@ export class MemoryWorkspace implements PreviewWorkspace {
     }
     onOutput(`Updating (${stackName})\n`);
     this.deploy(stack);
-    return { ...stack.outputs };
   }
 
   async pendingOperations(stackName: string): Promise<PendingOperation[]> {

@@ -152,16 +152,13 @@ describe("the Pulumi CLI adapter", () => {
     });
   });
 
-  it("streams up's progress and returns its outputs", async () => {
+  it("streams up's progress, under the project's policy pack, and runs nothing else", async () => {
     const chunks: string[] = [];
-    const outputs = await workspace.up("preview-x", (chunk) => chunks.push(chunk));
+    await workspace.up("preview-x", (chunk) => chunks.push(chunk));
     expect(chunks.join("")).toContain("Updating (preview-x)");
-    expect(outputs.apiUrl).toBe("http://198.51.100.7:10001");
-    // The project's policy pack gates every preview's update. Then one read of the outputs, and nothing else:
-    // each pulumi command costs about 0.2 s of the update's wall time.
+    // No stack select before it and no reads after it: each pulumi command costs about 0.2 s of the update.
     expect(invocations()).toEqual([
       `up --yes --skip-preview --policy-pack ${join(scratch, "policy")} --color never --stack preview-x`,
-      "stack output --json --stack preview-x",
     ]);
   });
 

@@ -28,7 +28,7 @@ export const listCommand = defineCommand({
     const workspace = deps.openWorkspace();
     const stacks = await workspace.listStacks();
     const previews = await inspectAll(workspace, previewsOf(target, stacks));
-    const host = await readHost(workspace, target, stacks);
+    const host = await readHost(workspace, target);
     const cost = estimateCost(target, host.outputs?.instanceType, previews.length);
     if (previews.length === 0) {
       deps.out(`No ${target} previews.`);

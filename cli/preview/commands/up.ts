@@ -9,7 +9,7 @@ import { isDomainName, PREVIEW_DOMAIN_MAX, type PreviewTarget } from "../../../s
 import { renderDeployedComment } from "../comment.js";
 import { checkBudget, describePreviewCost, estimateCost } from "../cost.js";
 import type { CliDeps } from "../deps.js";
-import { probeReady } from "../health.js";
+import { type Health, probeReady } from "../health.js";
 import { checkHostSealed, ensureHost, type HostState, readHost } from "../host.js";
 import { firstLine, nonEmpty, requireOutput, writeStepOutputs } from "../output.js";
 import {
@@ -24,7 +24,7 @@ import {
 } from "../plan.js";
 import { hostStackConfig, type PreviewMetadata, previewStackConfig, previewTags } from "../stack-config.js";
 import { inspectAll, previewsOf, readMetadata } from "../stacks.js";
-import { type PreviewWorkspace, StackExistsError } from "../workspace.js";
+import { type PreviewWorkspace, StackExistsError, StackMissingError } from "../workspace.js";
 import {
   BRANCH_HELP,
   BRANCH_OPTION,
@@ -100,15 +100,20 @@ export const upCommand = defineCommand({
     const testStackYaml = target === "ec2" ? await readTestStack(deps) : undefined;
 
     const workspace = deps.openWorkspace();
-    const stacks = await workspace.listStacks();
+    // The stacks, the host and the preview's own config are read at once: each is a pulumi command, and
+    // none depends on another (a preview that does not exist yet has no config).
+    const [stacks, host, ownConfig] = await Promise.all([
+      workspace.listStacks(),
+      readHost(workspace, target),
+      workspace.getConfig(names.stackName).catch((error: unknown) => {
+        if (error instanceof StackMissingError) return undefined;
+        throw error;
+      }),
+    ]);
     const now = deps.now();
     const targetPreviews = previewsOf(target, stacks);
     const exists = targetPreviews.includes(names.stackName);
-    // The host and, for an update, the preview's own config are read together: each is a pulumi command.
-    const [host, currentConfig] = await Promise.all([
-      readHost(workspace, target, stacks),
-      exists ? workspace.getConfig(names.stackName) : {},
-    ]);
+    const currentConfig = exists ? (ownConfig ?? {}) : {};
     // An update, always allowed, reads its own metadata only. A new preview is counted against --max-live;
     // every preview's metadata is read only when the guard refuses it, for its message naming the oldest.
     const previous = exists
@@ -161,13 +166,12 @@ export const upCommand = defineCommand({
       `${previous === undefined ? "Creating" : "Updating"} ${names.stackName} for branch ${names.branch} ` +
         `on ${host.stackName}`,
     );
-    const outputs = await workspace.up(names.stackName, deps.progress);
-    const url = requireOutput(outputs, "apiUrl");
-    const imageRef = requireOutput(outputs, "imageRef");
+    await workspace.up(names.stackName, deps.progress);
     // The tags show the metadata in the backend's console; the config holds it, so they are written once the
-    // preview is deployed, while its health is probed.
-    const [health] = await Promise.all([
-      probeReady(url, deps.httpGet, deps.sleep),
+    // preview is deployed, while its outputs are read and its health is probed (a DIY backend keeps them in a
+    // file of their own, beside the state those reads open).
+    const [{ url, imageRef, health }] = await Promise.all([
+      readDeployed(workspace, names.stackName, deps),
       setChangedTags(workspace, names.stackName, changedTags(metadata, previous?.metadata), deps),
     ]);
     if (!health.ready) {
@@ -210,6 +214,18 @@ function changedTags(
   if (previous === undefined) return tags;
   const before = previewTags(previous);
   return Object.fromEntries(Object.entries(tags).filter(([key, value]) => before[key] !== value));
+}
+
+/** The deployed preview's URL and image, from its outputs, and the health of its URL. */
+async function readDeployed(
+  workspace: PreviewWorkspace,
+  stackName: string,
+  deps: CliDeps,
+): Promise<{ url: string; imageRef: string; health: Health }> {
+  const outputs = await workspace.outputs(stackName);
+  const url = requireOutput(outputs, "apiUrl");
+  const imageRef = requireOutput(outputs, "imageRef");
+  return { url, imageRef, health: await probeReady(url, deps.httpGet, deps.sleep) };
 }
 
 /** Writes `tags`; a backend that refuses them is worth a warning only. */
