@@ -17,6 +17,7 @@ import { APP_PORT, DEFAULT_TABLE_NAME, ENV, HOST_PORT, READY_PATH } from "../../
 import { lanGuard, lanNeighbour } from "../helpers/lan-neighbour.js";
 import { tail } from "../helpers/run.js";
 import {
+  median,
   type ProbeReport,
   type ProjectCopy,
   parseEngineEvents,
@@ -129,14 +130,6 @@ async function dockerHas(
 /** Rollouts measured, each against its own floor: the figures are their median. */
 const ROLLOUT_RUNS = 3;
 const APP_SOURCE = "app/src/app.ts";
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
 
 function clientFigure(seen: ProbeReport): string {
   return (

@@ -364,3 +364,12 @@ export function rolloutBreakdown(rollout: {
     return [step, seconds];
   });
 }
+
+/** The median of several timed runs: the figure a timed step is judged by, every run being printed too. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}

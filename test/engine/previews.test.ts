@@ -3,9 +3,10 @@
  * local`: two branches up at once on one shared host, each answering at its own URL with its own data, which
  * survives a kill of its own database; sealed off from each other (from inside one, nothing of the other's data
  * can be read, written, listed or dropped); no answer to a LAN neighbour; an update of one while a client reads
- * the other without pause; a destroy that leaves the other serving and takes its own data volume; prune of an
+ * each without pause, and three one-line updates timed as issue 21 measures them; a destroy that leaves the other serving and takes its own data volume; prune of an
  * expired preview, sparing a pinned one; and nothing of the previews or their host left at the end.
  */
+import { randomUUID } from "node:crypto";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,12 +20,24 @@ import {
   SEAL_PROBE_SCRIPT,
   type SealAttempt,
 } from "../helpers/seal-probe.js";
-import { copyProject, type ProjectCopy, printFigures, probe, request, requireEngine } from "./harness.js";
+import {
+  copyProject,
+  median,
+  type ProbeReport,
+  type ProjectCopy,
+  printFigures,
+  probe,
+  request,
+  requireEngine,
+} from "./harness.js";
 
 let copy: ProjectCopy;
 const figures: Array<[string, string]> = [];
 /** The Docker objects the previews and their host had, from the stacks' state: none may outlive the last destroy. */
 const seen = { containers: new Set<string>(), networks: new Set<string>(), volumes: new Set<string>() };
+
+/** One-line updates timed as issue 21 measures them: the figure is their median. */
+const UPDATE_RUNS = 3;
 
 function preview(...args: string[]): Promise<CommandResult> {
   return copy.run("npm", "run", "--silent", "preview", "--", ...args, "--target", "local");
@@ -371,13 +384,48 @@ describe("local previews on the real engine", () => {
     expect(up.code, tail(up)).toBe(0);
     // Printed before the clients are judged: the time of a successful update is worth having either way.
     figures.push(
-      ["update of one preview", `${up.seconds.toFixed(1)} s`],
+      ["update of one preview, both previews read", `${up.seconds.toFixed(1)} s`],
       ["client of the other during it", `${seenB.requests} requests, ${seenB.failures} failed`],
       ["client of the updated one", `${seenA.requests} requests, ${seenA.failures} failed`],
     );
     expect(seenB.failures, JSON.stringify(seenB)).toBe(0);
     expect(seenA.failures, JSON.stringify(seenA)).toBe(0);
     await recordObjects();
+  });
+
+  it("updates one preview with a one-line change three times as issue 21 measures it: one paced client reading it", async () => {
+    // Issue 21's measurement: a one-line change, then the update timed, with one paced client (two keep-alive
+    // loops) on the preview being updated. The test above reads both previews at once, twice the load, to show
+    // that neither drops a request; its time is printed too.
+    const reading = probe(`${urlA}/activity/1`);
+    const walls: number[] = [];
+    let seenA: ProbeReport | undefined;
+    try {
+      for (let run = 1; run <= UPDATE_RUNS; run++) {
+        // Unique to this run, so that BuildKit's cache (which outlives the suite) never has it already.
+        await appendFile(
+          join(copy.dir, "app/src/app.ts"),
+          `// A one-line change: ${run}, ${randomUUID()}.\n`,
+        );
+        const up = await preview("up", "--branch", "feature/a");
+        expect(up.code, tail(up)).toBe(0);
+        walls.push(up.seconds);
+      }
+    } finally {
+      seenA = await reading.stop();
+      for (const [index, wall] of walls.entries()) {
+        figures.push([
+          `update ${index + 1} of one preview (one-line change, one client)`,
+          `${wall.toFixed(1)} s`,
+        ]);
+      }
+      figures.push([
+        "client of the updated one during them",
+        `${seenA.requests} requests, ${seenA.failures} failed`,
+      ]);
+    }
+    figures.push([`update of one preview, median of ${UPDATE_RUNS}`, `${median(walls).toFixed(1)} s`]);
+    expect(seenA.failures, JSON.stringify(seenA)).toBe(0);
   });
 
   it("destroys one and leaves the other serving; the destroyed one's address answers that no preview is there", async () => {
