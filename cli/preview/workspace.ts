@@ -91,7 +91,7 @@ export interface PreviewWorkspace {
    * stale elements behind; keys it does not set (a secret set by hand) stay.
    */
   setConfig(stackName: string, config: ConfigMap, current: ConfigMap): Promise<void>;
-  /** Sets stack tags; the DIY backends refuse tags, so callers treat failure as a warning. */
+  /** Sets stack tags; a backend without tags refuses them, so callers treat failure as a warning. */
   setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void>;
   lastUpdate(stackName: string): Promise<LastUpdate | undefined>;
   outputs(stackName: string): Promise<Record<string, unknown>>;
