@@ -107,11 +107,11 @@ export async function ensureHost(
       // rewrite the file the first run's `up` is reading (seen on the real engine: "Stack 'previews-local' is
       // missing configuration value 'target'"). A run in another checkout (a CI job) has its own copy to write.
       const current = await workspace.getConfig(host.stackName);
-      if (!holds(current, config)) await workspace.setConfig(host.stackName, config, current);
+      const change = holds(current, config) ? undefined : { set: config, current };
       if (!announced)
         deps.out(`Deploying the ${target} preview host ${host.stackName}, which every preview joins`);
       announced = true;
-      await workspace.up(host.stackName, deps.progress);
+      await workspace.up(host.stackName, deps.progress, change);
       const outputs = readHostOutputs(await workspace.outputs(host.stackName));
       if (outputs === undefined) {
         throw new Error(

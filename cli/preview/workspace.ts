@@ -75,6 +75,17 @@ export interface PendingOperation {
   readonly urn: string;
 }
 
+/**
+ * Config an update sets: `set`, whose keys are config paths and whose values are plain (a secret would show in
+ * the process list). A top-level key it sets that holds a list or map in `current` (the stack's config as
+ * {@link PreviewWorkspace.getConfig} just read it) is removed first, so that a shorter list leaves no stale
+ * elements behind; keys it does not set (a secret set by hand) stay.
+ */
+export interface ConfigChange {
+  readonly set: ConfigMap;
+  readonly current: ConfigMap;
+}
+
 /** Streamed engine output (progress lines, with their own newlines). */
 export type OnOutput = (chunk: string) => void;
 
@@ -85,18 +96,15 @@ export interface PreviewWorkspace {
   createStack(stackName: string): Promise<void>;
   /** The stack's config as its Pulumi.<stack>.yaml holds it; empty on a checkout that never set it. */
   getConfig(stackName: string): Promise<ConfigMap>;
-  /**
-   * Sets `config`, whose keys are config paths. A top-level key it sets that holds a list or map in `current`
-   * (the stack's config as {@link getConfig} just read it) is removed first, so that a shorter list leaves no
-   * stale elements behind; keys it does not set (a secret set by hand) stay.
-   */
-  setConfig(stackName: string, config: ConfigMap, current: ConfigMap): Promise<void>;
   /** Sets stack tags; a backend without tags refuses them, so callers treat failure as a warning. */
   setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void>;
   lastUpdate(stackName: string): Promise<LastUpdate | undefined>;
   outputs(stackName: string): Promise<Record<string, unknown>>;
-  /** Runs `pulumi up`, streaming progress; {@link StackLockedError} if locked. */
-  up(stackName: string, onOutput: OnOutput): Promise<void>;
+  /**
+   * Runs `pulumi up`, streaming progress; {@link StackLockedError} if locked. `config`, when given, is saved to
+   * the stack's config as the update starts, even when the update then fails (see {@link ConfigChange}).
+   */
+  up(stackName: string, onOutput: OnOutput, config?: ConfigChange): Promise<void>;
   pendingOperations(stackName: string): Promise<PendingOperation[]>;
   /** Refreshes the stack, dropping pending operations (pending creates included) from its state. */
   clearPendingOperations(stackName: string, onOutput: OnOutput): Promise<void>;
@@ -190,26 +198,6 @@ class CliPreviewWorkspace implements PreviewWorkspace {
     );
   }
 
-  async setConfig(stackName: string, config: ConfigMap, current: ConfigMap): Promise<void> {
-    // set-all overwrites a plain value in place; a list or map (set by path) is removed first, so that a
-    // shorter one leaves no stale elements behind. Each removal is one more pulumi command.
-    const byPath = new Set(
-      Object.keys(config)
-        .filter((path) => topLevelKey(path) !== path)
-        .map(topLevelKey),
-    );
-    const setting = new Set(Object.keys(config).map(topLevelKey));
-    const stale = Object.entries(current)
-      .filter(([key, { value }]) => setting.has(key) && (byPath.has(key) || /^\s*[[{]/.test(value)))
-      .map(([key]) => key);
-    if (stale.length > 0) await this.run(stackName, ["config", "rm-all", "--stack", stackName, ...stale]);
-    const pairs = Object.entries(config).flatMap(([key, { value, secret }]) => [
-      secret ? "--secret" : "--plaintext",
-      `${key}=${value}`,
-    ]);
-    await this.run(stackName, ["config", "set-all", "--stack", stackName, "--path", ...pairs]);
-  }
-
   async setTags(stackName: string, tags: Readonly<Record<string, string>>): Promise<void> {
     for (const [key, value] of Object.entries(tags)) {
       await this.run(stackName, ["stack", "tag", "set", key, value, "--stack", stackName]);
@@ -249,9 +237,11 @@ class CliPreviewWorkspace implements PreviewWorkspace {
     return JSON.parse(await this.read(stackName, ["stack", "output", "--json", "--stack", stackName]));
   }
 
-  async up(stackName: string, onOutput: OnOutput): Promise<void> {
+  async up(stackName: string, onOutput: OnOutput, config?: ConfigChange): Promise<void> {
     // The project's policy pack guards every preview as `pulumi up --policy-pack policy` would.
     const policyPack = join(this.workDir, "policy");
+    // `pulumi up -c` saves the config and updates in one command, where `config set-all` would be one more.
+    const configArgs = config === undefined ? [] : await this.configArgs(stackName, config);
     await this.run(
       stackName,
       [
@@ -262,6 +252,7 @@ class CliPreviewWorkspace implements PreviewWorkspace {
         policyPack,
         "--color",
         "never",
+        ...configArgs,
         "--stack",
         stackName,
       ],
@@ -313,6 +304,31 @@ class CliPreviewWorkspace implements PreviewWorkspace {
 
   async removeStack(stackName: string): Promise<void> {
     await this.run(stackName, ["stack", "rm", "--yes", stackName]);
+  }
+
+  /** `--config-path -c <path>=<value>…` for `pulumi up`, once the lists and maps it replaces are removed. */
+  private async configArgs(stackName: string, { set, current }: ConfigChange): Promise<string[]> {
+    const secret = Object.keys(set).find((path) => set[path]?.secret === true);
+    if (secret !== undefined) {
+      throw new Error(
+        `${secret} is a secret: the preview tool sets plain config only, on pulumi up's command line`,
+      );
+    }
+    const setting = new Set(Object.keys(set).map(topLevelKey));
+    const byPath = new Set(
+      Object.keys(set)
+        .filter((path) => topLevelKey(path) !== path)
+        .map(topLevelKey),
+    );
+    // A plain value is overwritten in place; a list or map (set by path) is removed first, one more command.
+    const stale = Object.entries(current)
+      .filter(([key, { value }]) => setting.has(key) && (byPath.has(key) || /^\s*[[{]/.test(value)))
+      .map(([key]) => key);
+    if (stale.length > 0) await this.run(stackName, ["config", "rm-all", "--stack", stackName, ...stale]);
+    return [
+      "--config-path",
+      ...Object.entries(set).flatMap(([path, { value }]) => ["-c", `${path}=${value}`]),
+    ];
   }
 
   /**

@@ -279,7 +279,7 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
   try {
     stackFile = parse(readFileSync(`${ROOT}/Pulumi.${stack}.yaml`, "utf8")) ?? {};
   } catch {
-    // A preview stack has no file of its own: npm run preview sets its config with `pulumi config set-all`.
+    // A preview stack has no file of its own: npm run preview sets its config with `pulumi up -c`.
   }
   const values: Record<string, unknown> = { ...stackFile.config };
   for (const [key, value] of Object.entries(overrides)) {

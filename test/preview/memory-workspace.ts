@@ -7,6 +7,7 @@
  */
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import {
+  type ConfigChange,
   type LastUpdate,
   type PendingOperation,
   type PreviewWorkspace,
@@ -115,8 +116,9 @@ export class MemoryWorkspace implements PreviewWorkspace {
     return { ...this.get(stackName).config };
   }
 
-  async setConfig(stackName: string, config: ConfigMap, _current: ConfigMap): Promise<void> {
-    this.calls.push(`setConfig ${stackName}`);
+  /** As `pulumi up -c` saves the config: before the update, whether or not it then succeeds. */
+  private writeConfig(stackName: string, config: ConfigMap): void {
+    this.calls.push(`writeConfig ${stackName}`);
     const stack = this.get(stackName);
     const setting = new Set(Object.keys(config).map(topLevelKey));
     const kept = Object.entries(stack.config).filter(([path]) => !setting.has(topLevelKey(path)));
@@ -140,7 +142,8 @@ export class MemoryWorkspace implements PreviewWorkspace {
     return { ...this.get(stackName).outputs };
   }
 
-  async up(stackName: string, onOutput: (chunk: string) => void): Promise<void> {
+  async up(stackName: string, onOutput: (chunk: string) => void, config?: ConfigChange): Promise<void> {
+    if (config !== undefined) this.writeConfig(stackName, config.set);
     this.calls.push(`up ${stackName}`);
     const stack = this.unlocked(stackName);
     const failure = this.failNextUp.get(stackName);

@@ -91,41 +91,49 @@ describe("the Pulumi CLI adapter", () => {
     expect(await workspace.listStacks()).toEqual(["preview-x", "test"]);
   });
 
-  it("sets config by path, first removing the lists it sets (a shorter one leaves no stale element) and no other key", async () => {
+  it("sets config with the update, by path, first removing the lists it sets (a shorter one leaves no stale element) and no other key", async () => {
     const current = await workspace.getConfig("preview-x");
-    await workspace.setConfig(
-      "preview-x",
-      {
+    await workspace.up("preview-x", () => {}, {
+      set: {
         "aws:region": { value: "eu-west-1", secret: false },
         "activity-api:allowedCidrs[0]": { value: "203.0.113.0/24", secret: false },
         "activity-api:httpsCidrs": { value: "none", secret: false },
-        "activity-api:token": { value: "s3cret", secret: true },
       },
       current,
-    );
-    // The config it was given is not read again.
+    });
+    // The config it was given is not read again, and `pulumi up -c` saves the rest: no `config set-all`.
     expect(invocations()).toEqual([
       "config --show-secrets --json --stack preview-x",
       "config rm-all --stack preview-x activity-api:allowedCidrs activity-api:httpsCidrs",
-      "config set-all --stack preview-x --path --plaintext aws:region=eu-west-1 " +
-        "--plaintext activity-api:allowedCidrs[0]=203.0.113.0/24 --plaintext activity-api:httpsCidrs=none " +
-        "--secret activity-api:token=s3cret",
+      `up --yes --skip-preview --policy-pack ${join(scratch, "policy")} --color never --config-path ` +
+        "-c aws:region=eu-west-1 -c activity-api:allowedCidrs[0]=203.0.113.0/24 -c activity-api:httpsCidrs=none " +
+        "--stack preview-x",
     ]);
   });
 
   it("sets plain values in place, with no removal first", async () => {
-    await workspace.setConfig(
-      "preview-x",
-      {
+    await workspace.up("preview-x", () => {}, {
+      set: {
         "aws:region": { value: "eu-west-2", secret: false },
         "activity-api:old": { value: "2", secret: false },
       },
-      await workspace.getConfig("preview-x"),
-    );
+      current: await workspace.getConfig("preview-x"),
+    });
     expect(invocations()).toEqual([
       "config --show-secrets --json --stack preview-x",
-      "config set-all --stack preview-x --path --plaintext aws:region=eu-west-2 --plaintext activity-api:old=2",
+      `up --yes --skip-preview --policy-pack ${join(scratch, "policy")} --color never --config-path ` +
+        "-c aws:region=eu-west-2 -c activity-api:old=2 --stack preview-x",
     ]);
+  });
+
+  it("refuses to put a secret on the command line, before running anything", async () => {
+    await expect(
+      workspace.up("preview-x", () => {}, {
+        set: { "activity-api:token": { value: "s3cret", secret: true } },
+        current: {},
+      }),
+    ).rejects.toThrow("activity-api:token is a secret");
+    expect(invocations()).toEqual([]);
   });
 
   it("reads the last update, with its config, without asking for secrets", async () => {

@@ -161,12 +161,12 @@ export const upCommand = defineCommand({
     // A deployed host is used as it is: ensureHost would only read it again.
     if (host.outputs === undefined) await ensureHost(workspace, target, hostConfig.config, deps);
     if (previous === undefined) await createStack(names.stackName, workspace);
-    await workspace.setConfig(names.stackName, previewConfig.config, currentConfig);
     deps.out(
       `${previous === undefined ? "Creating" : "Updating"} ${names.stackName} for branch ${names.branch} ` +
         `on ${host.stackName}`,
     );
-    await workspace.up(names.stackName, deps.progress);
+    // The config (the preview's metadata with it) is saved as the update starts, even if the update then fails.
+    await workspace.up(names.stackName, deps.progress, { set: previewConfig.config, current: currentConfig });
     // The tags show the metadata in the backend's console; the config holds it, so they are written once the
     // preview is deployed, while its outputs are read and its health is probed (a DIY backend keeps them in a
     // file of their own, beside the state those reads open).

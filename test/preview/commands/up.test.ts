@@ -16,10 +16,10 @@ describe("preview up --target ec2", () => {
 
     expect(h.workspace.calls).toEqual([
       "createStack previews-aws",
-      "setConfig previews-aws",
+      "writeConfig previews-aws",
       "up previews-aws",
       `createStack ${login.stackName}`,
-      `setConfig ${login.stackName}`,
+      `writeConfig ${login.stackName}`,
       `up ${login.stackName}`,
       // Once the preview is deployed: the config holds the metadata, the tags show it.
       `setTags ${login.stackName}`,
@@ -101,7 +101,7 @@ describe("preview up --target ec2", () => {
     h.workspace.tagWrites.length = 0;
     expect(await h.run("up", "--branch", "feature/Add-Login", "--ttl-hours", "24")).toBe(0);
     expect(h.workspace.calls).toEqual([
-      `setConfig ${login.stackName}`,
+      `writeConfig ${login.stackName}`,
       `up ${login.stackName}`,
       // Once the preview is deployed: the config holds the metadata, the tags show it.
       `setTags ${login.stackName}`,
@@ -344,7 +344,7 @@ describe("a host another run is creating", () => {
     // Ten-second polls until the other run let go at 95 s; its deployment was used as it was, and the config
     // it was reading never rewritten under it.
     expect(h.workspace.calls.filter((call) => call === "up previews-local")).toHaveLength(10);
-    expect(h.workspace.calls).not.toContain("setConfig previews-local");
+    expect(h.workspace.calls).not.toContain("writeConfig previews-local");
     expect(h.workspace.stacks.get("previews-local")?.history).toHaveLength(1);
     expect(h.out.at(-1)).toMatch(
       /^Preview of second is up: http:\/\/pv-second-[0-9a-f]{8}\.localhost:10080$/,
